@@ -1,1 +1,7 @@
-pub fn placeholder() {}
+//! lockwatch: reviews the dependency changes of Rust pull requests.
+//!
+//! The engine (`engine::review`) is pure: the CLI, the GitHub App and the Action only
+//! assemble its input (lock files, advisory database, crate facts) and render its output.
+
+pub mod engine;
+pub mod lockfile;

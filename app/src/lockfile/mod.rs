@@ -1,0 +1,14 @@
+//! Lock files: parsing (with `cargo-lock`), locating entries by line, diffing, and the
+//! dependency graph that says who pulled a crate in.
+
+mod diff;
+mod graph;
+mod lines;
+mod parse;
+mod source;
+
+pub use diff::{Change, ChangeKind, LockDiff, UpdateKind, diff};
+pub use graph::DependencyGraph;
+pub use lines::LineIndex;
+pub use parse::{LockError, ParsedLock, parse_lock};
+pub use source::{SourceKind, classify_source};
