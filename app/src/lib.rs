@@ -3,5 +3,9 @@
 //! The engine (`engine::review`) is pure: the CLI, the GitHub App and the Action only
 //! assemble its input (lock files, advisory database, crate facts) and render its output.
 
+pub mod advisories;
 pub mod engine;
+pub mod http;
 pub mod lockfile;
+pub mod policy;
+pub mod typosquat;

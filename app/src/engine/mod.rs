@@ -1,5 +1,14 @@
 //! The pure review engine: no I/O, no async.
 
 mod finding;
+mod input;
+mod judge;
+mod policy_apply;
+mod review;
 
 pub use finding::{AdvisoryRef, AdvisoryStatus, Code, Evidence, Finding, Level};
+pub use input::{AdvisorySource, LockfileInput, ReviewInput};
+pub use judge::review;
+pub use review::{
+    ChangeRow, LockfileReview, LockfileStatus, Review, SCHEMA_VERSION, Summary, Verdict,
+};

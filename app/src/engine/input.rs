@@ -1,0 +1,34 @@
+//! What the engine needs: assembled by the CLI, the App or the Action.
+
+use crate::advisories::AdvisoryDb;
+use crate::typosquat::TyposquatChecker;
+
+/// One lock file on both sides (`None`: absent on that side).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockfileInput {
+    /// Path in the repository, e.g. `Cargo.lock` or `tools/xtask/Cargo.lock`.
+    pub path: String,
+    pub base: Option<Vec<u8>>,
+    pub head: Option<Vec<u8>>,
+}
+
+/// Where advisories come from for this review.
+#[derive(Debug, Clone, Copy)]
+pub enum AdvisorySource<'a> {
+    Db(&'a AdvisoryDb),
+    /// No database could be loaded; the reason becomes an `unreviewable` finding.
+    Unavailable(&'a str),
+}
+
+/// Everything one review looks at.
+#[derive(Debug)]
+pub struct ReviewInput<'a> {
+    pub lockfiles: Vec<LockfileInput>,
+    pub advisories: AdvisorySource<'a>,
+    /// None disables the typosquat check.
+    pub typosquat: Option<&'a TyposquatChecker>,
+    /// Today's date (`YYYY-MM-DD`) for policy expiry; passed in to keep the engine pure.
+    pub today: String,
+    /// Things the I/O layer wants said (e.g. "advisory database is stale").
+    pub notes: Vec<String>,
+}

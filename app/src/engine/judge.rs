@@ -1,0 +1,328 @@
+//! `review`: lock files in, findings and a verdict out.
+
+use super::finding::{AdvisoryRef, AdvisoryStatus, Code, Evidence, Finding};
+use super::input::{AdvisorySource, ReviewInput};
+use super::policy_apply::apply_policy;
+use super::review::{
+    ChangeRow, LockfileReview, LockfileStatus, Review, SCHEMA_VERSION, Summary, Verdict,
+};
+use crate::advisories::{AdvisoryDb, category_of, hits_for, suggest_fix};
+use crate::lockfile::{
+    Change, ChangeKind, DependencyGraph, LockDiff, ParsedLock, SourceKind, diff, parse_lock,
+};
+use crate::policy::Policy;
+use std::collections::HashSet;
+
+/// Review the lock-file changes under a policy. Pure: no I/O.
+pub fn review(input: &ReviewInput<'_>, policy: &Policy) -> Review {
+    let mut findings = Vec::new();
+    let mut lockfiles = Vec::new();
+    let mut notes = input.notes.clone();
+    let db = match input.advisories {
+        AdvisorySource::Db(db) => Some(db),
+        AdvisorySource::Unavailable(reason) => {
+            findings.push(Finding::new(
+                Code::Unreviewable,
+                format!("advisories were not checked: {reason}"),
+            ));
+            None
+        }
+    };
+    if let Some(db) = db {
+        for (path, reason) in &db.broken {
+            notes.push(format!("advisory file {path} was skipped: {reason}"));
+        }
+    }
+    for lf in &input.lockfiles {
+        let base = lf.base.as_deref().map(parse_lock).transpose();
+        let head = lf.head.as_deref().map(parse_lock).transpose();
+        let (base, head) = match (base, head) {
+            (Ok(b), Ok(h)) => (b, h),
+            (b, h) => {
+                for (side, result) in [("base", b.err()), ("head", h.err())] {
+                    if let Some(e) = result {
+                        findings.push(
+                            Finding::new(Code::Unreviewable, format!("{} ({side}) {e}", lf.path))
+                                .at(lf.path.clone(), None),
+                        );
+                    }
+                }
+                lockfiles.push(LockfileReview {
+                    path: lf.path.clone(),
+                    status: LockfileStatus::Unreviewable,
+                    base_format: None,
+                    head_format: None,
+                    changes: Vec::new(),
+                    workspace_changes: Vec::new(),
+                    unchanged: 0,
+                });
+                continue;
+            }
+        };
+        let (review, mut lf_findings) =
+            review_lockfile(&lf.path, base.as_ref(), head.as_ref(), db, input);
+        lockfiles.push(review);
+        findings.append(&mut lf_findings);
+    }
+    let mut review = Review {
+        schema_version: SCHEMA_VERSION,
+        verdict: Verdict::Pass,
+        summary: Summary::default(),
+        lockfiles,
+        findings,
+        notes,
+        advisory_db: db.map(|d| d.origin.clone()),
+    };
+    apply_policy(&mut review, policy, &input.today);
+    review.findings.sort_by(|a, b| {
+        (&a.lockfile, b.level, a.code, &a.krate, &a.version).cmp(&(
+            &b.lockfile,
+            a.level,
+            b.code,
+            &b.krate,
+            &b.version,
+        ))
+    });
+    review.finish()
+}
+
+fn review_lockfile(
+    path: &str,
+    base: Option<&ParsedLock>,
+    head: Option<&ParsedLock>,
+    db: Option<&AdvisoryDb>,
+    input: &ReviewInput<'_>,
+) -> (LockfileReview, Vec<Finding>) {
+    let d: LockDiff = diff(base, head);
+    let graph = head.map(|h| DependencyGraph::new(&h.lock));
+    let base_names: HashSet<String> = base
+        .map(|b| {
+            b.lock
+                .packages
+                .iter()
+                .map(|p| p.name.as_str().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let pulled_in = |c: &Change| -> Vec<String> {
+        match (&graph, &c.new) {
+            (Some(g), Some(n)) if c.kind == ChangeKind::Added => g
+                .path_to(&c.name, &n.version.to_string())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    };
+    let mut findings = Vec::new();
+    for c in &d.changes {
+        source_findings(path, c, &mut findings);
+    }
+    if let Some(db) = db {
+        advisory_findings(path, db, base, head, &mut findings);
+    }
+    if let Some(checker) = input.typosquat {
+        let mut new_names: Vec<String> = d
+            .changes
+            .iter()
+            .filter(|c| c.kind == ChangeKind::Added && !base_names.contains(&c.name))
+            .map(|c| c.name.clone())
+            .collect();
+        new_names.dedup();
+        for (name, hits) in checker.check(&new_names, &base_names) {
+            let change = d
+                .changes
+                .iter()
+                .find(|c| c.name == name && c.kind == ChangeKind::Added);
+            let version = change.and_then(Change::new_version);
+            let targets: Vec<String> = hits.iter().map(|h| format!("`{}`", h.target)).collect();
+            let mut evidence: Vec<Evidence> = hits
+                .iter()
+                .map(|h| Evidence {
+                    file: None,
+                    line: None,
+                    text: format!(
+                        "{} ({})",
+                        h.reason,
+                        if h.popular {
+                            "a popular crate"
+                        } else {
+                            "already in this lock file"
+                        }
+                    ),
+                })
+                .collect();
+            if let Some(path_in) = change.map(&pulled_in).filter(|p| !p.is_empty()) {
+                evidence.push(Evidence {
+                    file: None,
+                    line: None,
+                    text: format!("pulled in by {}", path_in.join(" -> ")),
+                });
+            }
+            findings.push(
+                Finding::new(
+                    Code::Typosquat,
+                    format!("new crate `{name}` looks like {}", targets.join(", ")),
+                )
+                .krate(name.clone(), version)
+                .at(path, change.and_then(Change::line))
+                .evidence(evidence),
+            );
+        }
+    }
+    let status = match (base, head) {
+        (None, Some(_)) => LockfileStatus::Added,
+        (Some(_), None) => LockfileStatus::Removed,
+        _ => LockfileStatus::Modified,
+    };
+    let review = LockfileReview {
+        path: path.to_string(),
+        status,
+        base_format: base.map(ParsedLock::format),
+        head_format: head.map(ParsedLock::format),
+        changes: d
+            .changes
+            .iter()
+            .map(|c| ChangeRow::from_change(c, pulled_in(c)))
+            .collect(),
+        workspace_changes: d
+            .workspace_changes
+            .iter()
+            .map(|c| ChangeRow::from_change(c, Vec::new()))
+            .collect(),
+        unchanged: d.unchanged,
+    };
+    (review, findings)
+}
+
+fn source_findings(path: &str, c: &Change, out: &mut Vec<Finding>) {
+    let Some(new) = &c.new else { return };
+    let located = |f: Finding| f.krate(c.name.clone(), c.new_version()).at(path, c.line());
+    match c.kind {
+        ChangeKind::ChecksumChanged => out.push(located(Finding::new(
+            Code::ChecksumChanged,
+            format!(
+                "`{}` {} has a different checksum than in the base lock file ({} -> {}): the same release cannot change, so one of the two is not what crates.io published",
+                c.name,
+                new.version,
+                short(c.old.as_ref().and_then(|o| o.checksum.as_deref())),
+                short(new.checksum.as_deref())
+            ),
+        ))),
+        ChangeKind::SourceChanged => out.push(located(Finding::new(
+            Code::SourceChanged,
+            format!(
+                "`{}` moved from {} to {}",
+                c.name,
+                c.old.as_ref().map(|o| o.source.describe()).unwrap_or_default(),
+                new.source.describe()
+            ),
+        ))),
+        _ => {}
+    }
+    if !matches!(
+        c.kind,
+        ChangeKind::Added
+            | ChangeKind::SourceChanged
+            | ChangeKind::Updated
+            | ChangeKind::Downgraded
+    ) {
+        return;
+    }
+    let same_source = c.old.as_ref().is_some_and(|o| o.source == new.source);
+    if same_source {
+        return;
+    }
+    match &new.source {
+        SourceKind::Git(url) => out.push(located(Finding::new(
+            Code::GitSource,
+            format!(
+                "`{}` {} comes from git ({url}); it is not fetched from the URL in the lock file",
+                c.name, new.version
+            ),
+        ))),
+        SourceKind::Registry(url) => out.push(located(Finding::new(
+            Code::UnknownRegistry,
+            format!("`{}` {} comes from the registry {url}", c.name, new.version),
+        ))),
+        _ => {}
+    }
+}
+
+fn short(sum: Option<&str>) -> String {
+    sum.map(|s| s.chars().take(12).collect())
+        .unwrap_or_else(|| "none".into())
+}
+
+fn advisory_findings(
+    path: &str,
+    db: &AdvisoryDb,
+    base: Option<&ParsedLock>,
+    head: Option<&ParsedLock>,
+    out: &mut Vec<Finding>,
+) {
+    for hit in hits_for(db, base.map(|b| &b.lock), head.map(|h| &h.lock)) {
+        let a = hit.advisory;
+        let (code, category) = category_of(a);
+        let version = hit.version.to_string();
+        let lines = match hit.status {
+            AdvisoryStatus::Fixed => base.map(|b| &b.lines),
+            _ => head.map(|h| &h.lines),
+        };
+        let line = lines.and_then(|l| l.line_of(&hit.name, &version, hit.source_id.as_deref()));
+        let fix = match hit.status {
+            AdvisoryStatus::Fixed => Vec::new(),
+            _ => match suggest_fix(a, &hit.version) {
+                Some(f) if f.compatible => vec![format!(
+                    "cargo update -p {}@{} --precise {}",
+                    hit.name, version, f.version
+                )],
+                Some(f) => vec![format!(
+                    "# no semver-compatible fix: raise the requirement on `{}` to {} in Cargo.toml (breaking upgrade)",
+                    hit.name, f.version
+                )],
+                None => vec![format!(
+                    "# no patched release of `{}`: remove or replace it",
+                    hit.name
+                )],
+            },
+        };
+        let verb = match hit.status {
+            AdvisoryStatus::Introduced => "introduced by this change",
+            AdvisoryStatus::Present => "already present before this change",
+            AdvisoryStatus::Fixed => "fixed by this change",
+        };
+        let severity = a.metadata.cvss.as_ref().map(|c| c.severity().to_string());
+        let mut finding = Finding::new(
+            code,
+            format!(
+                "{} {}: {} ({}, {verb})",
+                hit.name,
+                version,
+                a.title(),
+                a.id()
+            ),
+        )
+        .krate(hit.name.clone(), Some(version))
+        .at(path, line)
+        .fix(fix);
+        finding.advisory = Some(AdvisoryRef {
+            id: a.id().as_str().to_string(),
+            status: hit.status,
+            title: a.title().to_string(),
+            url: format!("https://rustsec.org/advisories/{}.html", a.id()),
+            category: category.to_string(),
+            severity,
+            cvss_score: a.metadata.cvss.as_ref().map(|c| c.score()),
+            aliases: a
+                .metadata
+                .aliases
+                .iter()
+                .map(|i| i.as_str().to_string())
+                .collect(),
+            patched: a.versions.patched().iter().map(|r| r.to_string()).collect(),
+        });
+        if hit.status == AdvisoryStatus::Fixed {
+            finding.level = crate::engine::Level::Allow;
+        }
+        out.push(finding);
+    }
+}

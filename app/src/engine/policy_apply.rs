@@ -1,0 +1,74 @@
+//! Turning default levels into the policy's: levels per code, ignores, trust.
+
+use super::finding::{AdvisoryStatus, Code, Finding, Level};
+use super::review::Review;
+use crate::policy::Policy;
+
+/// Codes a `trust` entry covers (build surface, not advisories).
+const TRUSTABLE: &[Code] = &[
+    Code::BuildScriptAdded,
+    Code::BuildScriptChanged,
+    Code::ProcMacroAdded,
+    Code::BuildCapability,
+    Code::NativeCode,
+    Code::PrebuiltBinary,
+    Code::LinksAdded,
+];
+
+pub(crate) fn apply_policy(review: &mut Review, policy: &Policy, today: &str) {
+    let mut used = vec![false; policy.ignore.len()];
+    for f in &mut review.findings {
+        if f.advisory
+            .as_ref()
+            .is_some_and(|a| a.status == AdvisoryStatus::Fixed)
+        {
+            continue; // good news stays at `allow`
+        }
+        if f.policy_note.is_none() {
+            f.level = policy.level_of(f.code);
+        }
+        if let Some(id) = f.advisory.as_ref().map(|a| a.id.clone()) {
+            for (i, entry) in policy.ignore.iter().enumerate() {
+                let matches = entry.id == id
+                    || f.advisory
+                        .as_ref()
+                        .is_some_and(|a| a.aliases.contains(&entry.id));
+                if !matches {
+                    continue;
+                }
+                used[i] = true;
+                let expired = entry.until.as_deref().is_some_and(|u| u < today);
+                if !expired {
+                    f.level = Level::Allow;
+                    f.policy_note = Some(format!("ignored by policy: {}", entry.reason));
+                }
+            }
+        }
+        if TRUSTABLE.contains(&f.code)
+            && let (Some(name), Some(version)) = (&f.krate, &f.version)
+            && let Some(t) = policy.trusted(name, version, None)
+        {
+            f.level = Level::Allow;
+            f.policy_note = Some(format!("trusted by policy: {}", t.reason));
+        }
+    }
+    for (i, entry) in policy.ignore.iter().enumerate() {
+        let expired = entry.until.as_deref().is_some_and(|u| u < today);
+        if expired {
+            review.findings.push(Finding::new(
+                Code::PolicyIgnore,
+                format!(
+                    "the ignore entry for {} expired on {}; it no longer suppresses anything (reason was: {})",
+                    entry.id,
+                    entry.until.as_deref().unwrap_or_default(),
+                    entry.reason
+                ),
+            ).level(policy.level_of(Code::PolicyIgnore)));
+        } else if !used[i] {
+            review.findings.push(Finding::new(
+                Code::PolicyIgnore,
+                format!("the ignore entry for {} matched nothing in this review; remove it if it is stale", entry.id),
+            ).level(policy.level_of(Code::PolicyIgnore)));
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Reading `.github/lockwatch.toml`: unknown keys are errors that point at the line.
+
+use super::model::{CommentMode, IgnoreEntry, Policy, RegistryEntry, TrustEntry};
+use crate::engine::{Code, Level};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// Where the policy lives in a repository.
+pub const POLICY_PATH: &str = ".github/lockwatch.toml";
+
+/// A policy file that could not be used, with where and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct PolicyError {
+    pub message: String,
+    pub line: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawPolicy {
+    #[serde(default)]
+    levels: BTreeMap<String, Level>,
+    cooldown_hours: Option<u64>,
+    require_split: Option<bool>,
+    comment: Option<CommentMode>,
+    #[serde(default)]
+    registries: Vec<RegistryEntry>,
+    #[serde(default)]
+    ignore: Vec<IgnoreEntry>,
+    #[serde(default)]
+    trust: Vec<TrustEntry>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Parse and validate a policy file.
+pub fn parse_policy(text: &str) -> Result<Policy, PolicyError> {
+    let raw: RawPolicy = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start));
+        let msg = e.message().trim().to_string();
+        PolicyError {
+            message: match line {
+                Some(l) => format!("{POLICY_PATH} line {l}: {msg}"),
+                None => format!("{POLICY_PATH}: {msg}"),
+            },
+            line,
+        }
+    })?;
+    let error = |what: String, needle: &str| {
+        let line = text.find(needle).map(|o| line_of(text, o));
+        PolicyError {
+            message: match line {
+                Some(l) => format!("{POLICY_PATH} line {l}: {what}"),
+                None => format!("{POLICY_PATH}: {what}"),
+            },
+            line,
+        }
+    };
+    let mut policy = Policy::default();
+    for (key, level) in raw.levels {
+        let code: Code = key.parse().map_err(|e: String| error(e, &key))?;
+        policy.levels.insert(code, level);
+    }
+    if let Some(h) = raw.cooldown_hours {
+        policy.cooldown_hours = h;
+    }
+    if let Some(s) = raw.require_split {
+        policy.require_split = s;
+    }
+    if let Some(c) = raw.comment {
+        policy.comment = c;
+    }
+    for r in &raw.registries {
+        if !r.index.starts_with("sparse+http") {
+            return Err(error(
+                format!(
+                    "registry `{}`: index must be a sparse index URL (`sparse+https://...`)",
+                    r.name
+                ),
+                &r.index,
+            ));
+        }
+    }
+    for i in &raw.ignore {
+        if i.reason.trim().is_empty() {
+            return Err(error(format!("ignore `{}` needs a reason", i.id), &i.id));
+        }
+        if let Some(until) = &i.until
+            && time::Date::parse(
+                until,
+                time::macros::format_description!("[year]-[month]-[day]"),
+            )
+            .is_err()
+        {
+            return Err(error(
+                format!("ignore `{}`: `until` must be a date like 2026-12-31", i.id),
+                until,
+            ));
+        }
+    }
+    for t in &raw.trust {
+        if t.version.is_none() && t.checksum.is_none() {
+            return Err(error(
+                format!("trust `{}` needs a `version` or a `checksum`", t.krate),
+                &t.krate,
+            ));
+        }
+        if t.reason.trim().is_empty() {
+            return Err(error(
+                format!("trust `{}` needs a reason", t.krate),
+                &t.krate,
+            ));
+        }
+    }
+    policy.registries = raw.registries;
+    policy.ignore = raw.ignore;
+    policy.trust = raw.trust;
+    Ok(policy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_the_default_policy() {
+        assert_eq!(parse_policy("").expect("empty"), Policy::default());
+    }
+
+    #[test]
+    fn reads_every_field() {
+        let p = parse_policy(
+            r#"
+cooldown-hours = 24
+require-split = false
+comment = "always"
+
+[levels]
+yanked = "deny"
+typosquat = "warn"
+
+[[registries]]
+name = "corp"
+index = "sparse+https://registry.example.com/index/"
+
+[[ignore]]
+id = "RUSTSEC-2020-0071"
+reason = "not reachable: we never format local times"
+until = "2027-01-31"
+
+[[trust]]
+crate = "openssl-sys"
+version = "0.9.100"
+reason = "reviewed build.rs"
+"#,
+        )
+        .expect("valid");
+        assert_eq!(p.cooldown_hours, 24);
+        assert!(!p.require_split);
+        assert_eq!(p.comment, CommentMode::Always);
+        assert_eq!(p.level_of(Code::Yanked), Level::Deny);
+        assert_eq!(p.level_of(Code::Typosquat), Level::Warn);
+        assert_eq!(p.level_of(Code::NativeCode), Level::Warn);
+        assert!(p.knows_registry("sparse+https://registry.example.com/index"));
+        assert!(p.trusted("openssl-sys", "0.9.100", None).is_some());
+        assert!(p.trusted("openssl-sys", "0.9.101", None).is_none());
+    }
+
+    #[test]
+    fn unknown_keys_point_at_their_line() {
+        let err = parse_policy("cooldown-hours = 1\ncooldown = 2\n").unwrap_err();
+        assert_eq!(err.line, Some(2), "{err}");
+        assert!(err.message.contains("cooldown"), "{err}");
+        let err = parse_policy("[levels]\nno-such-code = \"deny\"\n").unwrap_err();
+        assert_eq!(err.line, Some(2), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        assert!(parse_policy("[levels]\nyanked = \"fatal\"\n").is_err());
+        assert!(parse_policy("[[ignore]]\nid = \"X\"\nreason = \"\"\n").is_err());
+        assert!(
+            parse_policy("[[ignore]]\nid = \"X\"\nreason = \"r\"\nuntil = \"soon\"\n").is_err()
+        );
+        assert!(parse_policy("[[trust]]\ncrate = \"x\"\nreason = \"r\"\n").is_err());
+        assert!(parse_policy("comment = \"sometimes\"\n").is_err());
+        assert!(parse_policy("not toml at all [").is_err());
+    }
+}

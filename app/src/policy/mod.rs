@@ -1,0 +1,7 @@
+//! The repository policy: `.github/lockwatch.toml`, read from the base revision.
+
+mod file;
+mod model;
+
+pub use file::{POLICY_PATH, PolicyError, parse_policy};
+pub use model::{CommentMode, IgnoreEntry, Policy, RegistryEntry, TrustEntry};
