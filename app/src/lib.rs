@@ -4,8 +4,12 @@
 //! assemble its input (lock files, advisory database, crate facts) and render its output.
 
 pub mod advisories;
+pub mod cli;
+pub mod config;
 pub mod engine;
+pub mod git;
 pub mod http;
 pub mod lockfile;
 pub mod policy;
+pub mod report;
 pub mod typosquat;

@@ -1,1 +1,6 @@
+//! Test support shared by lockwatch's end-to-end tests.
 
+pub mod bin;
+pub mod gitrepo;
+pub mod lockgen;
+pub mod shared;

@@ -37,9 +37,27 @@ pub fn suggest_fix(advisory: &Advisory, current: &Version) -> Option<Fix> {
             compatible: true,
         });
     }
-    candidates.into_iter().next().map(|version| Fix {
+    if let Some(version) = candidates.into_iter().next() {
+        return Some(Fix {
+            version,
+            compatible: false,
+        });
+    }
+    // No fixed release above: go back to the newest version the advisory says is unaffected
+    // (`unaffected = ["<= 0.3.9"]` for a malicious 0.3.10).
+    let mut back: Vec<Version> = advisory
+        .versions
+        .unaffected()
+        .iter()
+        .flat_map(|req| req.comparators.iter())
+        .filter(|c| c.op == Op::LessEq || c.op == Op::Exact)
+        .map(|c| Version::new(c.major, c.minor.unwrap_or(0), c.patch.unwrap_or(0)))
+        .filter(|v| v < current && !advisory.versions.is_vulnerable(v))
+        .collect();
+    back.sort();
+    back.pop().map(|version| Fix {
+        compatible: caret.matches(&version),
         version,
-        compatible: false,
     })
 }
 
@@ -106,6 +124,13 @@ mod tests {
                 compatible: false
             })
         );
+    }
+
+    #[test]
+    fn goes_back_to_the_last_unaffected_release() {
+        let text = "```toml\n[advisory]\nid = \"RUSTSEC-2026-0260\"\npackage = \"arrayref\"\ndate = \"2026-08-20\"\ncategories = [\"malicious\"]\n\n[versions]\nunaffected = [\"<= 0.3.9\"]\npatched = []\n```\n\n# T\n\nD.\n";
+        let a = Advisory::from_str(text).expect("advisory");
+        assert_eq!(suggest_fix(&a, &v("0.3.10")), Some(Fix { version: v("0.3.9"), compatible: false }));
     }
 
     #[test]

@@ -271,7 +271,7 @@ fn advisory_findings(
         let fix = match hit.status {
             AdvisoryStatus::Fixed => Vec::new(),
             _ => match suggest_fix(a, &hit.version) {
-                Some(f) if f.compatible => vec![format!(
+                Some(f) if f.compatible || f.version < hit.version => vec![format!(
                     "cargo update -p {}@{} --precise {}",
                     hit.name, version, f.version
                 )],

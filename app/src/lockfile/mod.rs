@@ -9,6 +9,6 @@ mod source;
 
 pub use diff::{Change, ChangeKind, LockDiff, UpdateKind, diff};
 pub use graph::DependencyGraph;
-pub use lines::LineIndex;
+pub use lines::{LineIndex, crate_names};
 pub use parse::{LockError, ParsedLock, parse_lock};
 pub use source::{SourceKind, classify_source};

@@ -4,8 +4,9 @@ use super::lines::LineIndex;
 use cargo_lock::Lockfile;
 use std::str::FromStr;
 
-/// Lock files larger than this are refused (the largest real ones are a few MB).
-pub const MAX_LOCK_BYTES: usize = 64 * 1024 * 1024;
+/// Lock files larger than this are refused: the largest real ones are a few MB, and parsing
+/// tens of MB of attacker-supplied TOML is a denial of service on the review.
+pub const MAX_LOCK_BYTES: usize = 16 * 1024 * 1024;
 
 /// Why a lock file could not be read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -219,7 +219,7 @@ impl TyposquatChecker {
         for (target, reason) in affix_targets(name) {
             if popular_targets.contains(target.as_str()) {
                 add(&target, reason, true);
-            } else if existing.iter().any(|e| *e == target) {
+            } else if existing.contains(&target) {
                 add(&target, reason, false);
             }
         }

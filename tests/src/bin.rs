@@ -1,0 +1,51 @@
+//! Running the real `lockwatch` binary.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// Path of the `lockwatch` binary, brought up to date once per test process (this crate
+/// does not depend on the binary, so `cargo test -p lockwatch-tests` alone would not build it).
+pub fn lockwatch_bin() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("current exe");
+            // target/<profile>/deps/<test> -> target/<profile>/lockwatch
+            let dir = exe.parent().and_then(|p| p.parent()).expect("target dir");
+            let mut cmd = Command::new(env!("CARGO"));
+            cmd.args(["build", "--quiet", "-p", "lockwatch", "--bin", "lockwatch"]);
+            if dir.file_name().is_some_and(|n| n == "release") {
+                cmd.arg("--release");
+            }
+            let status = cmd.status().expect("cargo build");
+            assert!(status.success(), "building lockwatch failed");
+            dir.join(format!("lockwatch{}", std::env::consts::EXE_SUFFIX))
+        })
+        .clone()
+}
+
+/// Run `lockwatch` with arguments; HOME and the cache point at a scratch directory.
+pub fn run_lockwatch(args: &[&str], scratch: &std::path::Path) -> Output {
+    Command::new(lockwatch_bin())
+        .args(args)
+        .env("HOME", scratch)
+        .env("XDG_CACHE_HOME", scratch.join("cache"))
+        .env_remove("LOCKWATCH_ADVISORY_DB")
+        .env_remove("LOCKWATCH_CACHE_DIR")
+        .output()
+        .expect("run lockwatch")
+}
+
+/// The repository root (the workspace).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// The fixture advisory database kept in the repository.
+pub fn fixture_db() -> PathBuf {
+    repo_root().join("app/fixtures/advisory-db")
+}
