@@ -1,1 +1,3 @@
-pub fn placeholder() {}
+//! lockwatch: reviews the dependency changes (Cargo.lock diffs) of Rust pull requests.
+
+pub mod registry;
