@@ -1,10 +1,21 @@
-//! Registry access: Cargo's sparse index protocol.
+//! Registry access: Cargo's sparse index protocol, checksum-verified `.crate`
+//! downloads and a content-addressed crate cache.
+//!
+//! - [`IndexUrl`]: `sparse+https://index.crates.io/` and other sparse indexes.
+//! - [`RegistryConfig`]: a registry's `config.json` and its `dl` template.
+//! - [`IndexEntry`]: one published version, parsed from an index line.
+//! - [`RegistryClient`]: fetches index files and downloads, contacting only
+//!   allowlisted hosts, with timeouts, retries, size limits and a concurrency bound.
+//! - [`CrateCache`]: `.crate` files on disk, keyed by SHA-256.
+//! - [`fake::FakeRegistry`]: an in-process fake registry for tests.
 
+mod cache;
 mod config;
 mod entry;
 mod error;
 mod index_url;
 
+pub use cache::{CacheStats, CrateCache, DEFAULT_CACHE_MAX_BYTES, sha256_hex};
 pub use config::{RegistryConfig, is_sha256_hex, is_valid_version};
 pub use entry::{DepKind, IndexDep, IndexEntry, ParsedIndex, parse_index_file};
 pub use error::FetchError;
