@@ -13,6 +13,7 @@ mod cache;
 mod config;
 mod entry;
 mod error;
+pub mod fake;
 mod index_url;
 
 pub use cache::{CacheStats, CrateCache, DEFAULT_CACHE_MAX_BYTES, sha256_hex};
