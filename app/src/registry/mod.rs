@@ -10,6 +10,7 @@
 //! - [`fake::FakeRegistry`]: an in-process fake registry for tests.
 
 mod cache;
+mod client;
 mod config;
 mod entry;
 mod error;
@@ -17,6 +18,7 @@ pub mod fake;
 mod index_url;
 
 pub use cache::{CacheStats, CrateCache, DEFAULT_CACHE_MAX_BYTES, sha256_hex};
+pub use client::{RegistryClient, RegistryClientConfig};
 pub use config::{RegistryConfig, is_sha256_hex, is_valid_version};
 pub use entry::{DepKind, IndexDep, IndexEntry, ParsedIndex, parse_index_file};
 pub use error::FetchError;
