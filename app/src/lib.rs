@@ -11,5 +11,6 @@ pub mod git;
 pub mod http;
 pub mod lockfile;
 pub mod policy;
+pub mod registry;
 pub mod report;
 pub mod typosquat;
