@@ -10,6 +10,7 @@ pub mod engine;
 pub mod git;
 pub mod http;
 pub mod lockfile;
+pub mod pipeline;
 pub mod policy;
 pub mod registry;
 pub mod report;

@@ -130,7 +130,13 @@ mod tests {
     fn goes_back_to_the_last_unaffected_release() {
         let text = "```toml\n[advisory]\nid = \"RUSTSEC-2026-0260\"\npackage = \"arrayref\"\ndate = \"2026-08-20\"\ncategories = [\"malicious\"]\n\n[versions]\nunaffected = [\"<= 0.3.9\"]\npatched = []\n```\n\n# T\n\nD.\n";
         let a = Advisory::from_str(text).expect("advisory");
-        assert_eq!(suggest_fix(&a, &v("0.3.10")), Some(Fix { version: v("0.3.9"), compatible: false }));
+        assert_eq!(
+            suggest_fix(&a, &v("0.3.10")),
+            Some(Fix {
+                version: v("0.3.9"),
+                compatible: false
+            })
+        );
     }
 
     #[test]

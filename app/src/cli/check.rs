@@ -1,18 +1,19 @@
 //! `lockwatch check`.
 
-use super::inputs::{self, RepoChange};
+use super::inputs;
 use super::output;
 use crate::advisories::{AdvisoryDb, DEFAULT_ARCHIVE_URL, FetchOutcome, fetch_or_cached};
-use crate::engine::{AdvisorySource, Code, Finding, Level, LockfileInput, ReviewInput, Verdict, review};
+use crate::engine::{LockfileInput, Verdict};
 use crate::git::Repo;
 use crate::lockfile::crate_names;
-use crate::policy::{POLICY_PATH, Policy, parse_policy};
+use crate::pipeline::{Advisories, ChangeSet, ChangedPath, Pipeline};
+use crate::policy::POLICY_PATH;
 use crate::report::{render_json, render_markdown, render_sarif, render_terminal};
-use crate::typosquat::{PopularCrates, TyposquatChecker};
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -75,43 +76,60 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<i32> {
         (None, Some(b), Some(h)) => (inputs::from_files(b, h)?, None),
         _ => bail!("give --repo DIR --base REV [--head REV], or --base-lock FILE --head-lock FILE"),
     };
-    let (policy, mut policy_findings) = load_policy(&args, repo_change.as_ref())?;
-
     let mut notes = Vec::new();
     let names = names_of(&lockfiles);
     let cache_dir = args.cache_dir.clone().unwrap_or_else(default_cache_dir);
-    let (db, unavailable) = match &args.advisory_db {
-        Some(dir) => (Some(AdvisoryDb::load(dir, Some(&names))?), None),
+    let advisories = match &args.advisory_db {
+        Some(dir) => Advisories::Loaded(Arc::new(AdvisoryDb::load(dir, Some(&names))?)),
         None => {
-            let outcome = fetch_or_cached(&cache_dir, &args.advisory_db_url, Duration::from_secs(24 * 3600), args.offline, &crate::http::user_agent()).await;
+            let outcome = fetch_or_cached(
+                &cache_dir,
+                &args.advisory_db_url,
+                Duration::from_secs(24 * 3600),
+                args.offline,
+                &crate::http::user_agent(),
+            )
+            .await;
             match outcome {
-                FetchOutcome::Fresh(dir) => (Some(AdvisoryDb::load(&dir, Some(&names))?), None),
+                FetchOutcome::Fresh(dir) => {
+                    Advisories::Loaded(Arc::new(AdvisoryDb::load(&dir, Some(&names))?))
+                }
                 FetchOutcome::Stale { path, reason } => {
                     notes.push(reason);
-                    (Some(AdvisoryDb::load(&path, Some(&names))?), None)
+                    Advisories::Loaded(Arc::new(AdvisoryDb::load(&path, Some(&names))?))
                 }
-                FetchOutcome::Unavailable(reason) => (None, Some(reason)),
+                FetchOutcome::Unavailable(reason) => Advisories::Unavailable(reason),
             }
         }
     };
-    let advisories = match (&db, &unavailable) {
-        (Some(db), _) => AdvisorySource::Db(db),
-        (None, Some(reason)) => AdvisorySource::Unavailable(reason),
-        (None, None) => AdvisorySource::Unavailable("no advisory database"),
-    };
-    let checker = TyposquatChecker::new(PopularCrates::embedded());
-    let input = ReviewInput {
+    let mut change = ChangeSet {
         lockfiles,
-        advisories,
-        typosquat: Some(&checker),
-        today: crate::config::today(),
         notes,
+        ..Default::default()
     };
-    let mut result = review(&input, &policy);
-    if !policy_findings.is_empty() {
-        result.findings.append(&mut policy_findings);
-        result = result.finish();
+    if let Some(path) = &args.config {
+        change.override_policy =
+            Some(std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?);
     }
+    if let (Some(rc), Some(dir)) = (&repo_change, &args.repo) {
+        let repo = Repo::open(dir)?;
+        change.base_policy = repo.file_at(&rc.base_commit, POLICY_PATH)?;
+        change.changed_files = rc
+            .changed
+            .iter()
+            .map(|f| ChangedPath {
+                path: f.path.clone(),
+                status: match f.status {
+                    'A' => "added",
+                    'D' => "removed",
+                    _ => "modified",
+                }
+                .to_string(),
+            })
+            .collect();
+    }
+    let pipeline = Pipeline::new(advisories);
+    let result = pipeline.review(&change).await;
     let text = match args.format {
         Format::Markdown => render_markdown(&result),
         Format::Json => render_json(&result),
@@ -132,27 +150,4 @@ fn names_of(lockfiles: &[LockfileInput]) -> HashSet<String> {
         .flatten()
         .flat_map(crate_names)
         .collect()
-}
-
-/// The policy: `--config`, else the base revision's `.github/lockwatch.toml`, else defaults.
-/// A broken file never stops the review: defaults apply and a finding says so.
-fn load_policy(args: &CheckArgs, repo: Option<&RepoChange>) -> anyhow::Result<(Policy, Vec<Finding>)> {
-    let text = match (&args.config, repo, &args.repo) {
-        (Some(path), _, _) => Some(std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?),
-        (None, Some(change), Some(dir)) => Repo::open(dir)?.file_at(&change.base_commit, POLICY_PATH)?,
-        _ => None,
-    };
-    let Some(bytes) = text else {
-        return Ok((Policy::default(), Vec::new()));
-    };
-    let parsed = std::str::from_utf8(&bytes)
-        .map_err(|_| format!("{POLICY_PATH} is not UTF-8"))
-        .and_then(|t| parse_policy(t).map_err(|e| e.message));
-    Ok(match parsed {
-        Ok(p) => (p, Vec::new()),
-        Err(message) => (
-            Policy::default(),
-            vec![Finding::new(Code::PolicyInvalid, format!("the policy file is broken, so the defaults were used: {message}")).level(Level::Warn)],
-        ),
-    })
 }

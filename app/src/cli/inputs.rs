@@ -39,7 +39,11 @@ pub fn from_repo(dir: &Path, base: &str, head: Option<&str>) -> anyhow::Result<R
         if !is_lockfile(&f.path) && !is_lockfile(old) {
             continue;
         }
-        let base_bytes = if is_lockfile(old) { repo.file_at(&base_commit, old)? } else { None };
+        let base_bytes = if is_lockfile(old) {
+            repo.file_at(&base_commit, old)?
+        } else {
+            None
+        };
         let head_bytes = if !is_lockfile(&f.path) {
             None
         } else {
@@ -59,7 +63,10 @@ pub fn from_repo(dir: &Path, base: &str, head: Option<&str>) -> anyhow::Result<R
     }
     lockfiles.sort_by(|a, b| a.path.cmp(&b.path));
     if lockfiles.len() > 1000 {
-        bail!("{} lock files changed; lockwatch reviews at most 1000", lockfiles.len());
+        bail!(
+            "{} lock files changed; lockwatch reviews at most 1000",
+            lockfiles.len()
+        );
     }
     Ok(RepoChange {
         lockfiles,

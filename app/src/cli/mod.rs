@@ -13,7 +13,11 @@ pub const EXIT_DENIED: i32 = 1;
 pub const EXIT_ERROR: i32 = 2;
 
 #[derive(Debug, Parser)]
-#[command(name = "lockwatch", version, about = "Reviews the dependency changes of Rust pull requests")]
+#[command(
+    name = "lockwatch",
+    version,
+    about = "Reviews the dependency changes of Rust pull requests"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

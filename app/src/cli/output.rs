@@ -16,6 +16,9 @@ pub fn report(text: &str) {
 
 /// One line on stderr.
 pub fn error_line(message: &str) {
-    let line: String = message.chars().filter(|c| *c != '\n' && *c != '\r').collect();
+    let line: String = message
+        .chars()
+        .filter(|c| *c != '\n' && *c != '\r')
+        .collect();
     eprintln!("lockwatch: {line}");
 }

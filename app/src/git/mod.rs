@@ -90,8 +90,19 @@ impl Repo {
     /// Files changed from `base` to `head` (a commit), or to the work tree when `head` is None
     /// (untracked files included). Renames are a deletion plus an addition: a moved lock file
     /// is another workspace, reviewed on its own.
-    pub fn changed_files(&self, base: &str, head: Option<&str>) -> Result<Vec<ChangedFile>, GitError> {
-        let mut args = vec!["diff", "--name-status", "-z", "--no-renames", "--no-ext-diff", base];
+    pub fn changed_files(
+        &self,
+        base: &str,
+        head: Option<&str>,
+    ) -> Result<Vec<ChangedFile>, GitError> {
+        let mut args = vec![
+            "diff",
+            "--name-status",
+            "-z",
+            "--no-renames",
+            "--no-ext-diff",
+            base,
+        ];
         if let Some(h) = head {
             args.push(h);
         }

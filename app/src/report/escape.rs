@@ -35,11 +35,7 @@ pub fn code_span(s: &str) -> String {
 
 /// A fenced code block whose fence is longer than any backtick run inside.
 pub fn fenced(lang: &str, body: &str) -> String {
-    let longest = body
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat((longest + 1).max(3));
     format!("{fence}{lang}\n{}\n{fence}\n", body.trim_end_matches('\n'))
 }

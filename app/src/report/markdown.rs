@@ -1,7 +1,9 @@
 //! The pull-request comment (also the check-run summary, the job summary and `--format markdown`).
 
 use super::escape::{code_span, fenced, inline};
-use crate::engine::{AdvisoryStatus, ChangeRow, Finding, Level, LockfileReview, LockfileStatus, Review, Verdict};
+use crate::engine::{
+    AdvisoryStatus, ChangeRow, Finding, Level, LockfileReview, LockfileStatus, Review, Verdict,
+};
 use crate::lockfile::ChangeKind;
 use std::fmt::Write;
 
@@ -190,7 +192,13 @@ fn finding_block(f: &Finding) -> String {
         let _ = writeln!(s, "  - _{}_", inline(note));
     }
     if !f.fix.is_empty() {
-        let _ = writeln!(s, "\n  {}", fenced("sh", &f.fix.join("\n")).replace('\n', "\n  ").trim_end());
+        let _ = writeln!(
+            s,
+            "\n  {}",
+            fenced("sh", &f.fix.join("\n"))
+                .replace('\n', "\n  ")
+                .trim_end()
+        );
     }
     if let Some(d) = &f.details {
         let _ = writeln!(
@@ -216,7 +224,10 @@ pub fn render_markdown(review: &Review) -> String {
     let mut sections: Vec<String> = Vec::new();
     let visible: Vec<&Finding> = review.visible_findings().collect();
     if !visible.is_empty() {
-        let mut s = format!("\n<details open><summary><b>Findings ({})</b></summary>\n\n", visible.len());
+        let mut s = format!(
+            "\n<details open><summary><b>Findings ({})</b></summary>\n\n",
+            visible.len()
+        );
         for f in &visible {
             s.push_str(&finding_block(f));
         }
@@ -226,13 +237,26 @@ pub fn render_markdown(review: &Review) -> String {
     let fixed: Vec<&Finding> = review
         .findings
         .iter()
-        .filter(|f| f.advisory.as_ref().is_some_and(|a| a.status == AdvisoryStatus::Fixed))
+        .filter(|f| {
+            f.advisory
+                .as_ref()
+                .is_some_and(|a| a.status == AdvisoryStatus::Fixed)
+        })
         .collect();
     if !fixed.is_empty() {
         let mut s = String::from("\n**Fixed by this change:** ");
         let items: Vec<String> = fixed
             .iter()
-            .filter_map(|f| f.advisory.as_ref().map(|a| format!("[{}]({}) in {}", inline(&a.id), url_segment_url(&a.url), code_span(f.krate.as_deref().unwrap_or("")))))
+            .filter_map(|f| {
+                f.advisory.as_ref().map(|a| {
+                    format!(
+                        "[{}]({}) in {}",
+                        inline(&a.id),
+                        url_segment_url(&a.url),
+                        code_span(f.krate.as_deref().unwrap_or(""))
+                    )
+                })
+            })
             .collect();
         s.push_str(&items.join(", "));
         s.push('\n');
@@ -247,7 +271,13 @@ pub fn render_markdown(review: &Review) -> String {
         .lockfiles
         .iter()
         .flat_map(|lf| lf.changes.iter().filter(|c| !c.pulled_in_by.is_empty()))
-        .map(|c| format!("- {}: {}\n", code_span(&c.name), inline(&c.pulled_in_by.join(" → "))))
+        .map(|c| {
+            format!(
+                "- {}: {}\n",
+                code_span(&c.name),
+                inline(&c.pulled_in_by.join(" → "))
+            )
+        })
         .collect();
     if !new_crates.is_empty() {
         sections.push(format!(
@@ -257,13 +287,24 @@ pub fn render_markdown(review: &Review) -> String {
         ));
     }
     if !review.notes.is_empty() {
-        let notes: Vec<String> = review.notes.iter().map(|n| format!("- {}\n", inline(n))).collect();
-        sections.push(format!("\n<details><summary>Notes</summary>\n\n{}\n</details>\n", notes.concat()));
+        let notes: Vec<String> = review
+            .notes
+            .iter()
+            .map(|n| format!("- {}\n", inline(n)))
+            .collect();
+        sections.push(format!(
+            "\n<details><summary>Notes</summary>\n\n{}\n</details>\n",
+            notes.concat()
+        ));
     }
     let footer = format!(
         "\n<sub>lockwatch {} · advisories: {} · policy: `.github/lockwatch.toml` from the base branch</sub>\n",
         env!("CARGO_PKG_VERSION"),
-        review.advisory_db.as_deref().map(inline).unwrap_or_else(|| "not checked".into())
+        review
+            .advisory_db
+            .as_deref()
+            .map(inline)
+            .unwrap_or_else(|| "not checked".into())
     );
 
     let mut out = head;

@@ -38,7 +38,10 @@ pub fn render_terminal(review: &Review) -> String {
                 clean(&c.name),
                 clean(&versions),
                 c.change.as_str(),
-                c.update.as_deref().map(|u| format!(" ({u})")).unwrap_or_default()
+                c.update
+                    .as_deref()
+                    .map(|u| format!(" ({u})"))
+                    .unwrap_or_default()
             );
         }
     }
@@ -52,15 +55,35 @@ pub fn render_terminal(review: &Review) -> String {
             (Some(p), None) => p.clone(),
             _ => String::new(),
         };
-        let tag = if f.level == Level::Deny { "deny" } else { "warn" };
-        let _ = writeln!(out, "{tag:<5} {:<24} {:<28} {}", f.code.as_str(), clean(&place), clean(&f.message));
+        let tag = if f.level == Level::Deny {
+            "deny"
+        } else {
+            "warn"
+        };
+        let _ = writeln!(
+            out,
+            "{tag:<5} {:<24} {:<28} {}",
+            f.code.as_str(),
+            clean(&place),
+            clean(&f.message)
+        );
         for fix in &f.fix {
             let _ = writeln!(out, "      fix: {}", clean(fix));
         }
     }
     for f in &review.findings {
-        if let Some(a) = f.advisory.as_ref().filter(|a| a.status == crate::engine::AdvisoryStatus::Fixed) {
-            let _ = writeln!(out, "fixed {:<24} {} {}", a.id, clean(f.krate.as_deref().unwrap_or("")), clean(&a.title));
+        if let Some(a) = f
+            .advisory
+            .as_ref()
+            .filter(|a| a.status == crate::engine::AdvisoryStatus::Fixed)
+        {
+            let _ = writeln!(
+                out,
+                "fixed {:<24} {} {}",
+                a.id,
+                clean(f.krate.as_deref().unwrap_or("")),
+                clean(&a.title)
+            );
         }
     }
     out

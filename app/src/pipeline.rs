@@ -1,0 +1,128 @@
+//! The one review pipeline shared by the CLI, the GitHub App and the Action: a change set in,
+//! a `Review` out. It loads the policy from the base side, runs the I/O stages (advisory
+//! database, later crate fetching) and then the pure engine.
+
+use crate::advisories::AdvisoryDb;
+use crate::engine::{
+    AdvisorySource, Code, Finding, Level, LockfileInput, Review, ReviewInput, review,
+};
+use crate::policy::{POLICY_PATH, Policy, parse_policy};
+use crate::typosquat::{PopularCrates, TyposquatChecker};
+use std::sync::Arc;
+
+/// A file the change touched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedPath {
+    pub path: String,
+    /// `added`, `modified`, `removed` (GitHub's words; git's A/M/D map onto them).
+    pub status: String,
+}
+
+/// Everything the front end read from the repository for one review.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeSet {
+    /// Every changed lock file, both sides.
+    pub lockfiles: Vec<LockfileInput>,
+    /// Every changed file (for the mixed-PR rule).
+    pub changed_files: Vec<ChangedPath>,
+    /// `Cargo.toml` files beside the changed lock files and changed manifests, both sides.
+    pub manifests: Vec<LockfileInput>,
+    /// `.github/lockwatch.toml` at the base revision (the policy that applies).
+    pub base_policy: Option<Vec<u8>>,
+    /// `.github/lockwatch.toml` at the head revision (validated and shown, never applied).
+    pub head_policy: Option<Vec<u8>>,
+    /// `--config FILE`: replaces the base policy.
+    pub override_policy: Option<Vec<u8>>,
+    /// Things to say in the report (e.g. "the file list was capped at 3,000").
+    pub notes: Vec<String>,
+}
+
+/// The advisory database as the pipeline sees it.
+#[derive(Debug, Clone)]
+pub enum Advisories {
+    Loaded(Arc<AdvisoryDb>),
+    Unavailable(String),
+}
+
+/// Long-lived review state (the server keeps one; the CLI makes one per run).
+pub struct Pipeline {
+    pub advisories: Advisories,
+    pub typosquat: Arc<TyposquatChecker>,
+    /// Notes that apply to every review (e.g. "advisory database is stale").
+    pub notes: Vec<String>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("advisories", &self.advisories)
+            .finish()
+    }
+}
+
+/// The policy in force and the findings about policy files.
+pub fn resolve_policy(change: &ChangeSet) -> (Policy, Vec<Finding>) {
+    let mut findings = Vec::new();
+    let source = change
+        .override_policy
+        .as_ref()
+        .or(change.base_policy.as_ref());
+    let policy = match source.map(|b| parse_policy_bytes(b)) {
+        None => Policy::default(),
+        Some(Ok(p)) => p,
+        Some(Err(message)) => {
+            findings.push(
+                Finding::new(
+                    Code::PolicyInvalid,
+                    format!("the policy file is broken, so the defaults were used: {message}"),
+                )
+                .at(POLICY_PATH, None)
+                .level(Level::Warn),
+            );
+            Policy::default()
+        }
+    };
+    (policy, findings)
+}
+
+/// Parse policy bytes; the error is one line that names the file and line.
+pub fn parse_policy_bytes(bytes: &[u8]) -> Result<Policy, String> {
+    std::str::from_utf8(bytes)
+        .map_err(|_| format!("{POLICY_PATH} is not UTF-8"))
+        .and_then(|t| parse_policy(t).map_err(|e| e.message))
+}
+
+impl Pipeline {
+    /// A pipeline with the embedded popular-crate list.
+    pub fn new(advisories: Advisories) -> Self {
+        Pipeline {
+            advisories,
+            typosquat: Arc::new(TyposquatChecker::new(PopularCrates::embedded())),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Review a change set.
+    pub async fn review(&self, change: &ChangeSet) -> Review {
+        let (policy, policy_findings) = resolve_policy(change);
+        let mut notes = self.notes.clone();
+        notes.extend(change.notes.iter().cloned());
+        let advisories = match &self.advisories {
+            Advisories::Loaded(db) => AdvisorySource::Db(db),
+            Advisories::Unavailable(reason) => AdvisorySource::Unavailable(reason),
+        };
+        let input = ReviewInput {
+            lockfiles: change.lockfiles.clone(),
+            advisories,
+            typosquat: Some(&self.typosquat),
+            today: crate::config::today(),
+            notes,
+        };
+        let mut result = review(&input, &policy);
+        if !policy_findings.is_empty() {
+            result.findings.extend(policy_findings);
+            result = result.finish();
+        }
+        result
+    }
+}
