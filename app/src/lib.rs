@@ -1,1 +1,4 @@
-pub fn placeholder() {}
+//! lockwatch: reviews the dependency changes (Cargo.lock diffs) of Rust pull requests.
+
+pub mod inspect;
+pub mod testkit;
