@@ -440,7 +440,11 @@ mod tests {
     #[test]
     fn pax_global_header_is_ignored() {
         let mut t = raw();
-        t.entry(b"pax_global_header", b'g', b"52 comment=0123456789abcdef0123456789abcdef01234567\n");
+        t.entry(
+            b"pax_global_header",
+            b'g',
+            b"52 comment=0123456789abcdef0123456789abcdef01234567\n",
+        );
         t.file("foo-1.0.0/src/lib.rs", b"");
         let c = read(&gzip(&t.finish())).unwrap();
         assert_eq!(c.files.len(), 2);
@@ -451,7 +455,10 @@ mod tests {
         let mut t = raw();
         t.file("foo-1.0.0/../../etc/cron.d/x", b"* * * * * root sh\n");
         let e = read(&gzip(&t.finish())).unwrap_err();
-        assert!(matches!(e, InspectError::PathTraversal { ref path } if path.contains("../")), "{e}");
+        assert!(
+            matches!(e, InspectError::PathTraversal { ref path } if path.contains("../")),
+            "{e}"
+        );
     }
 
     #[test]
@@ -506,7 +513,11 @@ mod tests {
 
     #[test]
     fn rejects_device_and_fifo() {
-        for (ty, word) in [(b'3', "character device"), (b'4', "block device"), (b'6', "FIFO")] {
+        for (ty, word) in [
+            (b'3', "character device"),
+            (b'4', "block device"),
+            (b'6', "FIFO"),
+        ] {
             let mut t = raw();
             t.entry(b"foo-1.0.0/dev", ty, b"");
             let e = read(&gzip(&t.finish())).unwrap_err();
@@ -645,7 +656,9 @@ mod tests {
         };
         let mut big = b"\x7fELF".to_vec();
         big.resize(3 << 20, 0xAB);
-        let bytes = Krate::new("foo", "1.0.0").file_bytes("blob.bin", &big).build();
+        let bytes = Krate::new("foo", "1.0.0")
+            .file_bytes("blob.bin", &big)
+            .build();
         let c = read_with(&bytes, &limits).unwrap();
         let rec = &c.files["blob.bin"];
         assert_eq!(rec.size, 3 << 20);

@@ -181,7 +181,12 @@ pub(crate) struct ScanEnv<'a> {
 
 /// Scans one parsed file. `path` is the file inside the package, `mod_dir`
 /// the directory where its `mod x;` children live.
-pub(crate) fn scan_file(file: &syn::File, path: &str, mod_dir: &str, env: &ScanEnv<'_>) -> FileScan {
+pub(crate) fn scan_file(
+    file: &syn::File,
+    path: &str,
+    mod_dir: &str,
+    env: &ScanEnv<'_>,
+) -> FileScan {
     let mut uses = UseCollector::default();
     uses.visit_file(file);
     let mut s = Scanner {
@@ -404,11 +409,15 @@ impl<'a> Scanner<'a> {
             v.extend_from_slice(&segments[1..]);
             v
         } else {
-            let via_glob = self.globs.iter().filter(|g| glob_item_ok(g, first)).find_map(|g| {
-                let mut v = g.clone();
-                v.extend_from_slice(segments);
-                target_of(&v).map(|_| v)
-            });
+            let via_glob = self
+                .globs
+                .iter()
+                .filter(|g| glob_item_ok(g, first))
+                .find_map(|g| {
+                    let mut v = g.clone();
+                    v.extend_from_slice(segments);
+                    target_of(&v).map(|_| v)
+                });
             via_glob.unwrap_or_else(|| segments.to_vec())
         };
         if let Some(first) = full.first_mut()
@@ -428,7 +437,11 @@ impl<'a> Scanner<'a> {
     /// Evidence: the source text, plus the resolved path when it differs.
     fn evidence(&self, node: &impl Spanned, written: &syn::Path, resolved: &str) -> String {
         let text = source_of(node).unwrap_or_else(|| resolved.to_owned());
-        let written: Vec<String> = written.segments.iter().map(|s| s.ident.to_string()).collect();
+        let written: Vec<String> = written
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
         if written.join("::") == resolved {
             text
         } else {
@@ -447,7 +460,9 @@ impl<'a> Scanner<'a> {
 
     fn string_literal(e: &Expr) -> Option<&syn::LitStr> {
         match e {
-            Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) => Some(s),
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(s), ..
+            }) => Some(s),
             Expr::Reference(r) => Self::string_literal(&r.expr),
             Expr::Paren(p) => Self::string_literal(&p.expr),
             _ => None,
@@ -455,7 +470,12 @@ impl<'a> Scanner<'a> {
     }
 
     /// FileAccess heuristic for the path arguments of a file API call.
-    fn check_file_args<'e>(&mut self, args: impl IntoIterator<Item = &'e Expr>, line: u32, evidence: &str) {
+    fn check_file_args<'e>(
+        &mut self,
+        args: impl IntoIterator<Item = &'e Expr>,
+        line: u32,
+        evidence: &str,
+    ) {
         let mut reasons: Vec<&'static str> = Vec::new();
         for arg in args {
             match Self::string_literal(arg) {
@@ -465,7 +485,11 @@ impl<'a> Scanner<'a> {
             }
         }
         if let Some(reason) = reasons.first() {
-            self.push(CapabilityKind::FileAccess, line, format!("{evidence} ({reason})"));
+            self.push(
+                CapabilityKind::FileAccess,
+                line,
+                format!("{evidence} ({reason})"),
+            );
         }
     }
 
@@ -493,7 +517,11 @@ impl<'a> Scanner<'a> {
             Target::Home => self.push(CapabilityKind::CredentialPath, line, evidence),
             Target::Env => {
                 if resolved.ends_with("vars") || resolved.ends_with("vars_os") {
-                    self.push(CapabilityKind::EnvRead, line, format!("{evidence} (all variables)"));
+                    self.push(
+                        CapabilityKind::EnvRead,
+                        line,
+                        format!("{evidence} (all variables)"),
+                    );
                 } else {
                     let lit = call.args.first().and_then(Self::string_literal);
                     self.check_env_name(lit, line, evidence);
@@ -514,7 +542,12 @@ impl<'a> Scanner<'a> {
         false
     }
 
-    fn on_decode<'e>(&mut self, args: impl IntoIterator<Item = &'e Expr>, line: u32, evidence: String) {
+    fn on_decode<'e>(
+        &mut self,
+        args: impl IntoIterator<Item = &'e Expr>,
+        line: u32,
+        evidence: String,
+    ) {
         let encoded_arg = args.into_iter().any(|a| {
             Self::string_literal(a).is_some_and(|l| {
                 let v = l.value();
@@ -538,7 +571,10 @@ impl<'a> Scanner<'a> {
             self.push(
                 CapabilityKind::CredentialPath,
                 line,
-                format!("string literal mentioning `{marker}`: {}", collapse(&format!("{value:?}"))),
+                format!(
+                    "string literal mentioning `{marker}`: {}",
+                    collapse(&format!("{value:?}"))
+                ),
             );
         }
         if value.len() >= 64 && encoded_alphabet(value).is_some() {
@@ -616,7 +652,11 @@ impl<'a> Scanner<'a> {
                     self.on_string(&rel, first.span());
                 }
                 if let Some(reason) = suspicious_literal_path(&rel) {
-                    self.push(CapabilityKind::FileAccess, line, format!("{evidence} ({reason})"));
+                    self.push(
+                        CapabilityKind::FileAccess,
+                        line,
+                        format!("{evidence} ({reason})"),
+                    );
                     return true;
                 }
                 let Some(target) = join_path(&self.dir, &rel) else {
@@ -640,7 +680,11 @@ impl<'a> Scanner<'a> {
                                     format!(
                                         "{evidence} (embeds {} bytes of {})",
                                         rec.size,
-                                        if rec.utf8 { "high-entropy text" } else { "binary data" }
+                                        if rec.utf8 {
+                                            "high-entropy text"
+                                        } else {
+                                            "binary data"
+                                        }
                                     ),
                                 );
                             }
@@ -778,7 +822,10 @@ fn glob_item_ok(glob: &[String], name: &str) -> bool {
     ];
     let glob: Vec<&str> = glob.iter().map(String::as_str).collect();
     match glob.as_slice() {
-        ["std", "net"] => matches!(name, "TcpStream" | "TcpListener" | "UdpSocket" | "ToSocketAddrs"),
+        ["std", "net"] => matches!(
+            name,
+            "TcpStream" | "TcpListener" | "UdpSocket" | "ToSocketAddrs"
+        ),
         ["std", "process"] => name == "Command",
         ["std", "env"] => matches!(name, "var" | "var_os" | "vars" | "vars_os" | "home_dir"),
         ["std", "fs"] => name == "File" || name == "OpenOptions" || FS_FUNCTIONS.contains(&name),
@@ -792,9 +839,24 @@ fn glob_item_ok(glob: &[String], name: &str) -> bool {
 }
 
 const FS_FUNCTIONS: &[&str] = &[
-    "read", "read_to_string", "write", "copy", "rename", "remove_file", "remove_dir", "remove_dir_all",
-    "create_dir", "create_dir_all", "read_dir", "metadata", "set_permissions", "hard_link", "read_link",
-    "canonicalize", "symlink_metadata", "exists",
+    "read",
+    "read_to_string",
+    "write",
+    "copy",
+    "rename",
+    "remove_file",
+    "remove_dir",
+    "remove_dir_all",
+    "create_dir",
+    "create_dir_all",
+    "read_dir",
+    "metadata",
+    "set_permissions",
+    "hard_link",
+    "read_link",
+    "canonicalize",
+    "symlink_metadata",
+    "exists",
 ];
 
 /// What a fully resolved path reaches, if anything interesting.
@@ -812,8 +874,9 @@ fn target_of(full: &[String]) -> Option<Target> {
             };
         }
         [krate, _, ..] if HTTP_CRATES.contains(krate) => return Some(Target::Network),
-        ["std", "process", "Command", ..]
-        | ["std", "os", "unix" | "windows", "process", ..] => return Some(Target::Process),
+        ["std", "process", "Command", ..] | ["std", "os", "unix" | "windows", "process", ..] => {
+            return Some(Target::Process);
+        }
         ["libc", f] if EXEC_FUNCTIONS.contains(f) => return Some(Target::Process),
         ["nix", "unistd", f] if f.starts_with("exec") || *f == "fork" => {
             return Some(Target::Process);
@@ -854,7 +917,9 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
         let name = i.ident.to_string();
         let path_attr = i.attrs.iter().find_map(|a| match &a.meta {
             syn::Meta::NameValue(nv) if nv.path.is_ident("path") => match &nv.value {
-                Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) => Some(s.value()),
+                Expr::Lit(syn::ExprLit {
+                    lit: Lit::Str(s), ..
+                }) => Some(s.value()),
                 _ => None,
             },
             _ => None,
@@ -871,7 +936,11 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
                 let line = line_of(i.ident.span());
                 let base = self.current_mod_dir();
                 let (candidates, mod_dirs) = if let Some(p) = path_attr {
-                    let dir = if self.inline.is_empty() { self.dir.clone() } else { base };
+                    let dir = if self.inline.is_empty() {
+                        self.dir.clone()
+                    } else {
+                        base
+                    };
                     match join_path(&dir, &p) {
                         Some(t) => {
                             let d = parent(&t).to_owned();
@@ -886,7 +955,11 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
                         }
                     }
                 } else {
-                    let stem = if base.is_empty() { name.clone() } else { format!("{base}/{name}") };
+                    let stem = if base.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{base}/{name}")
+                    };
                     (
                         vec![format!("{stem}.rs"), format!("{stem}/mod.rs")],
                         vec![stem.clone(), stem],
@@ -942,10 +1015,17 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
             );
             self.check_file_args(m.args.iter(), line, &evidence);
         } else if DECODE_FUNCTIONS.contains(&method.as_str()) {
-            let evidence = format!(".{method}({})", m.args.first().and_then(source_of).unwrap_or_default());
+            let evidence = format!(
+                ".{method}({})",
+                m.args.first().and_then(source_of).unwrap_or_default()
+            );
             self.on_decode(m.args.iter(), line, evidence);
         } else if method == "home_dir" {
-            self.push(CapabilityKind::CredentialPath, line, source_of(m).unwrap_or_else(|| ".home_dir()".into()));
+            self.push(
+                CapabilityKind::CredentialPath,
+                line,
+                source_of(m).unwrap_or_else(|| ".home_dir()".into()),
+            );
         }
         visit::visit_expr_method_call(self, m);
     }
@@ -979,7 +1059,15 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
         let ints = a
             .elems
             .iter()
-            .filter(|e| matches!(e, Expr::Lit(syn::ExprLit { lit: Lit::Int(_), .. })))
+            .filter(|e| {
+                matches!(
+                    e,
+                    Expr::Lit(syn::ExprLit {
+                        lit: Lit::Int(_),
+                        ..
+                    })
+                )
+            })
             .count();
         if ints > LONG_BYTES {
             self.push(
@@ -1020,7 +1108,11 @@ mod tests {
     use super::*;
     use crate::inspect::rust_source::{on_parser_thread, parse_file};
 
-    fn scan_with(src: &str, files: &BTreeMap<String, FileRecord>, renames: &[(&str, &str)]) -> FileScan {
+    fn scan_with(
+        src: &str,
+        files: &BTreeMap<String, FileRecord>,
+        renames: &[(&str, &str)],
+    ) -> FileScan {
         let env = ScanEnv {
             files,
             crate_renames: renames
@@ -1087,7 +1179,12 @@ fn main() {
 }
 "#,
         );
-        assert_eq!(kinds(&s), [(Network, 3), (Process, 4), (CredentialPath, 5)], "{:#?}", s.capabilities);
+        assert_eq!(
+            kinds(&s),
+            [(Network, 3), (Process, 4), (CredentialPath, 5)],
+            "{:#?}",
+            s.capabilities
+        );
         let ev: Vec<_> = s.capabilities.iter().map(|c| c.evidence.as_str()).collect();
         assert_eq!(
             ev,
@@ -1118,15 +1215,25 @@ fn main() {
         assert!(k.contains(&(Network, 5)), "{k:?}");
         assert!(k.contains(&(Process, 6)), "{k:?}");
         assert!(k.contains(&(CredentialPath, 7)), "{k:?}");
-        assert!(!k.contains(&(Network, 8)), "fetch is not renamed here: {k:?}");
-        assert!(!k.iter().any(|(_, l)| *l == 9), "SocketAddr is plain data: {k:?}");
+        assert!(
+            !k.contains(&(Network, 8)),
+            "fetch is not renamed here: {k:?}"
+        );
+        assert!(
+            !k.iter().any(|(_, l)| *l == 9),
+            "SocketAddr is plain data: {k:?}"
+        );
         let s = scan_with(
             "fn main() { fetch::blocking::get(\"http://evil\"); }",
             &BTreeMap::new(),
             &[("fetch", "reqwest")],
         );
         assert_eq!(kinds(&s), [(Network, 1)]);
-        assert!(s.capabilities[0].evidence.contains("[reqwest::blocking::get]"));
+        assert!(
+            s.capabilities[0]
+                .evidence
+                .contains("[reqwest::blocking::get]")
+        );
     }
 
     #[test]
@@ -1145,7 +1252,14 @@ fn main() {
         );
         assert_eq!(
             kinds(&s),
-            [(EnvRead, 3), (EnvRead, 4), (EnvRead, 5), (CredentialPath, 6), (CredentialPath, 7), (CredentialPath, 8)],
+            [
+                (EnvRead, 3),
+                (EnvRead, 4),
+                (EnvRead, 5),
+                (CredentialPath, 6),
+                (CredentialPath, 7),
+                (CredentialPath, 8)
+            ],
             "{:#?}",
             s.capabilities
         );
@@ -1169,12 +1283,19 @@ fn main() {
         );
         let k = kinds(&s);
         assert_eq!(
-            k.iter().filter(|(kind, _)| *kind == FileAccess).map(|(_, l)| *l).collect::<Vec<_>>(),
+            k.iter()
+                .filter(|(kind, _)| *kind == FileAccess)
+                .map(|(_, l)| *l)
+                .collect::<Vec<_>>(),
             [7, 8, 9, 10, 11],
             "{:#?}",
             s.capabilities
         );
-        assert!(s.capabilities.iter().any(|c| c.evidence.contains("absolute path")));
+        assert!(
+            s.capabilities
+                .iter()
+                .any(|c| c.evidence.contains("absolute path"))
+        );
     }
 
     #[test]
@@ -1220,7 +1341,12 @@ fn main() {
         let s = scan_with(&src, &files, &[]);
         assert_eq!(
             kinds(&s),
-            [(Obfuscation, 2), (Obfuscation, 3), (Obfuscation, 4), (Obfuscation, 5)],
+            [
+                (Obfuscation, 2),
+                (Obfuscation, 3),
+                (Obfuscation, 4),
+                (Obfuscation, 5)
+            ],
             "{:#?}",
             s.capabilities
         );
@@ -1252,12 +1378,22 @@ mod inline { mod deeper; }
 include!("more.rs");
 fn main() {}"#,
         );
-        let m: Vec<_> = s.modules.iter().map(|m| (m.candidates.clone(), m.line)).collect();
+        let m: Vec<_> = s
+            .modules
+            .iter()
+            .map(|m| (m.candidates.clone(), m.line))
+            .collect();
         assert_eq!(
             m,
             [
                 (vec!["helper.rs".to_owned(), "helper/mod.rs".to_owned()], 1),
-                (vec!["inline/deeper.rs".to_owned(), "inline/deeper/mod.rs".to_owned()], 3),
+                (
+                    vec![
+                        "inline/deeper.rs".to_owned(),
+                        "inline/deeper/mod.rs".to_owned()
+                    ],
+                    3
+                ),
                 (vec!["more.rs".to_owned()], 4),
             ]
         );

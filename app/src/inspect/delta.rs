@@ -92,7 +92,12 @@ fn build_script_diff(old: Option<&BuildScript>, new: &BuildScript) -> Option<Str
     pairs.push((new.path.clone(), old_main, new.source.as_str()));
     for (path, src) in new.modules.iter().zip(&new.module_sources) {
         let before = old
-            .and_then(|o| o.modules.iter().position(|m| m == path).and_then(|i| o.module_sources.get(i)))
+            .and_then(|o| {
+                o.modules
+                    .iter()
+                    .position(|m| m == path)
+                    .and_then(|i| o.module_sources.get(i))
+            })
             .map_or("", String::as_str);
         pairs.push((path.clone(), before, src.as_str()));
     }
@@ -102,7 +107,11 @@ fn build_script_diff(old: Option<&BuildScript>, new: &BuildScript) -> Option<Str
             continue;
         }
         let diff = TextDiff::from_lines(before, after);
-        let old_name = if before.is_empty() { "/dev/null".to_owned() } else { format!("a/{path}") };
+        let old_name = if before.is_empty() {
+            "/dev/null".to_owned()
+        } else {
+            format!("a/{path}")
+        };
         text.push_str(
             &diff
                 .unified_diff()

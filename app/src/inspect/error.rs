@@ -42,11 +42,15 @@ pub enum InspectError {
     InvalidPath { path: String },
 
     /// A symbolic link entry.
-    #[error("archive entry `{path}` is a symbolic link to `{target}`; .crate files never contain links")]
+    #[error(
+        "archive entry `{path}` is a symbolic link to `{target}`; .crate files never contain links"
+    )]
     Symlink { path: String, target: String },
 
     /// A hard link entry.
-    #[error("archive entry `{path}` is a hard link to `{target}`; .crate files never contain links")]
+    #[error(
+        "archive entry `{path}` is a hard link to `{target}`; .crate files never contain links"
+    )]
     HardLink { path: String, target: String },
 
     /// A character/block device or a FIFO.

@@ -75,8 +75,12 @@ fn suspicious(path: &str, rec: &FileRecord) -> Option<String> {
         ));
     }
     if rec.size > LARGE_FILE && !is_source(path) {
-        let what = known_compressed(&rec.head).unwrap_or(if rec.utf8 { "text" } else { "binary data" });
-        return Some(format!("unusually large file: {} bytes of {what}", rec.size));
+        let what =
+            known_compressed(&rec.head).unwrap_or(if rec.utf8 { "text" } else { "binary data" });
+        return Some(format!(
+            "unusually large file: {} bytes of {what}",
+            rec.size
+        ));
     }
     None
 }
@@ -136,8 +140,10 @@ pub(crate) fn sniff_binary(path: &str, head: &[u8]) -> Option<BinaryKind> {
         });
     }
     if head.starts_with(b"MZ") && head.len() >= 0x40 {
-        let e_lfanew = usize::try_from(u32::from_le_bytes([head[0x3c], head[0x3d], head[0x3e], head[0x3f]]))
-            .unwrap_or(usize::MAX);
+        let e_lfanew = usize::try_from(u32::from_le_bytes([
+            head[0x3c], head[0x3d], head[0x3e], head[0x3f],
+        ]))
+        .unwrap_or(usize::MAX);
         match head.get(e_lfanew..e_lfanew.saturating_add(4)) {
             Some(sig) if sig == b"PE\0\0" => return Some(BinaryKind::Pe),
             Some(_) => {}
@@ -193,21 +199,39 @@ mod tests {
 
     #[test]
     fn magic_bytes() {
-        assert_eq!(sniff_binary("lib/x.so", b"\x7fELF\x02\x01"), Some(BinaryKind::Elf));
+        assert_eq!(
+            sniff_binary("lib/x.so", b"\x7fELF\x02\x01"),
+            Some(BinaryKind::Elf)
+        );
         assert_eq!(sniff_binary("x.dll", &pe()), Some(BinaryKind::Pe));
         let mut not_pe = pe();
         not_pe[0x80] = b'X';
         assert_eq!(sniff_binary("x.txt", &not_pe), None);
-        assert_eq!(sniff_binary("x.dylib", &[0xcf, 0xfa, 0xed, 0xfe, 7, 0, 0, 1]), Some(BinaryKind::MachO));
-        assert_eq!(sniff_binary("x", &[0xfe, 0xed, 0xfa, 0xcf]), Some(BinaryKind::MachO));
+        assert_eq!(
+            sniff_binary("x.dylib", &[0xcf, 0xfa, 0xed, 0xfe, 7, 0, 0, 1]),
+            Some(BinaryKind::MachO)
+        );
+        assert_eq!(
+            sniff_binary("x", &[0xfe, 0xed, 0xfa, 0xcf]),
+            Some(BinaryKind::MachO)
+        );
         let fat = [0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 2];
         assert_eq!(sniff_binary("x", &fat), Some(BinaryKind::MachO));
         assert_eq!(sniff_binary("A.class", &fat), None);
         let class = [0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 52];
         assert_eq!(sniff_binary("A", &class), None);
-        assert_eq!(sniff_binary("libz.a", b"!<arch>\n/  "), Some(BinaryKind::ArArchive));
-        assert_eq!(sniff_binary("z.lib", b"!<arch>\n/  "), Some(BinaryKind::WindowsImportLib));
-        assert_eq!(sniff_binary("m.wasm", b"\0asm\x01\0\0\0"), Some(BinaryKind::Wasm));
+        assert_eq!(
+            sniff_binary("libz.a", b"!<arch>\n/  "),
+            Some(BinaryKind::ArArchive)
+        );
+        assert_eq!(
+            sniff_binary("z.lib", b"!<arch>\n/  "),
+            Some(BinaryKind::WindowsImportLib)
+        );
+        assert_eq!(
+            sniff_binary("m.wasm", b"\0asm\x01\0\0\0"),
+            Some(BinaryKind::Wasm)
+        );
         let mut coff = vec![0u8; 20];
         coff[..2].copy_from_slice(&0x8664u16.to_le_bytes());
         assert_eq!(sniff_binary("x.obj", &coff), Some(BinaryKind::CoffObject));
@@ -242,7 +266,11 @@ mod tests {
             }]
         );
         assert_eq!(inv.scripts, ["gen.sh"]);
-        let sus: Vec<_> = inv.suspicious_files.iter().map(|s| s.path.as_str()).collect();
+        let sus: Vec<_> = inv
+            .suspicious_files
+            .iter()
+            .map(|s| s.path.as_str())
+            .collect();
         assert_eq!(sus, ["data/big.json", "data/blob.bin"]);
         assert!(inv.suspicious_files[1].reason.contains("high-entropy"));
         assert!(inv.suspicious_files[0].reason.contains("large"));

@@ -175,7 +175,8 @@ fn dep_line(text: &str, key: &str) -> u32 {
                 .chars()
                 .filter(|c| !matches!(c, '"' | '\'' | ' ' | '\t'))
                 .collect();
-            let is_deps = |h: &str| h.ends_with("build-dependencies") || h.ends_with("build_dependencies");
+            let is_deps =
+                |h: &str| h.ends_with("build-dependencies") || h.ends_with("build_dependencies");
             if let Some(prefix) = header.strip_suffix(key).and_then(|h| h.strip_suffix('.'))
                 && is_deps(prefix)
             {
@@ -223,16 +224,31 @@ mod tests {
         let m = parse_manifest("[package]\nbuild = \"tools/gen.rs\"\n").unwrap();
         assert_eq!(m.build, BuildSetting::Paths(vec!["tools/gen.rs".into()]));
         let m = parse_manifest("[package]\nbuild = [\"a.rs\", \"b.rs\"]\n").unwrap();
-        assert_eq!(m.build, BuildSetting::Paths(vec!["a.rs".into(), "b.rs".into()]));
+        assert_eq!(
+            m.build,
+            BuildSetting::Paths(vec!["a.rs".into(), "b.rs".into()])
+        );
         let e = parse_manifest("[package]\nbuild = 3\n").unwrap_err();
         assert!(matches!(e, InspectError::InvalidManifest { .. }));
     }
 
     #[test]
     fn proc_macro_both_spellings() {
-        assert!(parse_manifest("[lib]\nproc-macro = true\n").unwrap().proc_macro);
-        assert!(parse_manifest("[lib]\nproc_macro = true\n").unwrap().proc_macro);
-        assert!(!parse_manifest("[lib]\npath = \"x.rs\"\n").unwrap().proc_macro);
+        assert!(
+            parse_manifest("[lib]\nproc-macro = true\n")
+                .unwrap()
+                .proc_macro
+        );
+        assert!(
+            parse_manifest("[lib]\nproc_macro = true\n")
+                .unwrap()
+                .proc_macro
+        );
+        assert!(
+            !parse_manifest("[lib]\npath = \"x.rs\"\n")
+                .unwrap()
+                .proc_macro
+        );
     }
 
     #[test]

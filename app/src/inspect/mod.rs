@@ -176,11 +176,14 @@ pub fn inspect_crate(
 
 /// The text of a file that must be read whole.
 fn required_text<'a>(rec: &'a FileRecord, limits: &InspectLimits) -> Result<&'a str, InspectError> {
-    let content = rec.content.as_deref().ok_or_else(|| InspectError::FileTooLarge {
-        path: rec.path.clone(),
-        size: rec.size,
-        limit: limits.max_file_bytes,
-    })?;
+    let content = rec
+        .content
+        .as_deref()
+        .ok_or_else(|| InspectError::FileTooLarge {
+            path: rec.path.clone(),
+            size: rec.size,
+            limit: limits.max_file_bytes,
+        })?;
     std::str::from_utf8(content).map_err(|_| InspectError::UnparsableRust {
         file: rec.path.clone(),
         reason: "not valid UTF-8".to_owned(),

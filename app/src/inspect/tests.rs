@@ -6,15 +6,24 @@ use crate::testkit::krate::Krate;
 use crate::testkit::raw::{RawTar, gzip};
 
 fn inspect(k: &Krate) -> Result<CrateSurface, InspectError> {
-    inspect_crate(&name_of(k), &version_of(k), k.build().as_slice(), &InspectLimits::default())
+    inspect_crate(
+        &name_of(k),
+        &version_of(k),
+        k.build().as_slice(),
+        &InspectLimits::default(),
+    )
 }
 
 fn name_of(k: &Krate) -> String {
-    k.manifest_text().lines().nth(1).unwrap()[8..].trim_matches('"').to_owned()
+    k.manifest_text().lines().nth(1).unwrap()[8..]
+        .trim_matches('"')
+        .to_owned()
 }
 
 fn version_of(k: &Krate) -> String {
-    k.manifest_text().lines().nth(2).unwrap()[11..].trim_matches('"').to_owned()
+    k.manifest_text().lines().nth(2).unwrap()[11..]
+        .trim_matches('"')
+        .to_owned()
 }
 
 fn caps(s: &CrateSurface) -> Vec<(CapabilityKind, &str, u32)> {
@@ -66,7 +75,10 @@ fn build_false_ignores_build_rs() {
     let s = inspect(
         &Krate::new("foo", "1.0.0")
             .package_key("build", "false")
-            .file("build.rs", "fn main() { std::net::TcpStream::connect(\"x:1\"); }"),
+            .file(
+                "build.rs",
+                "fn main() { std::net::TcpStream::connect(\"x:1\"); }",
+            ),
     )
     .unwrap();
     assert_eq!(s.build_script, None);
@@ -79,8 +91,14 @@ fn custom_build_path() {
         &Krate::new("foo", "1.0.0")
             .package_key("build", "\"tools/gen.rs\"")
             .file("tools/gen.rs", "mod util;\nfn main() { util::go() }\n")
-            .file("tools/util.rs", "pub fn go() {\n    std::process::Command::new(\"make\");\n}\n")
-            .file("build.rs", "fn main() { std::net::TcpStream::connect(\"x:1\"); }"),
+            .file(
+                "tools/util.rs",
+                "pub fn go() {\n    std::process::Command::new(\"make\");\n}\n",
+            )
+            .file(
+                "build.rs",
+                "fn main() { std::net::TcpStream::connect(\"x:1\"); }",
+            ),
     )
     .unwrap();
     let b = s.build_script.as_ref().unwrap();
@@ -92,7 +110,12 @@ fn custom_build_path() {
 #[test]
 fn declared_build_script_missing() {
     let e = inspect(&Krate::new("foo", "1.0.0").package_key("build", "\"nope.rs\"")).unwrap_err();
-    assert_eq!(e, InspectError::MissingBuildScript { path: "nope.rs".into() });
+    assert_eq!(
+        e,
+        InspectError::MissingBuildScript {
+            path: "nope.rs".into()
+        }
+    );
 }
 
 #[test]
@@ -130,7 +153,11 @@ fn sys_crate_with_links_and_c_sources() {
     assert_eq!(s.build_dependencies, ["cc", "pkg-config"]);
     assert_eq!(
         s.native_sources,
-        ["src/zlib/asm/x86.S", "src/zlib/deflate.c", "src/zlib/zlib.h"]
+        [
+            "src/zlib/asm/x86.S",
+            "src/zlib/deflate.c",
+            "src/zlib/zlib.h"
+        ]
     );
 }
 
@@ -150,8 +177,14 @@ fn shipped_elf_and_dll_are_binaries() {
     assert_eq!(
         s.binaries,
         [
-            BinaryFile { path: "lib/foo.dll".into(), kind: BinaryKind::Pe },
-            BinaryFile { path: "lib/libfoo.so".into(), kind: BinaryKind::Elf },
+            BinaryFile {
+                path: "lib/foo.dll".into(),
+                kind: BinaryKind::Pe
+            },
+            BinaryFile {
+                path: "lib/libfoo.so".into(),
+                kind: BinaryKind::Elf
+            },
         ]
     );
     assert_eq!(s.scripts, ["tools/fetch.sh"]);
@@ -179,7 +212,11 @@ fn malicious_build_script_pattern() {
         "{:#?}",
         s.capabilities
     );
-    assert!(s.capabilities[1].evidence.contains(r#"Command::new("curl")"#));
+    assert!(
+        s.capabilities[1]
+            .evidence
+            .contains(r#"Command::new("curl")"#)
+    );
     assert!(s.capabilities[2].evidence.contains("GITHUB_TOKEN"));
 }
 
@@ -187,7 +224,10 @@ fn malicious_build_script_pattern() {
 fn capability_in_helper_module_is_attributed_to_the_helper() {
     let s = inspect(
         &Krate::new("foo", "1.0.0")
-            .file("build.rs", "mod helper;\n\nfn main() {\n    helper::run();\n}\n")
+            .file(
+                "build.rs",
+                "mod helper;\n\nfn main() {\n    helper::run();\n}\n",
+            )
             .file(
                 "helper/mod.rs",
                 "pub fn run() {\n    let _ = std::net::TcpStream::connect(\"evil:443\");\n}\n",
@@ -202,7 +242,12 @@ fn capability_in_helper_module_is_attributed_to_the_helper() {
 
 #[test]
 fn http_build_dependency_is_network() {
-    let s = inspect(&Krate::new("foo", "1.0.0").build_dependency("ureq", "2").file("build.rs", "fn main() {}")).unwrap();
+    let s = inspect(
+        &Krate::new("foo", "1.0.0")
+            .build_dependency("ureq", "2")
+            .file("build.rs", "fn main() {}"),
+    )
+    .unwrap();
     assert_eq!(caps(&s), [(CapabilityKind::Network, "Cargo.toml", 7)]);
 }
 
@@ -224,37 +269,68 @@ fn unparsable_module_is_a_note() {
     )
     .unwrap();
     assert_eq!(s.notes.len(), 2, "{:?}", s.notes);
-    assert!(s.notes.iter().any(|n| n.contains("`a.rs` was not inspected")));
+    assert!(
+        s.notes
+            .iter()
+            .any(|n| n.contains("`a.rs` was not inspected"))
+    );
     assert!(s.notes.iter().any(|n| n.contains("missing.rs")));
 }
 
 #[test]
 fn missing_manifest() {
-    let e = inspect(&Krate::new("foo", "1.0.0").without_manifest().file("src/lib.rs", "")).unwrap_err();
-    assert_eq!(e, InspectError::MissingManifest { expected: "foo-1.0.0".into() });
+    let e = inspect(
+        &Krate::new("foo", "1.0.0")
+            .without_manifest()
+            .file("src/lib.rs", ""),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e,
+        InspectError::MissingManifest {
+            expected: "foo-1.0.0".into()
+        }
+    );
 }
 
 #[test]
 fn manifest_not_toml() {
     let k = Krate::new("foo", "1.0.0").manifest("[package\nname = ");
-    let e = inspect_crate("foo", "1.0.0", k.build().as_slice(), &InspectLimits::default()).unwrap_err();
+    let e = inspect_crate(
+        "foo",
+        "1.0.0",
+        k.build().as_slice(),
+        &InspectLimits::default(),
+    )
+    .unwrap_err();
     assert!(matches!(e, InspectError::InvalidManifest { .. }), "{e}");
 }
 
 #[test]
 fn huge_file_is_sniffed_but_not_kept() {
-    let limits = InspectLimits { max_file_bytes: 64 * 1024, ..InspectLimits::default() };
+    let limits = InspectLimits {
+        max_file_bytes: 64 * 1024,
+        ..InspectLimits::default()
+    };
     let mut big = b"\x7fELF".to_vec();
     big.extend((0..(2u32 << 20)).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
     let k = Krate::new("foo", "1.0.0").file_bytes("blob", &big);
     let s = inspect_crate("foo", "1.0.0", k.build().as_slice(), &limits).unwrap();
-    assert_eq!(s.binaries, [BinaryFile { path: "blob".into(), kind: BinaryKind::Elf }]);
+    assert_eq!(
+        s.binaries,
+        [BinaryFile {
+            path: "blob".into(),
+            kind: BinaryKind::Elf
+        }]
+    );
     assert!(s.total_bytes > 2 << 20);
 }
 
 #[test]
 fn high_entropy_blob_is_suspicious() {
-    let blob: Vec<u8> = (0..(64u32 * 1024)).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+    let blob: Vec<u8> = (0..(64u32 * 1024))
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
     let s = inspect(&Krate::new("foo", "1.0.0").file_bytes("data/payload.dat", &blob)).unwrap();
     assert_eq!(s.suspicious_files.len(), 1, "{:?}", s.suspicious_files);
     assert_eq!(s.suspicious_files[0].path, "data/payload.dat");
@@ -262,31 +338,93 @@ fn high_entropy_blob_is_suspicious() {
 
 #[test]
 fn oversized_build_script_is_unreviewable() {
-    let limits = InspectLimits { max_file_bytes: 1024, ..InspectLimits::default() };
-    let k = Krate::new("foo", "1.0.0").file("build.rs", &format!("fn main() {{}}\n{}", "// pad\n".repeat(500)));
+    let limits = InspectLimits {
+        max_file_bytes: 1024,
+        ..InspectLimits::default()
+    };
+    let k = Krate::new("foo", "1.0.0").file(
+        "build.rs",
+        &format!("fn main() {{}}\n{}", "// pad\n".repeat(500)),
+    );
     let e = inspect_crate("foo", "1.0.0", k.build().as_slice(), &limits).unwrap_err();
-    assert!(matches!(e, InspectError::FileTooLarge { ref path, .. } if path == "build.rs"), "{e}");
+    assert!(
+        matches!(e, InspectError::FileTooLarge { ref path, .. } if path == "build.rs"),
+        "{e}"
+    );
 }
 
 #[test]
 fn hostile_archives_map_to_errors() {
     let manifest = b"[package]\nname = \"foo\"\nversion = \"1.0.0\"\n";
     let cases: Vec<(&str, Box<dyn Fn(&mut RawTar)>, &str)> = vec![
-        ("dot-dot", Box::new(|t| { t.file("foo-1.0.0/../evil.rs", b""); }), "path-traversal"),
-        ("absolute", Box::new(|t| { t.file("/foo-1.0.0/x", b""); }), "absolute-path"),
-        ("symlink", Box::new(|t| { t.link("foo-1.0.0/build.rs", b'2', "/etc/passwd"); }), "symlink"),
-        ("hardlink", Box::new(|t| { t.link("foo-1.0.0/a", b'1', "foo-1.0.0/Cargo.toml"); }), "hard-link"),
-        ("device", Box::new(|t| { t.entry(b"foo-1.0.0/sda", b'4', b""); }), "special-file"),
-        ("dup", Box::new(|t| { t.file("foo-1.0.0/Cargo.toml", b"[package]\nbuild = \"x.rs\""); }), "duplicate-path"),
-        ("top", Box::new(|t| { t.file("foo-1.0.1/src/lib.rs", b""); }), "outside-top-folder"),
-        ("utf8", Box::new(|t| { t.entry(b"foo-1.0.0/\xc0.rs", b'0', b""); }), "non-utf8-path"),
+        (
+            "dot-dot",
+            Box::new(|t| {
+                t.file("foo-1.0.0/../evil.rs", b"");
+            }),
+            "path-traversal",
+        ),
+        (
+            "absolute",
+            Box::new(|t| {
+                t.file("/foo-1.0.0/x", b"");
+            }),
+            "absolute-path",
+        ),
+        (
+            "symlink",
+            Box::new(|t| {
+                t.link("foo-1.0.0/build.rs", b'2', "/etc/passwd");
+            }),
+            "symlink",
+        ),
+        (
+            "hardlink",
+            Box::new(|t| {
+                t.link("foo-1.0.0/a", b'1', "foo-1.0.0/Cargo.toml");
+            }),
+            "hard-link",
+        ),
+        (
+            "device",
+            Box::new(|t| {
+                t.entry(b"foo-1.0.0/sda", b'4', b"");
+            }),
+            "special-file",
+        ),
+        (
+            "dup",
+            Box::new(|t| {
+                t.file("foo-1.0.0/Cargo.toml", b"[package]\nbuild = \"x.rs\"");
+            }),
+            "duplicate-path",
+        ),
+        (
+            "top",
+            Box::new(|t| {
+                t.file("foo-1.0.1/src/lib.rs", b"");
+            }),
+            "outside-top-folder",
+        ),
+        (
+            "utf8",
+            Box::new(|t| {
+                t.entry(b"foo-1.0.0/\xc0.rs", b'0', b"");
+            }),
+            "non-utf8-path",
+        ),
     ];
     for (name, add, code) in cases {
         let mut t = RawTar::new();
         t.file("foo-1.0.0/Cargo.toml", manifest);
         add(&mut t);
-        let e = inspect_crate("foo", "1.0.0", gzip(&t.finish()).as_slice(), &InspectLimits::default())
-            .unwrap_err();
+        let e = inspect_crate(
+            "foo",
+            "1.0.0",
+            gzip(&t.finish()).as_slice(),
+            &InspectLimits::default(),
+        )
+        .unwrap_err();
         assert_eq!(e.code(), code, "{name}: {e}");
     }
 }
@@ -304,7 +442,10 @@ fn compare_build_script_added() {
     assert!(!d.build_script_removed);
     assert_eq!(d.new_capabilities.len(), 3);
     let diff = d.build_script_diff.unwrap();
-    assert!(diff.contains("+    let _ = std::net::TcpStream::connect(\"1.2.3.4:80\");"), "{diff}");
+    assert!(
+        diff.contains("+    let _ = std::net::TcpStream::connect(\"1.2.3.4:80\");"),
+        "{diff}"
+    );
     let back = compare(&new, &old);
     assert!(back.build_script_removed);
     assert_eq!(back.build_script_diff, None);
@@ -322,8 +463,14 @@ fn compare_build_script_changed_diff_is_readable() {
     let d = compare(&old, &new);
     assert!(!d.build_script_added);
     let diff = d.build_script_diff.unwrap();
-    assert!(diff.starts_with("--- a/build.rs\n+++ b/build.rs\n@@"), "{diff}");
-    assert!(diff.contains("+    let _ = std::process::Command::new(\"sh\")"), "{diff}");
+    assert!(
+        diff.starts_with("--- a/build.rs\n+++ b/build.rs\n@@"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("+    let _ = std::process::Command::new(\"sh\")"),
+        "{diff}"
+    );
     assert_eq!(d.new_capabilities.len(), 1);
     assert_eq!(d.new_capabilities[0].kind, CapabilityKind::Process);
     assert_eq!(compare(&old, &old), SurfaceDelta::default());
@@ -336,7 +483,10 @@ fn compare_ignores_moved_lines_but_reports_new_capabilities() {
     let moved = format!("// new comment\n\n{EVIL_BUILD}");
     let new = surface(Krate::new("foo", "1.0.1").file("build.rs", &moved));
     assert!(compare(&old, &new).new_capabilities.is_empty());
-    let more = EVIL_BUILD.replace("fn main() {", "fn main() {\n    let _ = std::env::var(\"AWS_SECRET_ACCESS_KEY\");");
+    let more = EVIL_BUILD.replace(
+        "fn main() {",
+        "fn main() {\n    let _ = std::env::var(\"AWS_SECRET_ACCESS_KEY\");",
+    );
     let newer = surface(Krate::new("foo", "1.0.2").file("build.rs", &more));
     let d = compare(&old, &newer);
     assert_eq!(d.new_capabilities.len(), 1, "{:#?}", d.new_capabilities);
@@ -369,11 +519,18 @@ fn compare_proc_macro_links_natives_binaries_deps() {
 #[test]
 fn long_diff_is_cut() {
     let old = surface(Krate::new("foo", "1.0.0").file("build.rs", "fn main() {}\n"));
-    let body: String = (0..500).map(|i| format!("    let _v{i} = {i};\n")).collect();
-    let new = surface(Krate::new("foo", "1.0.1").file("build.rs", &format!("fn main() {{\n{body}}}\n")));
+    let body: String = (0..500)
+        .map(|i| format!("    let _v{i} = {i};\n"))
+        .collect();
+    let new =
+        surface(Krate::new("foo", "1.0.1").file("build.rs", &format!("fn main() {{\n{body}}}\n")));
     let diff = compare(&old, &new).build_script_diff.unwrap();
     assert_eq!(diff.lines().count(), 201);
-    assert!(diff.trim_end().ends_with("more lines"), "{}", &diff[diff.len() - 60..]);
+    assert!(
+        diff.trim_end().ends_with("more lines"),
+        "{}",
+        &diff[diff.len() - 60..]
+    );
 }
 
 #[test]

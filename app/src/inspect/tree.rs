@@ -3,11 +3,11 @@
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
-use super::{InspectError, InspectLimits};
 use super::archive::FileRecord;
 use super::capabilities::{ScanEnv, scan_file};
 use super::rust_source::{on_parser_thread, parse_file};
 use super::surface::Capability;
+use super::{InspectError, InspectLimits};
 
 /// The result of scanning a root file and everything it pulls in.
 #[derive(Debug, Default)]
@@ -63,7 +63,11 @@ pub(crate) fn scan_tree(
                     limit: limits.max_file_bytes,
                 });
             }
-            fail(&path, format!("{} bytes is over the per-file limit", rec.size), &mut out)?;
+            fail(
+                &path,
+                format!("{} bytes is over the per-file limit", rec.size),
+                &mut out,
+            )?;
             continue;
         };
         let Ok(text) = std::str::from_utf8(content) else {
@@ -72,7 +76,8 @@ pub(crate) fn scan_tree(
         };
         *budget -= 1;
         let scanned = on_parser_thread(|| {
-            parse_file(text, limits.max_rust_tokens).map(|file| scan_file(&file, &path, &mod_dir, env))
+            parse_file(text, limits.max_rust_tokens)
+                .map(|file| scan_file(&file, &path, &mod_dir, env))
         })
         .and_then(|r| r);
         let scan = match scanned {

@@ -198,7 +198,9 @@ mod tests {
 
     #[test]
     fn archive_layout() {
-        let tar = Krate::new("foo", "1.0.1").file("src/lib.rs", "").build_tar();
+        let tar = Krate::new("foo", "1.0.1")
+            .file("src/lib.rs", "")
+            .build_tar();
         let mut archive = tar::Archive::new(tar.as_slice());
         let paths: Vec<String> = archive
             .entries()
