@@ -356,7 +356,8 @@ fn oversized_build_script_is_unreviewable() {
 #[test]
 fn hostile_archives_map_to_errors() {
     let manifest = b"[package]\nname = \"foo\"\nversion = \"1.0.0\"\n";
-    let cases: Vec<(&str, Box<dyn Fn(&mut RawTar)>, &str)> = vec![
+    type AddEntry = Box<dyn Fn(&mut RawTar)>;
+    let cases: Vec<(&str, AddEntry, &str)> = vec![
         (
             "dot-dot",
             Box::new(|t| {
