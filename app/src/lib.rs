@@ -2,6 +2,7 @@
 //!
 //! The engine (`engine::review`) is pure: the CLI, the GitHub App and the Action only
 //! assemble its input (lock files, advisory database, crate facts) and render its output.
+//! Nothing here ever builds or runs code from a fetched crate.
 
 pub mod advisories;
 pub mod cli;
@@ -9,9 +10,11 @@ pub mod config;
 pub mod engine;
 pub mod git;
 pub mod http;
+pub mod inspect;
 pub mod lockfile;
 pub mod pipeline;
 pub mod policy;
 pub mod registry;
 pub mod report;
+pub mod testkit;
 pub mod typosquat;

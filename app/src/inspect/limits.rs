@@ -1,0 +1,52 @@
+//! Resource limits applied while inspecting a hostile `.crate` archive.
+
+use serde::{Deserialize, Serialize};
+
+/// Bounds on the work and memory spent on one `.crate` archive.
+///
+/// Every limit is enforced while streaming, so a hostile archive is rejected
+/// as soon as it crosses one, without first being read to the end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InspectLimits {
+    /// Maximum number of tar entries (files, directories, pax headers).
+    pub max_entries: usize,
+    /// Maximum number of inflated bytes read from the gzip stream (tar
+    /// headers and padding included). Stops decompression bombs early.
+    pub max_total_bytes: u64,
+    /// Bytes of one file kept in memory for parsing. Larger files are
+    /// streamed through for magic-byte and entropy sniffing only.
+    pub max_file_bytes: u64,
+    /// Maximum number of Rust files parsed for capabilities (per crate).
+    pub max_source_files: usize,
+    /// Maximum number of tokens in one Rust file (or the manifest nesting
+    /// guard): bounds the depth of the syntax tree so that parsing and
+    /// visiting a hostile file cannot exhaust the stack.
+    pub max_rust_tokens: usize,
+}
+
+impl Default for InspectLimits {
+    fn default() -> Self {
+        Self {
+            max_entries: 20_000,
+            max_total_bytes: 512 * 1024 * 1024,
+            max_file_bytes: 4 * 1024 * 1024,
+            max_source_files: 200,
+            max_rust_tokens: 250_000,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_documented_values() {
+        let l = InspectLimits::default();
+        assert_eq!(l.max_entries, 20_000);
+        assert_eq!(l.max_total_bytes, 536_870_912);
+        assert_eq!(l.max_file_bytes, 4_194_304);
+        assert_eq!(l.max_source_files, 200);
+        assert!(l.max_rust_tokens > 10_000);
+    }
+}
