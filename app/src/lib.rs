@@ -8,6 +8,7 @@ pub mod advisories;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod gather;
 pub mod git;
 pub mod http;
 pub mod inspect;

@@ -3,9 +3,11 @@
 //! database, later crate fetching) and then the pure engine.
 
 use crate::advisories::AdvisoryDb;
+use crate::engine::CrateFacts;
 use crate::engine::{
     AdvisorySource, Code, Finding, Level, LockfileInput, Review, ReviewInput, review,
 };
+use crate::gather::Gatherer;
 use crate::policy::{POLICY_PATH, Policy, parse_policy};
 use crate::typosquat::{PopularCrates, TyposquatChecker};
 use std::sync::Arc;
@@ -47,6 +49,12 @@ pub enum Advisories {
 /// Long-lived review state (the server keeps one; the CLI makes one per run).
 pub struct Pipeline {
     pub advisories: Advisories,
+    /// Fetches and inspects crates; None: nothing is fetched (the reason is said once).
+    pub gatherer: Option<Gatherer>,
+    /// Why crates are not fetched when `gatherer` is None (e.g. "offline").
+    pub no_fetch_reason: String,
+    /// `--cooldown` hours: overrides the policy's cooldown.
+    pub cooldown_override: Option<u64>,
     pub typosquat: Arc<TyposquatChecker>,
     /// Notes that apply to every review (e.g. "advisory database is stale").
     pub notes: Vec<String>,
@@ -98,13 +106,28 @@ impl Pipeline {
         Pipeline {
             advisories,
             typosquat: Arc::new(TyposquatChecker::new(PopularCrates::embedded())),
+            gatherer: None,
+            no_fetch_reason: "crate fetching is not configured".into(),
+            cooldown_override: None,
             notes: Vec::new(),
         }
     }
 
     /// Review a change set.
     pub async fn review(&self, change: &ChangeSet) -> Review {
-        let (policy, policy_findings) = resolve_policy(change);
+        let (mut policy, policy_findings) = resolve_policy(change);
+        if let Some(hours) = self.cooldown_override {
+            policy.cooldown_hours = hours;
+        }
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let facts = match &self.gatherer {
+            Some(g) => g.gather(&change.lockfiles, now).await,
+            None => CrateFacts {
+                not_fetched: Some(self.no_fetch_reason.clone()),
+                now,
+                ..Default::default()
+            },
+        };
         let mut notes = self.notes.clone();
         notes.extend(change.notes.iter().cloned());
         let advisories = match &self.advisories {
@@ -115,6 +138,7 @@ impl Pipeline {
             lockfiles: change.lockfiles.clone(),
             advisories,
             typosquat: Some(&self.typosquat),
+            facts: Some(&facts),
             today: crate::config::today(),
             notes,
         };

@@ -31,6 +31,8 @@ pub fn run_lockwatch(args: &[&str], scratch: &std::path::Path) -> Output {
         .args(args)
         .env("HOME", scratch)
         .env("XDG_CACHE_HOME", scratch.join("cache"))
+        // No test may reach the real registry: a refused loopback port unless a test says otherwise.
+        .env("LOCKWATCH_INDEX_URL", "sparse+http://127.0.0.1:9/")
         .env_remove("LOCKWATCH_ADVISORY_DB")
         .env_remove("LOCKWATCH_CACHE_DIR")
         .output()

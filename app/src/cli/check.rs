@@ -4,10 +4,13 @@ use super::inputs;
 use super::output;
 use crate::advisories::{AdvisoryDb, DEFAULT_ARCHIVE_URL, FetchOutcome, fetch_or_cached};
 use crate::engine::{LockfileInput, Verdict};
+use crate::gather::Gatherer;
 use crate::git::Repo;
+use crate::inspect::InspectLimits;
 use crate::lockfile::crate_names;
 use crate::pipeline::{Advisories, ChangeSet, ChangedPath, Pipeline};
 use crate::policy::POLICY_PATH;
+use crate::registry::{CrateCache, IndexUrl, RegistryClient, RegistryClientConfig};
 use crate::report::{render_json, render_markdown, render_sarif, render_terminal};
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
@@ -56,6 +59,17 @@ pub struct CheckArgs {
     /// Cache directory (advisory database, crates).
     #[arg(long, value_name = "DIR", env = "LOCKWATCH_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// The crates.io index (or a mirror standing in for it), in Cargo's form.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "LOCKWATCH_INDEX_URL",
+        default_value = "sparse+https://index.crates.io/"
+    )]
+    pub index_url: String,
+    /// Hours a release must be old before it stops being a `fresh-release` (default: the policy's, 72).
+    #[arg(long, value_name = "HOURS")]
+    pub cooldown: Option<u64>,
     /// Where to fetch the advisory database archive from.
     #[arg(long, value_name = "URL", default_value = DEFAULT_ARCHIVE_URL, hide = true)]
     pub advisory_db_url: String,
@@ -128,7 +142,14 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<i32> {
             })
             .collect();
     }
-    let pipeline = Pipeline::new(advisories);
+    let mut pipeline = Pipeline::new(advisories);
+    pipeline.cooldown_override = args.cooldown;
+    if args.offline {
+        pipeline.no_fetch_reason = "--offline".into();
+    } else {
+        let (policy, _) = crate::pipeline::resolve_policy(&change);
+        pipeline.gatherer = Some(gatherer(&args.index_url, &policy, &cache_dir)?);
+    }
     let result = pipeline.review(&change).await;
     let text = match args.format {
         Format::Markdown => render_markdown(&result),
@@ -150,4 +171,32 @@ fn names_of(lockfiles: &[LockfileInput]) -> HashSet<String> {
         .flatten()
         .flat_map(crate_names)
         .collect()
+}
+
+/// The registry client and inspection settings for a CLI run.
+fn gatherer(
+    index_url: &str,
+    policy: &crate::policy::Policy,
+    cache_dir: &std::path::Path,
+) -> anyhow::Result<Gatherer> {
+    let index = IndexUrl::parse(index_url).with_context(|| format!("--index-url {index_url}"))?;
+    let mut extra = Vec::new();
+    for r in &policy.registries {
+        if let Ok(url) = IndexUrl::parse(&r.index) {
+            extra.push((r.name.clone(), url));
+        }
+    }
+    let config = RegistryClientConfig {
+        index_url: index,
+        extra,
+        ..Default::default()
+    };
+    let cache = CrateCache::new(cache_dir.join("crates"));
+    let client =
+        RegistryClient::new(config, Some(cache)).context("cannot set up the registry client")?;
+    Ok(Gatherer {
+        client,
+        limits: InspectLimits::default(),
+        analysis_dir: Some(cache_dir.join("analysis")),
+    })
 }

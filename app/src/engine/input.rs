@@ -1,5 +1,6 @@
 //! What the engine needs: assembled by the CLI, the App or the Action.
 
+use super::facts::CrateFacts;
 use crate::advisories::AdvisoryDb;
 use crate::typosquat::TyposquatChecker;
 
@@ -29,6 +30,8 @@ pub struct ReviewInput<'a> {
     pub typosquat: Option<&'a TyposquatChecker>,
     /// Today's date (`YYYY-MM-DD`) for policy expiry; passed in to keep the engine pure.
     pub today: String,
+    /// What the fetch stage learned (None: crates were not fetched at all).
+    pub facts: Option<&'a CrateFacts>,
     /// Things the I/O layer wants said (e.g. "advisory database is stale").
     pub notes: Vec<String>,
 }

@@ -1,5 +1,6 @@
 //! `review`: lock files in, findings and a verdict out.
 
+use super::facts::{fact_findings, wants_fetch};
 use super::finding::{AdvisoryRef, AdvisoryStatus, Code, Evidence, Finding};
 use super::input::{AdvisorySource, ReviewInput};
 use super::policy_apply::apply_policy;
@@ -60,7 +61,7 @@ pub fn review(input: &ReviewInput<'_>, policy: &Policy) -> Review {
             }
         };
         let (review, mut lf_findings) =
-            review_lockfile(&lf.path, base.as_ref(), head.as_ref(), db, input);
+            review_lockfile(&lf.path, base.as_ref(), head.as_ref(), db, input, policy);
         lockfiles.push(review);
         findings.append(&mut lf_findings);
     }
@@ -92,6 +93,7 @@ fn review_lockfile(
     head: Option<&ParsedLock>,
     db: Option<&AdvisoryDb>,
     input: &ReviewInput<'_>,
+    policy: &Policy,
 ) -> (LockfileReview, Vec<Finding>) {
     let d: LockDiff = diff(base, head);
     let graph = head.map(|h| DependencyGraph::new(&h.lock));
@@ -115,6 +117,23 @@ fn review_lockfile(
     let mut findings = Vec::new();
     for c in &d.changes {
         source_findings(path, c, &mut findings);
+        if let Some(facts) = input.facts {
+            fact_findings(path, c, facts, policy, &mut findings);
+        }
+    }
+    let fetchable = d.changes.iter().filter(|c| wants_fetch(c)).count();
+    let not_fetched = match input.facts {
+        None => Some("crate contents were not fetched"),
+        Some(f) => f.not_fetched.as_deref(),
+    };
+    if let Some(reason) = not_fetched.filter(|_| fetchable > 0) {
+        findings.push(
+            Finding::new(
+                Code::Unreviewable,
+                format!("{fetchable} new or changed crate(s) were not inspected (build scripts, proc macros, yanked, publication time): {reason}"),
+            )
+            .at(path, None),
+        );
     }
     if let Some(db) = db {
         advisory_findings(path, db, base, head, &mut findings);

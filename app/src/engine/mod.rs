@@ -1,11 +1,13 @@
 //! The pure review engine: no I/O, no async.
 
+mod facts;
 mod finding;
 mod input;
 mod judge;
 mod policy_apply;
 mod review;
 
+pub use facts::{CrateFacts, IndexFacts, VersionFacts, wants_fetch};
 pub use finding::{AdvisoryRef, AdvisoryStatus, Code, Evidence, Finding, Level};
 pub use input::{AdvisorySource, LockfileInput, ReviewInput};
 pub use judge::review;

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// What a crate version can do at build time and ships besides Rust code.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CrateSurface {
     /// The build script that Cargo would run, if any.
     pub build_script: Option<BuildScript>,

