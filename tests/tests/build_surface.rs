@@ -1,8 +1,8 @@
 //! Issue 3 end to end: the real binary fetches crates from a local sparse registry, verifies
-
-#![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
 //! them and reads their build scripts. The arrayref / proc-macro1 attack is caught without
 //! any advisory.
+
+#![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
 
 use lockwatch::registry::IndexDep;
 use lockwatch::registry::fake::FakeRegistry;
