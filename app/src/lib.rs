@@ -14,4 +14,5 @@ pub mod pipeline;
 pub mod policy;
 pub mod registry;
 pub mod report;
+pub mod split;
 pub mod typosquat;
