@@ -4,13 +4,12 @@
 
 use lockwatch_tests::bin::{fixture_db, run_lockwatch};
 use lockwatch_tests::gitrepo::GitRepo;
-use lockwatch_tests::lockgen::{CRATES_IO, Pkg, lock, member, reg};
+use lockwatch_tests::lockgen::{Pkg, lock, member, reg};
 use serde_json::Value;
 
 /// A repository with a base commit; the head is committed by `head`.
 struct Scenario {
     repo: GitRepo,
-    base: String,
 }
 
 impl Scenario {
@@ -19,8 +18,10 @@ impl Scenario {
         for (path, content) in files {
             repo.write(path, content);
         }
-        let base = repo.commit("base");
-        Scenario { repo, base }
+        repo.commit("base");
+        // What the author calls the base (like `origin/main`); used in split commands.
+        repo.git(&["branch", "upstream"]);
+        Scenario { repo }
     }
 
     /// Apply head edits (None removes the file), commit, review; returns the JSON report.
@@ -36,13 +37,23 @@ impl Scenario {
             }
         }
         let head = self.repo.commit("head");
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = tempfile::tempdir().expect("report shape");
         let dir = self.repo.path().display().to_string();
         let db = fixture_db().display().to_string();
         let out = run_lockwatch(
             &[
-                "check", "--repo", &dir, "--base", &self.base, "--head", &head, "--format",
-                "json", "--offline", "--advisory-db", &db,
+                "check",
+                "--repo",
+                &dir,
+                "--base",
+                "upstream",
+                "--head",
+                &head,
+                "--format",
+                "json",
+                "--offline",
+                "--advisory-db",
+                &db,
             ],
             tmp.path(),
         );
@@ -69,9 +80,17 @@ fn findings<'a>(v: &'a Value, code: &str) -> Vec<&'a Value> {
 fn unrelated(f: &Value) -> Vec<String> {
     let mut names: Vec<String> = f["evidence"]
         .as_array()
-        .unwrap()
+        .expect("report shape")
         .iter()
-        .map(|e| e["text"].as_str().unwrap().split(' ').next().unwrap().to_string())
+        .map(|e| {
+            e["text"]
+                .as_str()
+                .expect("report shape")
+                .split(' ')
+                .next()
+                .expect("report shape")
+                .to_string()
+        })
         .collect();
     names.sort();
     names
@@ -80,9 +99,9 @@ fn unrelated(f: &Value) -> Vec<String> {
 fn fix(f: &Value) -> Vec<String> {
     f["fix"]
         .as_array()
-        .unwrap()
+        .expect("report shape")
         .iter()
-        .map(|l| l.as_str().unwrap().to_string())
+        .map(|l| l.as_str().expect("report shape").to_string())
         .collect()
 }
 
@@ -143,7 +162,10 @@ fn app_member(extra: &[&str]) -> Pkg {
 }
 
 fn code() -> (&'static str, Option<String>) {
-    ("src/lib.rs", Some("pub fn f() {}\npub fn feature() {}\n".into()))
+    (
+        "src/lib.rs",
+        Some("pub fn f() {}\npub fn feature() {}\n".into()),
+    )
 }
 
 fn app_toml(deps: &str) -> (&'static str, Option<String>) {
@@ -186,7 +208,9 @@ fn git_pkg(name: &str, version: &str, url: &str) -> Pkg {
     Pkg {
         name: name.into(),
         version: version.into(),
-        source: Some(format!("git+{url}#0123456789abcdef0123456789abcdef01234567")),
+        source: Some(format!(
+            "git+{url}#0123456789abcdef0123456789abcdef01234567"
+        )),
         checksum: None,
         deps: Vec::new(),
     }
@@ -569,7 +593,7 @@ fn realistic_pull_requests_agree_with_human_verdicts() {
         let got_mixed: Vec<String> = mixed.iter().flat_map(|f| unrelated(f)).collect();
         let mut got_raised: Vec<String> = findings(&v, "requirement-raised")
             .iter()
-            .map(|f| f["crate"].as_str().unwrap().to_string())
+            .map(|f| f["crate"].as_str().expect("report shape").to_string())
             .collect();
         got_raised.sort();
         let want_mixed: Vec<String> = case.mixed.iter().map(|s| s.to_string()).collect();
@@ -578,7 +602,7 @@ fn realistic_pull_requests_agree_with_human_verdicts() {
             disagreements.push(format!(
                 "{}: mixed {got_mixed:?} (want {want_mixed:?}), raised {got_raised:?} (want {want_raised:?})\n{}",
                 case.name,
-                serde_json::to_string_pretty(&v["findings"]).unwrap()
+                serde_json::to_string_pretty(&v["findings"]).expect("report shape")
             ));
         }
     }
@@ -589,4 +613,382 @@ fn realistic_pull_requests_agree_with_human_verdicts() {
     );
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n\n"));
     assert!(cases.len() >= 12);
+}
+
+// ---- scenarios ------------------------------------------------------------------------
+
+fn codes(v: &Value) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .expect("report shape")
+        .iter()
+        .map(|f| f["code"].as_str().expect("report shape").to_string())
+        .collect()
+}
+
+#[test]
+fn dependency_only_bump_is_not_mixed() {
+    let s = Scenario::new(&app_base());
+    let v = s.head(&[app_lock(edit(
+        app_pkgs(),
+        [
+            vec![reg("log", "0.4.22"), reg("memchr", "2.7.4")],
+            regex_1_11(),
+        ]
+        .concat(),
+        &[],
+    ))]);
+    assert!(findings(&v, "mixed-pr").is_empty(), "{v}");
+    assert!(findings(&v, "requirement-raised").is_empty());
+}
+
+#[test]
+fn feature_pr_adding_one_dependency_is_not_mixed() {
+    let s = Scenario::new(&app_base());
+    let v = s.head(&[
+        code(),
+        app_toml(&format!("{APP_DEPS}anyhow = \"1\"\n")),
+        app_lock(edit(
+            app_pkgs(),
+            vec![app_member(&["anyhow"]), reg("anyhow", "1.0.90")],
+            &[],
+        )),
+    ]);
+    assert!(findings(&v, "mixed-pr").is_empty(), "{v}");
+    assert_ne!(v["verdict"], "fail", "{v}");
+}
+
+#[test]
+fn feature_pr_with_cargo_update_is_mixed_with_the_exact_commands() {
+    let s = Scenario::new(&app_base());
+    let v = s.head(&[
+        code(),
+        app_toml(&format!("{APP_DEPS}anyhow = \"1\"\n")),
+        app_lock(edit(
+            app_pkgs(),
+            [
+                vec![
+                    app_member(&["anyhow"]),
+                    reg("anyhow", "1.0.90"),
+                    reg("log", "0.4.22"),
+                    reg("memchr", "2.7.4"),
+                    reg("aho-corasick", "1.1.3").deps(&["memchr"]),
+                ],
+                regex_1_11(),
+            ]
+            .concat(),
+            &[],
+        )),
+    ]);
+    let mixed = findings(&v, "mixed-pr");
+    assert_eq!(mixed.len(), 1, "{v}");
+    let f = mixed[0];
+    assert_eq!(f["level"], "deny");
+    assert_eq!(v["verdict"], "fail");
+    assert_eq!(f["lockfile"], "Cargo.lock");
+    assert_eq!(
+        unrelated(f),
+        vec![
+            "aho-corasick",
+            "log",
+            "memchr",
+            "regex",
+            "regex-automata",
+            "regex-syntax"
+        ]
+    );
+    let msg = f["message"].as_str().expect("report shape");
+    assert!(msg.contains("changes src/lib.rs"), "{msg}");
+    assert!(msg.contains("regex 1.5.5 -> 1.11.1"), "{msg}");
+    assert!(
+        msg.contains("regex-automata 0.4.9 (added), with regex"),
+        "{msg}"
+    );
+    assert!(
+        !msg.contains("anyhow"),
+        "anyhow is explained by the manifest: {msg}"
+    );
+    assert_eq!(
+        fix(f),
+        vec![
+            "# 1. the dependency pull request, on a new branch from upstream:",
+            "git switch -c update-dependencies upstream && cargo update -p memchr --precise 2.7.4 && cargo update -p aho-corasick --precise 1.1.3 && cargo update -p log --precise 0.4.22 && cargo update -p regex --precise 1.11.1",
+            "git commit -m 'Update dependencies' -- Cargo.lock",
+            "# 2. this pull request without the unrelated bumps (re-resolves only what the manifests need):",
+            "git checkout upstream -- Cargo.lock && cargo update --workspace",
+        ]
+    );
+    assert!(
+        f["details"]
+            .as_str()
+            .expect("report shape")
+            .contains("anyhow 1.0.90 (added) (by `anyhow`)")
+    );
+}
+
+#[test]
+fn feature_pr_that_raises_a_requirement_is_explained_and_warned() {
+    let s = Scenario::new(&app_base());
+    let v = s.head(&[
+        code(),
+        app_toml(&APP_DEPS.replace("regex = \"1.5\"", "regex = \"1.11\"")),
+        app_lock(edit(app_pkgs(), regex_1_11(), &[])),
+    ]);
+    assert!(findings(&v, "mixed-pr").is_empty(), "{v}");
+    let raised = findings(&v, "requirement-raised");
+    assert_eq!(raised.len(), 1, "{v}");
+    assert_eq!(raised[0]["level"], "warn");
+    assert_eq!(raised[0]["crate"], "regex");
+    let msg = raised[0]["message"].as_str().expect("report shape");
+    assert!(
+        msg.contains("\"1.5\" -> \"1.11\"") || msg.contains("1.5 -> 1.11"),
+        "{msg}"
+    );
+    assert!(msg.contains("regex 1.5.5 -> 1.11.1"), "{msg}");
+    assert!(msg.contains("regex-automata 0.4.9 (added)"), "{msg}");
+}
+
+#[test]
+fn two_lock_files_only_the_nested_one_is_mixed() {
+    let mut base = app_base();
+    base.push((
+        "tools/xtask/Cargo.toml",
+        format!(
+            "[workspace]\n\n{}",
+            manifest("xtask", "0.1.0", "[dependencies]\nrand = \"0.8\"\nrand07 = { package = \"rand\", version = \"0.7\" }\n")
+        ),
+    ));
+    let xtask = |new: &str| {
+        lock(
+            3,
+            &[
+                member("xtask", "0.1.0").deps(&[&format!("rand {new}"), "rand 0.7.3"]),
+                reg("rand", new),
+                reg("rand", "0.7.3"),
+            ],
+        )
+    };
+    base.push(("tools/xtask/Cargo.lock", xtask("0.8.4")));
+    base.push(("tools/xtask/src/main.rs", "fn main() {}\n".into()));
+    let s = Scenario::new(&base);
+    let v = s.head(&[
+        code(),
+        app_toml(&format!("{APP_DEPS}anyhow = \"1\"\n")),
+        app_lock(edit(
+            app_pkgs(),
+            vec![app_member(&["anyhow"]), reg("anyhow", "1.0.90")],
+            &[],
+        )),
+        ("tools/xtask/Cargo.lock", Some(xtask("0.8.5"))),
+    ]);
+    let mixed = findings(&v, "mixed-pr");
+    assert_eq!(mixed.len(), 1, "{v}");
+    assert_eq!(mixed[0]["lockfile"], "tools/xtask/Cargo.lock");
+    assert_eq!(unrelated(mixed[0]), vec!["rand"]);
+    let fix = fix(mixed[0]);
+    assert_eq!(
+        fix[1],
+        "git switch -c update-dependencies upstream && cargo update --manifest-path tools/xtask/Cargo.toml -p rand@0.8.4 --precise 0.8.5"
+    );
+    assert_eq!(
+        fix[4],
+        "git checkout upstream -- tools/xtask/Cargo.lock && cargo update --manifest-path tools/xtask/Cargo.toml --workspace"
+    );
+}
+
+#[test]
+fn changelog_and_ci_edits_keep_a_dependency_pr_a_dependency_pr() {
+    let s = Scenario::new(&app_base());
+    let v = s.head(&[
+        ("CHANGELOG.md", Some("# Changelog\n- update log\n".into())),
+        (".github/workflows/ci.yml", Some("on: [push]\n".into())),
+        (
+            "rust-toolchain.toml",
+            Some("[toolchain]\nchannel = \"1.85\"\n".into()),
+        ),
+        app_lock(edit(app_pkgs(), vec![reg("log", "0.4.22")], &[])),
+    ]);
+    assert!(findings(&v, "mixed-pr").is_empty(), "{v}");
+    // A README edit is work: the same bump is then mixed.
+    let v = s.head(&[
+        ("README.md", Some("# app\nnew docs\n".into())),
+        app_lock(edit(app_pkgs(), vec![reg("log", "0.4.23")], &[])),
+    ]);
+    assert_eq!(findings(&v, "mixed-pr").len(), 1, "{v}");
+}
+
+#[test]
+fn require_split_false_turns_the_rule_off() {
+    let mut base = app_base();
+    base.push((".github/lockwatch.toml", "require-split = false\n".into()));
+    let s = Scenario::new(&base);
+    let v = s.head(&[
+        code(),
+        app_lock(edit(app_pkgs(), vec![reg("log", "0.4.22")], &[])),
+    ]);
+    assert!(findings(&v, "mixed-pr").is_empty(), "{v}");
+}
+
+fn with_time(pkgs: Vec<Pkg>) -> (&'static str, Option<String>) {
+    app_lock(edit(
+        pkgs,
+        vec![app_member(&["time"]), reg("time", "0.1.43")],
+        &[],
+    ))
+}
+
+fn time_vulns(v: &Value) -> Vec<&Value> {
+    findings(v, "advisory-vulnerability")
+        .into_iter()
+        .filter(|f| f["advisory"]["id"] == "RUSTSEC-2020-0071")
+        .collect()
+}
+
+#[test]
+fn a_pr_cannot_ignore_its_own_advisory() {
+    let s = Scenario::new(&app_base());
+    let v = s.head(&[
+        app_toml(&format!("{APP_DEPS}time = \"0.1\"\n")),
+        with_time(app_pkgs()),
+        (
+            ".github/lockwatch.toml",
+            Some(
+                "[[ignore]]\nid = \"RUSTSEC-2020-0071\"\nreason = \"we never call localtime\"\n"
+                    .into(),
+            ),
+        ),
+    ]);
+    let vulns = time_vulns(&v);
+    assert_eq!(vulns.len(), 1, "{v}");
+    assert_eq!(
+        vulns[0]["level"], "deny",
+        "the head's ignore does not apply"
+    );
+    assert!(vulns[0]["policy_note"].is_null());
+    assert_eq!(v["verdict"], "fail");
+    let changed = findings(&v, "policy-changed");
+    assert_eq!(changed.len(), 1, "{v}");
+    assert_eq!(changed[0]["level"], "warn");
+    let msg = changed[0]["message"].as_str().expect("report shape");
+    assert!(
+        msg.contains("adds an ignore for RUSTSEC-2020-0071"),
+        "{msg}"
+    );
+    assert!(msg.contains("only after merge"), "{msg}");
+    assert!(
+        findings(&v, "mixed-pr").is_empty(),
+        "the policy file is not work"
+    );
+}
+
+#[test]
+fn expired_stale_and_live_ignores() {
+    let mut base = app_base();
+    base.push((
+        ".github/lockwatch.toml",
+        "[[ignore]]\nid = \"RUSTSEC-2020-0071\"\nreason = \"old excuse\"\nuntil = \"2020-01-01\"\n\n[[ignore]]\nid = \"RUSTSEC-2099-0001\"\nreason = \"long gone\"\n".into(),
+    ));
+    let s = Scenario::new(&base);
+    let v = s.head(&[
+        app_toml(&format!("{APP_DEPS}time = \"0.1\"\n")),
+        with_time(app_pkgs()),
+    ]);
+    assert_eq!(
+        time_vulns(&v)[0]["level"],
+        "deny",
+        "an expired ignore suppresses nothing"
+    );
+    let msgs: Vec<String> = findings(&v, "policy-ignore")
+        .iter()
+        .map(|f| f["message"].as_str().expect("report shape").to_string())
+        .collect();
+    assert_eq!(msgs.len(), 2, "{msgs:?}");
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("RUSTSEC-2020-0071 expired on 2020-01-01")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("RUSTSEC-2099-0001 matched nothing")),
+        "{msgs:?}"
+    );
+
+    // A live ignore in the base applies, with its reason.
+    let mut base = app_base();
+    base.push((
+        ".github/lockwatch.toml",
+        "[[ignore]]\nid = \"CVE-2020-26235\"\nreason = \"no localtime calls\"\nuntil = \"2999-01-01\"\n".into(),
+    ));
+    let s = Scenario::new(&base);
+    let v = s.head(&[
+        app_toml(&format!("{APP_DEPS}time = \"0.1\"\n")),
+        with_time(app_pkgs()),
+    ]);
+    let vuln = time_vulns(&v)[0];
+    assert_eq!(vuln["level"], "allow", "{v}");
+    assert!(
+        vuln["policy_note"]
+            .as_str()
+            .expect("report shape")
+            .contains("no localtime calls")
+    );
+    assert!(findings(&v, "policy-ignore").is_empty(), "{v}");
+}
+
+#[test]
+fn a_broken_base_policy_means_defaults_and_a_finding() {
+    let mut base = app_base();
+    base.push((
+        ".github/lockwatch.toml",
+        "require-split = \"yes please\"\n".into(),
+    ));
+    let s = Scenario::new(&base);
+    let v = s.head(&[
+        code(),
+        app_lock(edit(app_pkgs(), vec![reg("log", "0.4.22")], &[])),
+    ]);
+    let invalid = findings(&v, "policy-invalid");
+    assert_eq!(invalid.len(), 1, "{v}");
+    let msg = invalid[0]["message"].as_str().expect("report shape");
+    assert!(
+        msg.contains("defaults were used") && msg.contains("line 1"),
+        "{msg}"
+    );
+    assert_eq!(
+        findings(&v, "mixed-pr").len(),
+        1,
+        "defaults: require-split is on"
+    );
+}
+
+#[test]
+fn a_broken_head_policy_is_reported_and_the_base_still_applies() {
+    let mut base = app_base();
+    base.push((
+        ".github/lockwatch.toml",
+        "[levels]\nadvisory-vulnerability = \"warn\"\n".into(),
+    ));
+    let s = Scenario::new(&base);
+    let v = s.head(&[
+        app_toml(&format!("{APP_DEPS}time = \"0.1\"\n")),
+        with_time(app_pkgs()),
+        (
+            ".github/lockwatch.toml",
+            Some("[levels]\nadvisory-vulnerability = \"allow\"\nno-such-code = \"deny\"\n".into()),
+        ),
+    ]);
+    let invalid = findings(&v, "policy-invalid");
+    assert_eq!(invalid.len(), 1, "{v}");
+    let msg = invalid[0]["message"].as_str().expect("report shape");
+    assert!(
+        msg.contains("in this pull request is invalid") && msg.contains("line 3"),
+        "{msg}"
+    );
+    assert_eq!(
+        time_vulns(&v)[0]["level"],
+        "warn",
+        "the base policy applies"
+    );
+    assert!(!codes(&v).contains(&"policy-changed".to_string()));
 }

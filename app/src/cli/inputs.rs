@@ -52,7 +52,10 @@ fn manifests_of(
         .filter(|p| is_manifest(p))
         .collect();
     for l in lockfiles {
-        paths.insert(format!("{}Cargo.toml", l.path.trim_end_matches("Cargo.lock")));
+        paths.insert(format!(
+            "{}Cargo.toml",
+            l.path.trim_end_matches("Cargo.lock")
+        ));
     }
     let mut out = Vec::new();
     for path in paths {
