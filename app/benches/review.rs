@@ -86,6 +86,7 @@ fn main() {
             advisories: AdvisorySource::Db(&db),
             typosquat: Some(&checker),
             facts: None,
+            pr: None,
             today: "2026-11-24".into(),
             notes: Vec::new(),
         };

@@ -17,5 +17,6 @@ pub mod pipeline;
 pub mod policy;
 pub mod registry;
 pub mod report;
+pub mod split;
 pub mod testkit;
 pub mod typosquat;

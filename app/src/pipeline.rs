@@ -9,16 +9,12 @@ use crate::engine::{
 };
 use crate::gather::Gatherer;
 use crate::policy::{POLICY_PATH, Policy, parse_policy};
+use crate::split::PrContext;
 use crate::typosquat::{PopularCrates, TyposquatChecker};
 use std::sync::Arc;
 
-/// A file the change touched.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangedPath {
-    pub path: String,
-    /// `added`, `modified`, `removed` (GitHub's words; git's A/M/D map onto them).
-    pub status: String,
-}
+/// A file the change touched (defined beside the split rule, which reads it).
+pub use crate::split::ChangedPath;
 
 /// Everything the front end read from the repository for one review.
 #[derive(Debug, Clone, Default)]
@@ -37,6 +33,8 @@ pub struct ChangeSet {
     pub override_policy: Option<Vec<u8>>,
     /// Things to say in the report (e.g. "the file list was capped at 3,000").
     pub notes: Vec<String>,
+    /// The base as the author names it in commands (`origin/main`), for the split commands.
+    pub base_ref: Option<String>,
 }
 
 /// The advisory database as the pipeline sees it.
@@ -100,6 +98,16 @@ pub fn parse_policy_bytes(bytes: &[u8]) -> Result<Policy, String> {
         .and_then(|t| parse_policy(t).map_err(|e| e.message))
 }
 
+/// The pull-request context of a change set (None without a changed-file list: file mode).
+fn pr_context(change: &ChangeSet) -> Option<PrContext> {
+    (!change.changed_files.is_empty()).then(|| PrContext {
+        changed_files: change.changed_files.clone(),
+        manifests: change.manifests.clone(),
+        head_policy: change.head_policy.clone(),
+        base_ref: change.base_ref.clone(),
+    })
+}
+
 impl Pipeline {
     /// A pipeline with the embedded popular-crate list.
     pub fn new(advisories: Advisories) -> Self {
@@ -141,6 +149,7 @@ impl Pipeline {
             facts: Some(&facts),
             today: crate::config::today(),
             notes,
+            pr: pr_context(change),
         };
         let mut result = review(&input, &policy);
         if !policy_findings.is_empty() {

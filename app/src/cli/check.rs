@@ -128,6 +128,9 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<i32> {
     if let (Some(rc), Some(dir)) = (&repo_change, &args.repo) {
         let repo = Repo::open(dir)?;
         change.base_policy = repo.file_at(&rc.base_commit, POLICY_PATH)?;
+        change.head_policy = rc.head_policy.clone();
+        change.manifests = rc.manifests.clone();
+        change.base_ref = args.base.clone();
         change.changed_files = rc
             .changed
             .iter()

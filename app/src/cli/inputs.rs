@@ -25,6 +25,54 @@ pub struct RepoChange {
     pub lockfiles: Vec<LockfileInput>,
     pub changed: Vec<ChangedFile>,
     pub base_commit: String,
+    /// `Cargo.toml` files, both sides: every changed one and the one beside each changed lock.
+    pub manifests: Vec<LockfileInput>,
+    /// `.github/lockwatch.toml` at the head (commit or work tree).
+    pub head_policy: Option<Vec<u8>>,
+}
+
+/// Is this path a manifest?
+fn is_manifest(path: &str) -> bool {
+    path == "Cargo.toml" || path.ends_with("/Cargo.toml")
+}
+
+/// The manifests the split rule reads: every changed `Cargo.toml` and the workspace root
+/// beside every changed lock file, both sides.
+fn manifests_of(
+    repo: &Repo,
+    base: &str,
+    head: Option<&str>,
+    changed: &[ChangedFile],
+    lockfiles: &[LockfileInput],
+) -> anyhow::Result<Vec<LockfileInput>> {
+    let mut paths: std::collections::BTreeSet<String> = changed
+        .iter()
+        .flat_map(|f| [Some(f.path.clone()), f.old_path.clone()])
+        .flatten()
+        .filter(|p| is_manifest(p))
+        .collect();
+    for l in lockfiles {
+        paths.insert(format!(
+            "{}Cargo.toml",
+            l.path.trim_end_matches("Cargo.lock")
+        ));
+    }
+    let mut out = Vec::new();
+    for path in paths {
+        let base_bytes = repo.file_at(base, &path)?;
+        let head_bytes = match head {
+            Some(h) => repo.file_at(h, &path)?,
+            None => repo.file_in_worktree(&path),
+        };
+        if base_bytes.is_some() || head_bytes.is_some() {
+            out.push(LockfileInput {
+                path,
+                base: base_bytes,
+                head: head_bytes,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Every changed `Cargo.lock` between `base` and `head` (or the work tree).
@@ -68,9 +116,22 @@ pub fn from_repo(dir: &Path, base: &str, head: Option<&str>) -> anyhow::Result<R
             lockfiles.len()
         );
     }
+    let manifests = manifests_of(
+        &repo,
+        &base_commit,
+        head_commit.as_deref(),
+        &changed,
+        &lockfiles,
+    )?;
+    let head_policy = match &head_commit {
+        Some(h) => repo.file_at(h, crate::policy::POLICY_PATH)?,
+        None => repo.file_in_worktree(crate::policy::POLICY_PATH),
+    };
     Ok(RepoChange {
         lockfiles,
         changed,
         base_commit,
+        manifests,
+        head_policy,
     })
 }

@@ -34,4 +34,7 @@ pub struct ReviewInput<'a> {
     pub facts: Option<&'a CrateFacts>,
     /// Things the I/O layer wants said (e.g. "advisory database is stale").
     pub notes: Vec<String>,
+    /// The pull request around the lock files (changed files, manifests, head policy) for the
+    /// split rule and policy-edit report; None when only two lock files are compared.
+    pub pr: Option<crate::split::PrContext>,
 }

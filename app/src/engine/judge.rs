@@ -65,6 +65,12 @@ pub fn review(input: &ReviewInput<'_>, policy: &Policy) -> Review {
         lockfiles.push(review);
         findings.append(&mut lf_findings);
     }
+    if let Some(pr) = &input.pr {
+        findings.extend(crate::split::policy_findings(pr, policy));
+    }
+    if !policy.require_split {
+        findings.retain(|f| f.code != Code::MixedPr);
+    }
     let mut review = Review {
         schema_version: SCHEMA_VERSION,
         verdict: Verdict::Pass,
@@ -137,6 +143,11 @@ fn review_lockfile(
     }
     if let Some(db) = db {
         advisory_findings(path, db, base, head, &mut findings);
+    }
+    if let Some(pr) = &input.pr {
+        findings.extend(crate::split::lockfile_findings(
+            pr, path, base, head, &d.changes,
+        ));
     }
     if let Some(checker) = input.typosquat {
         let mut new_names: Vec<String> = d

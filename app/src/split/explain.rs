@@ -1,0 +1,364 @@
+//! Which lock-file changes follow from the manifest edits of the same pull request.
+//!
+//! A change is *explained* when it is reachable from an edited dependency by walking only
+//! through changed packages:
+//! - head graph (added, updated, downgraded, moved packages): start at every package named
+//!   like an edited dependency; follow dependency edges into packages whose head version is
+//!   new in this change. Cargo only moves a locked version when a new requirement forces it,
+//!   so an update under a package the edit changed is attributed to the edit, even when other
+//!   (unedited) packages use it too;
+//! - base graph (removed packages): start at the edited dependency's base packages; follow
+//!   edges through packages that went away or changed version, marking the removed ones.
+//!
+//! Everything else is an *unrelated bump* (typically `cargo update` alongside the work).
+
+use crate::lockfile::{Change, ChangeKind};
+use cargo_lock::Lockfile;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+type Key = (String, String);
+
+/// Packages and dependency edges of one lock file.
+#[derive(Debug, Default)]
+pub struct LockGraph {
+    keys: Vec<Key>,
+    edges: Vec<Vec<usize>>,
+    by_name: HashMap<String, Vec<usize>>,
+    by_key: HashMap<Key, usize>,
+}
+
+impl LockGraph {
+    pub fn new(lock: &Lockfile) -> Self {
+        let mut g = LockGraph::default();
+        for (i, p) in lock.packages.iter().enumerate() {
+            let key = (p.name.as_str().to_string(), p.version.to_string());
+            g.by_key.insert(key.clone(), i);
+            g.by_name.entry(key.0.clone()).or_default().push(i);
+            g.keys.push(key);
+        }
+        g.edges = lock
+            .packages
+            .iter()
+            .map(|p| {
+                p.dependencies
+                    .iter()
+                    .filter_map(|d| {
+                        let name = d.name.as_str();
+                        g.by_key
+                            .get(&(name.to_string(), d.version.to_string()))
+                            .copied()
+                            .or_else(|| match g.by_name.get(name) {
+                                Some(list) if list.len() == 1 => Some(list[0]),
+                                _ => None,
+                            })
+                    })
+                    .collect()
+            })
+            .collect();
+        g
+    }
+
+    /// How many versions of a crate the lock file holds.
+    pub fn versions_of(&self, name: &str) -> usize {
+        self.by_name.get(name).map_or(0, Vec::len)
+    }
+
+    /// Walk from every package named in `starts`, entering only packages in `pass`; returns
+    /// each reached key with the start name that reached it first.
+    fn walk(&self, starts: &BTreeSet<String>, pass: &BTreeSet<Key>) -> BTreeMap<Key, String> {
+        let mut reached: BTreeMap<Key, String> = BTreeMap::new();
+        for start in starts {
+            let mut queue: VecDeque<usize> = VecDeque::new();
+            let mut seen = BTreeSet::new();
+            for &i in self.by_name.get(start).into_iter().flatten() {
+                seen.insert(i);
+                queue.push_back(i);
+            }
+            while let Some(i) = queue.pop_front() {
+                reached
+                    .entry(self.keys[i].clone())
+                    .or_insert_with(|| start.clone());
+                for &j in &self.edges[i] {
+                    if pass.contains(&self.keys[j]) && seen.insert(j) {
+                        queue.push_back(j);
+                    }
+                }
+            }
+        }
+        reached
+    }
+
+    /// Keys in `set` ordered so that dependencies come before their dependents.
+    pub fn deps_first(&self, set: &[Key]) -> Vec<Key> {
+        let wanted: BTreeSet<&Key> = set.iter().collect();
+        let mut done = BTreeSet::new();
+        let mut out = Vec::new();
+        for key in set {
+            let Some(&start) = self.by_key.get(key) else {
+                if !out.contains(key) {
+                    out.push(key.clone());
+                }
+                continue;
+            };
+            // Iterative post-order DFS.
+            let mut stack = vec![(start, false)];
+            while let Some((i, expanded)) = stack.pop() {
+                if expanded {
+                    if wanted.contains(&self.keys[i]) && !out.contains(&self.keys[i]) {
+                        out.push(self.keys[i].clone());
+                    }
+                    continue;
+                }
+                if !done.insert(i) {
+                    continue;
+                }
+                stack.push((i, true));
+                for &j in &self.edges[i] {
+                    if !done.contains(&j) {
+                        stack.push((j, false));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn new_key(c: &Change) -> Option<Key> {
+    c.new
+        .as_ref()
+        .map(|p| (c.name.clone(), p.version.to_string()))
+}
+
+fn old_key(c: &Change) -> Option<Key> {
+    c.old
+        .as_ref()
+        .map(|p| (c.name.clone(), p.version.to_string()))
+}
+
+/// The verdict on every change of one lock file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Explanation {
+    /// Index into the changes -> the edited crate that explains it.
+    pub explained: BTreeMap<usize, String>,
+    /// Indexes of unrelated bumps, in change order.
+    pub unrelated: Vec<usize>,
+    /// For unrelated added/removed crates: the unrelated update that brought or dropped them.
+    pub carried_by: BTreeMap<usize, usize>,
+}
+
+/// Does this change count at all? Checksum changes have their own finding and are never a
+/// "bump"; they are neither explained nor unrelated.
+pub fn is_bump(c: &Change) -> bool {
+    c.kind != ChangeKind::ChecksumChanged
+}
+
+/// Explain the changes of one lock file by the edited crate names.
+pub fn explain(
+    base: Option<&LockGraph>,
+    head: Option<&LockGraph>,
+    changes: &[Change],
+    edited: &BTreeSet<String>,
+) -> Explanation {
+    let head_changed: BTreeSet<Key> = changes
+        .iter()
+        .filter(|c| is_bump(c) && c.kind != ChangeKind::Removed)
+        .filter_map(new_key)
+        .collect();
+    let base_changed: BTreeSet<Key> = changes
+        .iter()
+        .filter(|c| is_bump(c) && c.kind != ChangeKind::Added)
+        .filter_map(old_key)
+        .collect();
+    let head_reach = head
+        .map(|g| g.walk(edited, &head_changed))
+        .unwrap_or_default();
+    let base_reach = base
+        .map(|g| g.walk(edited, &base_changed))
+        .unwrap_or_default();
+    let mut out = Explanation::default();
+    for (i, c) in changes.iter().enumerate() {
+        if !is_bump(c) {
+            continue;
+        }
+        let by_head = new_key(c)
+            .filter(|_| c.kind != ChangeKind::Removed)
+            .and_then(|k| head_reach.get(&k));
+        let by_base = old_key(c)
+            .filter(|_| c.kind == ChangeKind::Removed)
+            .and_then(|k| base_reach.get(&k));
+        match by_head.or(by_base) {
+            Some(cause) => {
+                out.explained.insert(i, cause.clone());
+            }
+            None => out.unrelated.push(i),
+        }
+    }
+    // Which unrelated update carried each unrelated addition or removal.
+    let movers: Vec<usize> = out
+        .unrelated
+        .iter()
+        .copied()
+        .filter(|&i| !matches!(changes[i].kind, ChangeKind::Added | ChangeKind::Removed))
+        .collect();
+    for &m in &movers {
+        let name: BTreeSet<String> = [changes[m].name.clone()].into();
+        let hr = head
+            .map(|g| g.walk(&name, &head_changed))
+            .unwrap_or_default();
+        let br = base
+            .map(|g| g.walk(&name, &base_changed))
+            .unwrap_or_default();
+        for &i in &out.unrelated {
+            let c = &changes[i];
+            let hit = match c.kind {
+                ChangeKind::Added => new_key(c).is_some_and(|k| hr.contains_key(&k)),
+                ChangeKind::Removed => old_key(c).is_some_and(|k| br.contains_key(&k)),
+                _ => false,
+            };
+            if hit {
+                out.carried_by.entry(i).or_insert(m);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lockfile::{diff, parse_lock};
+
+    const CRATES_IO: &str = "registry+https://github.com/rust-lang/crates.io-index";
+
+    /// `("name version", ["dep", ...])`; names starting with `@` are workspace members.
+    fn lock(pkgs: &[(&str, &[&str])]) -> String {
+        let mut out = "version = 3\n".to_string();
+        for (id, deps) in pkgs {
+            let (name, version) = id.split_once(' ').expect("name version");
+            let member = name.starts_with('@');
+            out.push_str(&format!(
+                "\n[[package]]\nname = \"{}\"\nversion = \"{version}\"\n",
+                name.trim_start_matches('@')
+            ));
+            if !member {
+                out.push_str(&format!("source = \"{CRATES_IO}\"\n"));
+            }
+            if !deps.is_empty() {
+                let list: Vec<String> = deps.iter().map(|d| format!("\"{d}\"")).collect();
+                out.push_str(&format!("dependencies = [{}]\n", list.join(", ")));
+            }
+        }
+        out
+    }
+
+    fn run(base: &str, head: &str, edited: &[&str]) -> (Vec<String>, Vec<String>) {
+        let b = parse_lock(base.as_bytes()).expect("base");
+        let h = parse_lock(head.as_bytes()).expect("head");
+        let d = diff(Some(&b), Some(&h));
+        let (bg, hg) = (LockGraph::new(&b.lock), LockGraph::new(&h.lock));
+        let edited: BTreeSet<String> = edited.iter().map(|s| s.to_string()).collect();
+        let e = explain(Some(&bg), Some(&hg), &d.changes, &edited);
+        let names = |ix: Vec<usize>| ix.iter().map(|&i| d.changes[i].name.clone()).collect();
+        (
+            names(e.explained.keys().copied().collect()),
+            names(e.unrelated.clone()),
+        )
+    }
+
+    #[test]
+    fn a_new_dependency_explains_its_new_transitive_crates_only() {
+        let base = lock(&[
+            ("@app 0.1.0", &["regex"]),
+            ("regex 1.5.4", &["memchr"]),
+            ("memchr 2.6.0", &[]),
+        ]);
+        let head = lock(&[
+            ("@app 0.1.0", &["regex", "csv"]),
+            ("regex 1.5.4", &["memchr"]),
+            ("memchr 2.7.5", &[]),
+            ("csv 1.3.0", &["csv-core", "memchr"]),
+            ("csv-core 0.1.11", &["memchr"]),
+        ]);
+        // memchr moved and csv uses it: attributed to csv (cargo would not move it otherwise).
+        let (explained, unrelated) = run(&base, &head, &["csv"]);
+        assert_eq!(explained, vec!["csv", "csv-core", "memchr"]);
+        assert!(unrelated.is_empty());
+        // Without the manifest edit nothing is explained.
+        let (explained, unrelated) = run(&base, &head, &[]);
+        assert!(explained.is_empty());
+        assert_eq!(unrelated.len(), 3);
+    }
+
+    #[test]
+    fn unrelated_updates_and_what_they_carry() {
+        let base = lock(&[
+            ("@app 0.1.0", &["regex", "log"]),
+            ("regex 1.5.4", &["thread_local"]),
+            ("thread_local 1.1.0", &[]),
+            ("log 0.4.20", &[]),
+        ]);
+        let head = lock(&[
+            ("@app 0.1.0", &["regex", "log", "anyhow"]),
+            ("regex 1.11.1", &["regex-automata"]),
+            ("regex-automata 0.4.9", &[]),
+            ("log 0.4.22", &[]),
+            ("anyhow 1.0.90", &[]),
+        ]);
+        let b = parse_lock(base.as_bytes()).expect("base");
+        let h = parse_lock(head.as_bytes()).expect("head");
+        let d = diff(Some(&b), Some(&h));
+        let (bg, hg) = (LockGraph::new(&b.lock), LockGraph::new(&h.lock));
+        let edited: BTreeSet<String> = ["anyhow".to_string()].into();
+        let e = explain(Some(&bg), Some(&hg), &d.changes, &edited);
+        let name = |i: usize| d.changes[i].name.as_str();
+        let unrelated: Vec<&str> = e.unrelated.iter().map(|&i| name(i)).collect();
+        assert_eq!(
+            unrelated,
+            vec!["log", "regex", "regex-automata", "thread_local"]
+        );
+        let carried: Vec<(&str, &str)> = e
+            .carried_by
+            .iter()
+            .map(|(&a, &b)| (name(a), name(b)))
+            .collect();
+        assert_eq!(
+            carried,
+            vec![("regex-automata", "regex"), ("thread_local", "regex")]
+        );
+        let order = hg.deps_first(&[
+            ("regex".into(), "1.11.1".into()),
+            ("regex-automata".into(), "0.4.9".into()),
+        ]);
+        assert_eq!(order[0].0, "regex-automata");
+    }
+
+    #[test]
+    fn a_removed_dependency_explains_what_only_it_used() {
+        let base = lock(&[
+            ("@app 0.1.0", &["atty", "clap"]),
+            ("atty 0.2.14", &["libc"]),
+            ("clap 4.0.0", &[]),
+            ("libc 0.2.150", &[]),
+        ]);
+        let head = lock(&[("@app 0.1.0", &["clap"]), ("clap 4.0.0", &[])]);
+        let (explained, unrelated) = run(&base, &head, &["atty"]);
+        assert_eq!(explained, vec!["atty", "libc"]);
+        assert!(unrelated.is_empty());
+    }
+
+    #[test]
+    fn an_edited_but_unchanged_crate_explains_new_crates_under_it() {
+        // `serde = { features = ["derive"] }`: serde stays, serde_derive appears.
+        let base = lock(&[("@app 0.1.0", &["serde"]), ("serde 1.0.200", &[])]);
+        let head = lock(&[
+            ("@app 0.1.0", &["serde"]),
+            ("serde 1.0.200", &["serde_derive"]),
+            ("serde_derive 1.0.200", &["syn"]),
+            ("syn 2.0.80", &[]),
+        ]);
+        let (explained, unrelated) = run(&base, &head, &["serde"]);
+        assert_eq!(explained, vec!["serde_derive", "syn"]);
+        assert!(unrelated.is_empty());
+    }
+}

@@ -1,0 +1,408 @@
+//! Split pull requests: ask for dependency bumps that a pull request's own manifest edits do
+//! not explain to go into a separate pull request (`mixed-pr`), flag raised requirements in
+//! feature pull requests (`requirement-raised`), and show what an edited policy file would
+//! change (`policy-changed`, `policy-invalid`). Pure: the front ends supply the files.
+//!
+//! - `classify`: which changed files are dependency-side and which are work;
+//! - `manifest`: dependency tables of a `Cargo.toml` and their edits;
+//! - `explain`: which lock changes follow from those edits (dependency graphs);
+//! - `commands`: how to split, as shell commands;
+//! - `policy_diff`: the head policy against the one in force.
+
+pub mod classify;
+pub mod commands;
+pub mod explain;
+pub mod manifest;
+pub mod policy_diff;
+
+use crate::engine::{Code, Evidence, Finding, LockfileInput};
+use crate::lockfile::{Change, ChangeKind, ParsedLock};
+use crate::policy::{POLICY_PATH, Policy, parse_policy};
+use classify::{Classified, FileKind, classify_path};
+use commands::{Bump, lock_dir, split_commands};
+use explain::{Explanation, LockGraph, explain};
+use manifest::{DepEdit, dependency_edits, manifest_change, parse_manifest};
+use std::collections::BTreeSet;
+use toml::Table;
+
+/// A file the change touched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedPath {
+    pub path: String,
+    /// `added`, `modified`, `removed` (GitHub's words; git's A/M/D map onto them).
+    pub status: String,
+}
+
+/// The pull request around the lock files: what the split rule and the policy-edit report
+/// need. Pure data; absent (`None` in `ReviewInput`) when only two lock files are compared.
+#[derive(Debug, Clone, Default)]
+pub struct PrContext {
+    pub changed_files: Vec<ChangedPath>,
+    /// `Cargo.toml` files, both sides: every changed one, and the one beside each changed
+    /// lock file (the workspace root, for `foo.workspace = true`).
+    pub manifests: Vec<LockfileInput>,
+    /// `.github/lockwatch.toml` at the head (None: absent there).
+    pub head_policy: Option<Vec<u8>>,
+    /// What the author calls the base in commands (`origin/main`); default `origin/HEAD`.
+    pub base_ref: Option<String>,
+}
+
+impl PrContext {
+    fn manifest(&self, path: &str) -> (Option<Table>, Option<Table>) {
+        self.manifests
+            .iter()
+            .find(|m| m.path == path)
+            .map(|m| {
+                (
+                    m.base.as_deref().and_then(parse_manifest),
+                    m.head.as_deref().and_then(parse_manifest),
+                )
+            })
+            .unwrap_or_default()
+    }
+
+    fn changed(&self, path: &str) -> bool {
+        self.changed_files.iter().any(|f| f.path == path)
+    }
+
+    fn base_ref(&self) -> &str {
+        self.base_ref.as_deref().unwrap_or("origin/HEAD")
+    }
+}
+
+/// Every changed file, classified.
+pub fn classify_files(pr: &PrContext) -> Vec<Classified> {
+    pr.changed_files
+        .iter()
+        .map(|f| {
+            let kind = classify_path(&f.path);
+            let manifest = (kind == FileKind::Manifest)
+                .then(|| pr.manifests.iter().find(|m| m.path == f.path))
+                .flatten()
+                .map(|m| {
+                    let (b, h) = (
+                        m.base.as_deref().map(parse_manifest),
+                        m.head.as_deref().map(parse_manifest),
+                    );
+                    match (&b, &h) {
+                        (Some(None), _) | (_, Some(None)) => {
+                            manifest::ManifestChange::Other(vec!["not readable as TOML".into()])
+                        }
+                        _ => manifest_change(b.flatten().as_ref(), h.flatten().as_ref()),
+                    }
+                });
+            Classified {
+                path: f.path.clone(),
+                kind,
+                manifest,
+            }
+        })
+        .collect()
+}
+
+fn dir_of(path: &str) -> &str {
+    lock_dir(path)
+}
+
+fn under(dir: &str, root: &str) -> bool {
+    root.is_empty() || dir == root || dir.starts_with(&format!("{root}/"))
+}
+
+fn join(dir: &str, file: &str) -> String {
+    if dir.is_empty() {
+        file.to_string()
+    } else {
+        format!("{dir}/{file}")
+    }
+}
+
+/// The manifest edits of the workspace that owns `lock_path`: manifests in its directory
+/// tree, except those of nested workspaces (a directory with its own changed lock file or a
+/// `[workspace]` manifest).
+pub fn workspace_edits(pr: &PrContext, lock_path: &str) -> Vec<DepEdit> {
+    let root_dir = dir_of(lock_path);
+    let root_path = join(root_dir, "Cargo.toml");
+    let (root_base, root_head) = pr.manifest(&root_path);
+    let is_nested_root = |dir: &str| -> bool {
+        if dir == root_dir {
+            return false;
+        }
+        if pr.changed(&join(dir, "Cargo.lock")) {
+            return true;
+        }
+        let (b, h) = pr.manifest(&join(dir, "Cargo.toml"));
+        [b, h].iter().flatten().any(|t| t.contains_key("workspace"))
+    };
+    let mut edits = Vec::new();
+    for m in &pr.manifests {
+        let dir = dir_of(&m.path);
+        if classify_path(&m.path) != FileKind::Manifest || !under(dir, root_dir) {
+            continue;
+        }
+        // Any directory between the lock file and this manifest that is its own workspace?
+        let mut d = dir;
+        let mut nested = false;
+        while under(d, root_dir) && d != root_dir {
+            if is_nested_root(d) {
+                nested = true;
+                break;
+            }
+            d = dir_of(d);
+        }
+        if nested {
+            continue;
+        }
+        let (b, h) = pr.manifest(&m.path);
+        edits.extend(dependency_edits(
+            &m.path,
+            b.as_ref(),
+            h.as_ref(),
+            root_base.as_ref().or(b.as_ref()),
+            root_head.as_ref().or(h.as_ref()),
+        ));
+    }
+    edits
+}
+
+/// Everything the split rule found for one lock file.
+#[derive(Debug, Default)]
+pub struct LockAnalysis {
+    pub work: Vec<Classified>,
+    pub edits: Vec<DepEdit>,
+    pub explanation: Explanation,
+}
+
+/// Analyse one lock file (both sides present).
+pub fn analyze(
+    pr: &PrContext,
+    lock_path: &str,
+    base: &ParsedLock,
+    head: &ParsedLock,
+    changes: &[Change],
+) -> (LockAnalysis, LockGraph, LockGraph) {
+    let work: Vec<Classified> = classify_files(pr)
+        .into_iter()
+        .filter(Classified::is_work)
+        .collect();
+    let edits = workspace_edits(pr, lock_path);
+    let edited: BTreeSet<String> = edits.iter().map(|e| e.krate.clone()).collect();
+    let (bg, hg) = (LockGraph::new(&base.lock), LockGraph::new(&head.lock));
+    let explanation = explain(Some(&bg), Some(&hg), changes, &edited);
+    (
+        LockAnalysis {
+            work,
+            edits,
+            explanation,
+        },
+        bg,
+        hg,
+    )
+}
+
+fn describe_change(c: &Change) -> String {
+    match (c.old_version(), c.new_version()) {
+        (Some(o), Some(n)) if o != n => format!("{} {o} -> {n}", c.name),
+        (Some(o), None) => format!("{} {o} (removed)", c.name),
+        (None, Some(n)) => format!("{} {n} (added)", c.name),
+        (_, n) => format!("{} {} ({})", c.name, n.unwrap_or_default(), c.kind.as_str()),
+    }
+}
+
+fn summarize(items: &[String], max: usize) -> String {
+    if items.len() <= max {
+        items.join(", ")
+    } else {
+        format!("{} and {} more", items[..max].join(", "), items.len() - max)
+    }
+}
+
+/// `mixed-pr` and `requirement-raised` findings for one lock file. Lock files added or
+/// removed as a whole (a new or deleted workspace) are never mixed.
+pub fn lockfile_findings(
+    pr: &PrContext,
+    lock_path: &str,
+    base: Option<&ParsedLock>,
+    head: Option<&ParsedLock>,
+    changes: &[Change],
+) -> Vec<Finding> {
+    let (Some(base), Some(head)) = (base, head) else {
+        return Vec::new();
+    };
+    let (a, bg, hg) = analyze(pr, lock_path, base, head, changes);
+    let mut out = Vec::new();
+    if a.work.is_empty() {
+        return out;
+    }
+    let work: Vec<String> = a.work.iter().map(Classified::describe).collect();
+    for e in a.edits.iter().filter(|e| e.raises_requirement()) {
+        let follows: Vec<String> = a
+            .explanation
+            .explained
+            .iter()
+            .filter(|(_, cause)| **cause == e.krate)
+            .map(|(&i, _)| describe_change(&changes[i]))
+            .collect();
+        let mut message = format!(
+            "{}, in a pull request that also changes {}",
+            e.describe(),
+            summarize(&work, 3)
+        );
+        if !follows.is_empty() {
+            message.push_str(&format!(
+                "; in {lock_path} this brings {}",
+                summarize(&follows, 5)
+            ));
+        }
+        message.push_str(": if the change does not need the newer version, raise it in a dependency pull request");
+        let line = changes
+            .iter()
+            .find(|c| c.name == e.krate)
+            .and_then(Change::line);
+        out.push(
+            Finding::new(Code::RequirementRaised, message)
+                .krate(e.krate.clone(), e.new_req.clone())
+                .at(lock_path, line),
+        );
+    }
+    let unrelated = &a.explanation.unrelated;
+    if unrelated.is_empty() {
+        return out;
+    }
+    let listed: Vec<String> = unrelated
+        .iter()
+        .map(|&i| {
+            let mut s = describe_change(&changes[i]);
+            if let Some(&m) = a.explanation.carried_by.get(&i) {
+                s.push_str(&format!(", with {}", changes[m].name));
+            }
+            s
+        })
+        .collect();
+    let evidence: Vec<Evidence> = unrelated
+        .iter()
+        .zip(&listed)
+        .map(|(&i, text)| Evidence {
+            file: Some(lock_path.to_string()),
+            line: changes[i].line(),
+            text: format!("{text}: not reached from any dependency this pull request edits"),
+        })
+        .collect();
+    let movers: Vec<(String, String)> = unrelated
+        .iter()
+        .map(|&i| &changes[i])
+        .filter(|c| matches!(c.kind, ChangeKind::Updated | ChangeKind::Downgraded))
+        .filter_map(|c| c.new_version().map(|v| (c.name.clone(), v)))
+        .collect();
+    let bumps: Vec<Bump> = hg
+        .deps_first(&movers)
+        .into_iter()
+        .filter_map(|(name, new)| {
+            let c = changes
+                .iter()
+                .find(|c| c.name == name && c.new_version().as_deref() == Some(&new))?;
+            Some(Bump {
+                ambiguous: bg.versions_of(&name) > 1,
+                old: c.old_version()?,
+                name,
+                new,
+            })
+        })
+        .collect();
+    let mut fix = split_commands(lock_path, pr.base_ref(), &bumps);
+    if bumps.is_empty() {
+        fix.drain(..3);
+    }
+    let mut details = String::new();
+    if !a.edits.is_empty() {
+        details.push_str("Manifest edits in this pull request:\n");
+        for e in &a.edits {
+            details.push_str(&format!("- {}\n", e.describe()));
+        }
+    }
+    if !a.explanation.explained.is_empty() {
+        details.push_str("Lock changes they explain:\n");
+        for (&i, cause) in &a.explanation.explained {
+            details.push_str(&format!(
+                "- {} (by `{cause}`)\n",
+                describe_change(&changes[i])
+            ));
+        }
+    }
+    let message = format!(
+        "this pull request changes {} and also bumps {} crate{} in {lock_path} that its manifest changes do not explain: {}. Move {} into a separate dependency pull request, so each can be reviewed and reverted on its own",
+        summarize(&work, 3),
+        unrelated.len(),
+        if unrelated.len() == 1 { "" } else { "s" },
+        summarize(&listed, 10),
+        if unrelated.len() == 1 { "it" } else { "them" },
+    );
+    let mut finding = Finding::new(Code::MixedPr, message)
+        .at(
+            lock_path,
+            unrelated.first().and_then(|&i| changes[i].line()),
+        )
+        .evidence(evidence)
+        .fix(fix);
+    if !details.is_empty() {
+        finding = finding.details(details);
+    }
+    out.push(finding);
+    out
+}
+
+/// Findings about the pull request's own `.github/lockwatch.toml` edits, against the policy
+/// in force (which the edit never changes for this review).
+pub fn policy_findings(pr: &PrContext, in_force: &Policy) -> Vec<Finding> {
+    if !pr.changed(POLICY_PATH) {
+        return Vec::new();
+    }
+    let Some(bytes) = &pr.head_policy else {
+        let lines = policy_diff::describe_changes(in_force, &Policy::default());
+        let mut message = format!(
+            "this pull request deletes {POLICY_PATH}: after merge lockwatch uses its defaults"
+        );
+        if !lines.is_empty() {
+            message.push_str(&format!(", which {}", lines.join("; ")));
+        }
+        return vec![Finding::new(Code::PolicyChanged, message).at(POLICY_PATH, None)];
+    };
+    let parsed = std::str::from_utf8(bytes)
+        .map_err(|_| format!("{POLICY_PATH} is not UTF-8"))
+        .and_then(|t| parse_policy(t).map_err(|e| e.message));
+    match parsed {
+        Err(message) => vec![
+            Finding::new(
+                Code::PolicyInvalid,
+                format!(
+                    "the {POLICY_PATH} in this pull request is invalid ({message}); this review uses the base branch's policy, and after merge lockwatch would fall back to its defaults"
+                ),
+            )
+            .at(POLICY_PATH, None),
+        ],
+        Ok(head) => {
+            let lines = policy_diff::describe_changes(in_force, &head);
+            if lines.is_empty() {
+                return Vec::new();
+            }
+            let evidence = lines
+                .iter()
+                .map(|l| Evidence {
+                    file: Some(POLICY_PATH.to_string()),
+                    line: None,
+                    text: format!("this PR {l}"),
+                })
+                .collect();
+            vec![
+                Finding::new(
+                    Code::PolicyChanged,
+                    format!(
+                        "this pull request edits {POLICY_PATH}; it takes effect only after merge, not in this review. This PR {}",
+                        lines.join("; ")
+                    ),
+                )
+                .at(POLICY_PATH, None)
+                .evidence(evidence),
+            ]
+        }
+    }
+}
