@@ -406,3 +406,121 @@ pub fn policy_findings(pr: &PrContext, in_force: &Policy) -> Vec<Finding> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str) -> ChangedPath {
+        ChangedPath {
+            path: path.into(),
+            status: "modified".into(),
+        }
+    }
+
+    fn side(path: &str, base: Option<&str>, head: Option<&str>) -> LockfileInput {
+        LockfileInput {
+            path: path.into(),
+            base: base.map(|s| s.as_bytes().to_vec()),
+            head: head.map(|s| s.as_bytes().to_vec()),
+        }
+    }
+
+    #[test]
+    fn policy_edits_are_described_against_the_policy_in_force() {
+        let mut pr = PrContext {
+            changed_files: vec![file(POLICY_PATH)],
+            head_policy: Some(b"[[ignore]]\nid = \"RUSTSEC-2026-0260\"\nreason = \"x\"\n".to_vec()),
+            ..Default::default()
+        };
+        let f = policy_findings(&pr, &Policy::default());
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].code, Code::PolicyChanged);
+        assert!(
+            f[0].message
+                .contains("adds an ignore for RUSTSEC-2026-0260"),
+            "{}",
+            f[0].message
+        );
+
+        pr.head_policy = Some(b"cooldown = 1\n".to_vec());
+        let f = policy_findings(&pr, &Policy::default());
+        assert_eq!(f[0].code, Code::PolicyInvalid);
+        assert!(f[0].message.contains("line 1"), "{}", f[0].message);
+
+        pr.head_policy = None;
+        let strict = parse_policy("require-split = false\n").expect("policy");
+        let f = policy_findings(&pr, &strict);
+        assert!(f[0].message.contains("deletes") && f[0].message.contains("require-split on"));
+
+        // Not edited by the PR: nothing to say, whatever the head holds.
+        pr.changed_files = vec![file("src/lib.rs")];
+        pr.head_policy = Some(b"not toml [".to_vec());
+        assert!(policy_findings(&pr, &Policy::default()).is_empty());
+    }
+
+    #[test]
+    fn nested_workspaces_keep_their_own_edits() {
+        let root = "[workspace]\nmembers = [\"crates/a\"]\n";
+        let pr = PrContext {
+            changed_files: vec![
+                file("Cargo.lock"),
+                file("crates/a/Cargo.toml"),
+                file("tools/xtask/Cargo.toml"),
+                file("tools/xtask/Cargo.lock"),
+            ],
+            manifests: vec![
+                side("Cargo.toml", Some(root), Some(root)),
+                side(
+                    "crates/a/Cargo.toml",
+                    Some("[dependencies]\n"),
+                    Some("[dependencies]\ncsv = \"1\"\n"),
+                ),
+                side(
+                    "tools/xtask/Cargo.toml",
+                    Some("[workspace]\n[dependencies]\n"),
+                    Some("[workspace]\n[dependencies]\nrand = \"0.8\"\n"),
+                ),
+            ],
+            ..Default::default()
+        };
+        let names = |lock: &str| -> Vec<String> {
+            workspace_edits(&pr, lock)
+                .into_iter()
+                .map(|e| e.krate)
+                .collect()
+        };
+        assert_eq!(names("Cargo.lock"), vec!["csv"]);
+        assert_eq!(names("tools/xtask/Cargo.lock"), vec!["rand"]);
+    }
+
+    #[test]
+    fn classification_reads_manifest_content() {
+        let pr = PrContext {
+            changed_files: vec![
+                file("Cargo.toml"),
+                file("a/Cargo.toml"),
+                file("b/Cargo.toml"),
+            ],
+            manifests: vec![
+                side(
+                    "Cargo.toml",
+                    Some("[dependencies]\nx = \"1\"\n"),
+                    Some("[dependencies]\nx = \"2\"\n"),
+                ),
+                side(
+                    "a/Cargo.toml",
+                    Some("[features]\n"),
+                    Some("[features]\nf = []\n"),
+                ),
+                side("b/Cargo.toml", Some("x = 1\n"), Some("not toml [")),
+            ],
+            ..Default::default()
+        };
+        let work: Vec<bool> = classify_files(&pr)
+            .iter()
+            .map(Classified::is_work)
+            .collect();
+        assert_eq!(work, vec![false, true, true]);
+    }
+}
