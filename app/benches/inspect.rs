@@ -45,14 +45,12 @@ fn corpus() -> Vec<PathBuf> {
 
 fn name_version(p: &std::path::Path) -> (String, String) {
     let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
-    let i = stem.rfind(|c: char| c == '-' && true).unwrap_or(0);
-    // split at the last '-' followed by a digit
+    // split at the last '-' followed by a digit (`proc-macro2-1.0.95`)
     let idx = stem
         .match_indices('-')
         .map(|(i, _)| i)
-        .filter(|&i| stem[i + 1..].starts_with(|c: char| c.is_ascii_digit()))
-        .last()
-        .unwrap_or(i);
+        .rfind(|&i| stem[i + 1..].starts_with(|c: char| c.is_ascii_digit()))
+        .unwrap_or(0);
     (stem[..idx].to_string(), stem[idx + 1..].to_string())
 }
 
