@@ -16,4 +16,5 @@ pub mod policy;
 pub mod queue;
 pub mod registry;
 pub mod report;
+pub mod server;
 pub mod typosquat;
