@@ -582,23 +582,33 @@ async fn giving_up_reports_neutral_never_failure() {
     h.fake.assert_clean();
 }
 
-/// Open `n` pull requests (numbers from 100), each adding regex 1.5.4.
+/// Open `n` pull requests (numbers from 100), each adding regex 1.5.4; the deliveries go
+/// out concurrently, as GitHub's would.
 async fn open_many(h: &Harness, n: u64) -> Vec<String> {
     let base = h.commit(&tree(None, 0));
     let mut heads = Vec::new();
+    let mut sends = tokio::task::JoinSet::new();
     for pr in 100..100 + n {
         let head = h.commit(&tree(Some("1.5.4"), (pr % 3) as usize));
         h.fake.set_pr(pr, &base, &head, false);
-        assert_eq!(
-            h.deliver(
+        let body =
+            serde_json::to_vec(&webhooks::pull_request("opened", pr, &base, &head, false)).unwrap();
+        let url = h.url.clone();
+        sends.spawn(async move {
+            webhooks::send(
+                &url,
                 "pull_request",
-                &webhooks::pull_request("opened", pr, &base, &head, false)
+                &delivery_id(),
+                &body,
+                Sign::With(SECRET),
             )
             .await
-            .0,
-            202
-        );
+            .0
+        });
         heads.push(head);
+    }
+    while let Some(status) = sends.join_next().await {
+        assert_eq!(status.unwrap(), 202);
     }
     heads
 }
@@ -720,8 +730,10 @@ async fn sigkilled_binary_with_100_queued_reviews_finishes_all_after_restart() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     };
+    let t0 = std::time::Instant::now();
     let mut child = spawn();
     wait_healthy().await;
+    eprintln!("phase healthy {:?}", t0.elapsed());
     let h = Harness {
         fake,
         server: None,
@@ -735,15 +747,30 @@ async fn sigkilled_binary_with_100_queued_reviews_finishes_all_after_restart() {
         10_000,
     );
     let heads = open_many(&h, 100).await;
-    // Some reviews published, most still queued: SIGKILL.
-    for _ in 0..5 {
-        h.fake.until(WAIT, is_completed).await;
-    }
+    eprintln!("phase opened {:?}", t0.elapsed());
+    // Every delivery accepted, some reviews published, most still queued: SIGKILL.
+    h.fake.until(WAIT, is_completed).await;
     child.kill().expect("SIGKILL");
     child.wait().unwrap();
+    let done_before = h
+        .fake
+        .check_runs()
+        .iter()
+        .filter(|r| r.conclusion.is_some())
+        .count();
+    eprintln!(
+        "phase killed {:?} with {done_before} of 100 published",
+        t0.elapsed()
+    );
+    assert!(
+        done_before < 60,
+        "the kill came too late to test anything ({done_before} done)"
+    );
     let mut child = spawn();
     wait_healthy().await;
+    eprintln!("phase restarted {:?}", t0.elapsed());
     wait_all_completed(&h.fake, &heads).await;
+    eprintln!("phase completed {:?}", t0.elapsed());
     h.idle().await;
     child.kill().unwrap();
     child.wait().unwrap();
