@@ -108,7 +108,7 @@ struct Harness {
 impl Harness {
     async fn new(extra: &[&str]) -> Harness {
         let fake = FakeGitHub::start().await;
-        let data = tempfile::tempdir().unwrap();
+        let data = tempfile::tempdir().expect("test step");
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let mut h = Harness {
             fake,
@@ -146,17 +146,17 @@ impl Harness {
     }
 
     async fn deliver_as(&self, event: &str, id: &str, payload: &Value) -> (u16, String) {
-        let body = serde_json::to_vec(payload).unwrap();
+        let body = serde_json::to_vec(payload).expect("test step");
         webhooks::send(&self.url, event, id, &body, Sign::With(SECRET)).await
     }
 
     async fn metrics(&self) -> String {
         reqwest::get(format!("{}/metrics", self.url))
             .await
-            .unwrap()
+            .expect("test step")
             .text()
             .await
-            .unwrap()
+            .expect("test step")
     }
 
     /// Wait (bounded) until the queue has nothing queued or running.
@@ -278,7 +278,11 @@ async fn advisory_pr_fails_with_annotations_then_fix_passes_then_no_dependency_c
         (sha_done.as_str(), conclusion.as_str()),
         (head.as_str(), "failure")
     );
-    let lock_text = &head_tree.iter().find(|(p, _)| p == "Cargo.lock").unwrap().1;
+    let lock_text = &head_tree
+        .iter()
+        .find(|(p, _)| p == "Cargo.lock")
+        .expect("test step")
+        .1;
     let line = package_line(lock_text, "regex");
     assert!(
         annotations.iter().any(|a| a["path"] == "Cargo.lock"
@@ -375,7 +379,7 @@ async fn ten_synchronize_events_in_a_burst_review_only_the_last_head() {
             202
         );
     }
-    let last = heads.last().unwrap().clone();
+    let last = heads.last().expect("test step").clone();
     let events = h.fake.until(WAIT, is_completed).await;
     assert_eq!(
         created_check_runs(&events),
@@ -441,8 +445,8 @@ async fn github_failing_three_times_then_recovering_publishes_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_signatures_get_401_and_nothing_is_queued() {
     let h = Harness::new(&[]).await;
-    let payload =
-        serde_json::to_vec(&webhooks::pull_request("opened", 9, &sha(), &sha(), false)).unwrap();
+    let payload = serde_json::to_vec(&webhooks::pull_request("opened", 9, &sha(), &sha(), false))
+        .expect("test step");
     for sign in [Sign::With("wrong-secret"), Sign::None, Sign::LegacySha1Only] {
         let (status, _) =
             webhooks::send(&h.url, "pull_request", &delivery_id(), &payload, sign).await;
@@ -460,10 +464,11 @@ async fn bad_signatures_get_401_and_nothing_is_queued() {
         .body(tampered)
         .send()
         .await
-        .unwrap();
+        .expect("test step");
     assert_eq!(r.status().as_u16(), 401);
     // Ping, an ignored event and an ignored action; GitHub's real payloads.
-    let ping = serde_json::to_vec(&webhooks::fixture("ping/with-app_id.payload.json")).unwrap();
+    let ping =
+        serde_json::to_vec(&webhooks::fixture("ping/with-app_id.payload.json")).expect("test step");
     assert_eq!(
         webhooks::send(&h.url, "ping", &delivery_id(), &ping, Sign::With(SECRET))
             .await
@@ -476,8 +481,8 @@ async fn bad_signatures_get_401_and_nothing_is_queued() {
             .0,
         204
     );
-    let closed =
-        serde_json::to_vec(&webhooks::fixture("pull_request/closed.payload.json")).unwrap();
+    let closed = serde_json::to_vec(&webhooks::fixture("pull_request/closed.payload.json"))
+        .expect("test step");
     assert_eq!(
         webhooks::send(
             &h.url,
@@ -490,7 +495,8 @@ async fn bad_signatures_get_401_and_nothing_is_queued() {
         .0,
         204
     );
-    let inst = serde_json::to_vec(&webhooks::fixture("installation/created.payload.json")).unwrap();
+    let inst = serde_json::to_vec(&webhooks::fixture("installation/created.payload.json"))
+        .expect("test step");
     assert_eq!(
         webhooks::send(
             &h.url,
@@ -510,9 +516,13 @@ async fn bad_signatures_get_401_and_nothing_is_queued() {
     );
     assert!(m.contains("lockwatch_jobs{state=\"queued\"} 0"), "{m}");
     assert!(h.fake.world(|w| w.log.is_empty()), "GitHub was called");
-    let health = reqwest::get(format!("{}/healthz", h.url)).await.unwrap();
+    let health = reqwest::get(format!("{}/healthz", h.url))
+        .await
+        .expect("test step");
     assert_eq!(health.status().as_u16(), 200);
-    let ready = reqwest::get(format!("{}/readyz", h.url)).await.unwrap();
+    let ready = reqwest::get(format!("{}/readyz", h.url))
+        .await
+        .expect("test step");
     assert_eq!(ready.status().as_u16(), 200);
     h.finish().await;
 }
@@ -591,8 +601,8 @@ async fn open_many(h: &Harness, n: u64) -> Vec<String> {
     for pr in 100..100 + n {
         let head = h.commit(&tree(Some("1.5.4"), (pr % 3) as usize));
         h.fake.set_pr(pr, &base, &head, false);
-        let body =
-            serde_json::to_vec(&webhooks::pull_request("opened", pr, &base, &head, false)).unwrap();
+        let body = serde_json::to_vec(&webhooks::pull_request("opened", pr, &base, &head, false))
+            .expect("test step");
         let url = h.url.clone();
         sends.spawn(async move {
             webhooks::send(
@@ -608,7 +618,7 @@ async fn open_many(h: &Harness, n: u64) -> Vec<String> {
         heads.push(head);
     }
     while let Some(status) = sends.join_next().await {
-        assert_eq!(status.unwrap(), 202);
+        assert_eq!(status.expect("test step"), 202);
     }
     heads
 }
@@ -665,7 +675,7 @@ async fn abrupt_stop_mid_queue_then_restart_publishes_every_review_exactly_once(
     let heads = open_many(&h, 20).await;
     h.fake.until(WAIT, is_completed).await;
     h.fake.until(WAIT, is_completed).await;
-    h.server.take().unwrap().abort();
+    h.server.take().expect("test step").abort();
     h.restart().await;
     wait_all_completed(&h.fake, &heads).await;
     h.idle().await;
@@ -678,10 +688,10 @@ async fn abrupt_stop_mid_queue_then_restart_publishes_every_review_exactly_once(
 async fn sigkilled_binary_with_100_queued_reviews_finishes_all_after_restart() {
     use std::process::{Child, Command as Proc, Stdio};
     let fake = FakeGitHub::start().await;
-    let data = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().expect("test step");
     let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("test step");
+        l.local_addr().expect("test step").port()
     };
     let listen = format!("127.0.0.1:{port}");
     let (fake_url, data_dir) = (fake.url.clone(), data.path().to_path_buf());
@@ -718,10 +728,10 @@ async fn sigkilled_binary_with_100_queued_reviews_finishes_all_after_restart() {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         lockwatch::http::install_crypto_provider();
         loop {
-            if let Ok(r) = reqwest::get(format!("{url}/readyz")).await {
-                if r.status().is_success() {
-                    return;
-                }
+            if let Ok(r) = reqwest::get(format!("{url}/readyz")).await
+                && r.status().is_success()
+            {
+                return;
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
@@ -751,7 +761,7 @@ async fn sigkilled_binary_with_100_queued_reviews_finishes_all_after_restart() {
     // Every delivery accepted, some reviews published, most still queued: SIGKILL.
     h.fake.until(WAIT, is_completed).await;
     child.kill().expect("SIGKILL");
-    child.wait().unwrap();
+    child.wait().expect("test step");
     let done_before = h
         .fake
         .check_runs()
@@ -772,8 +782,8 @@ async fn sigkilled_binary_with_100_queued_reviews_finishes_all_after_restart() {
     wait_all_completed(&h.fake, &heads).await;
     eprintln!("phase completed {:?}", t0.elapsed());
     h.idle().await;
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill().expect("test step");
+    child.wait().expect("test step");
     h.fake.drain().await;
     assert_published_exactly_once(&h.fake, &heads);
     h.fake.assert_clean();

@@ -178,7 +178,7 @@ impl FakeGitHub {
             .await
             .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
-        shared.world.lock().unwrap().base_url = url.clone();
+        shared.world.lock().expect("fake GitHub state").base_url = url.clone();
         let app = Router::new().fallback(handle).with_state(shared.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -193,7 +193,7 @@ impl FakeGitHub {
 
     /// Read or change the state.
     pub fn world<T>(&self, f: impl FnOnce(&mut World) -> T) -> T {
-        f(&mut self.shared.world.lock().unwrap())
+        f(&mut self.shared.world.lock().expect("fake GitHub state"))
     }
 
     /// A commit of `REPO` with these files.
@@ -318,12 +318,13 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
         }
         out.push(if b[i] == b'+' { b' ' } else { b[i] });
         i += 1;
@@ -349,16 +350,28 @@ async fn handle(
 ) -> Response {
     let path = uri.path().to_string();
     let query = query_map(&uri);
-    s.world.lock().unwrap().log.push(format!("{method} {path}"));
+    s.world
+        .lock()
+        .expect("fake GitHub state")
+        .log
+        .push(format!("{method} {path}"));
     let Some((op, params)) = s.spec.find(method.as_str(), &path) else {
         let msg = format!("{method} {path}: not an operation of the reviewed API subset");
-        s.world.lock().unwrap().errors.push(msg.clone());
+        s.world
+            .lock()
+            .expect("fake GitHub state")
+            .errors
+            .push(msg.clone());
         return error(StatusCode::NOT_FOUND, &msg);
     };
     let errs = s.spec.validate(op, &params, &query, &body);
     if !errs.is_empty() {
         let msg = format!("{method} {path} ({}): {}", op.id, errs.join("; "));
-        s.world.lock().unwrap().errors.push(msg.clone());
+        s.world
+            .lock()
+            .expect("fake GitHub state")
+            .errors
+            .push(msg.clone());
         return error(StatusCode::UNPROCESSABLE_ENTITY, &msg);
     }
     let op_id = op.id.clone();
@@ -367,7 +380,11 @@ async fn handle(
     if path.starts_with("/app") {
         if let Err(e) = check_jwt(&s.key, token.as_deref()) {
             let msg = format!("{method} {path}: bad App JWT: {e}");
-            s.world.lock().unwrap().errors.push(msg.clone());
+            s.world
+                .lock()
+                .expect("fake GitHub state")
+                .errors
+                .push(msg.clone());
             return error(StatusCode::UNAUTHORIZED, &msg);
         }
     } else {
@@ -376,7 +393,7 @@ async fn handle(
             params.get("owner").map_or("", |v| v),
             params.get("repo").map_or("", |v| v)
         );
-        let w = s.world.lock().unwrap();
+        let w = s.world.lock().expect("fake GitHub state");
         let ok = token
             .as_deref()
             .and_then(|t| w.tokens.get(t))
@@ -389,7 +406,7 @@ async fn handle(
     }
     // Injected faults.
     let fault = {
-        let mut w = s.world.lock().unwrap();
+        let mut w = s.world.lock().expect("fake GitHub state");
         let f = w
             .faults
             .iter_mut()
@@ -424,9 +441,10 @@ async fn handle(
         .unwrap_or("")
         .to_string();
     let mut response = dispatch(&s, &op_id, &params, &query, &body, &accept);
-    response
-        .headers_mut()
-        .insert("x-ratelimit-remaining", "4999".parse().unwrap());
+    response.headers_mut().insert(
+        "x-ratelimit-remaining",
+        "4999".parse().expect("fake GitHub"),
+    );
     response
 }
 
@@ -485,7 +503,8 @@ fn page_of<T: Clone>(
 fn with_link(status: StatusCode, v: Value, link: Option<String>) -> Response {
     let mut r = (status, axum::Json(v)).into_response();
     if let Some(l) = link {
-        r.headers_mut().insert(header::LINK, l.parse().unwrap());
+        r.headers_mut()
+            .insert(header::LINK, l.parse().expect("fake GitHub"));
     }
     r
 }
@@ -505,7 +524,7 @@ fn dispatch(
     body: &Value,
     accept: &str,
 ) -> Response {
-    let mut w = s.world.lock().unwrap();
+    let mut w = s.world.lock().expect("fake GitHub state");
     let repo = format!(
         "{}/{}",
         p.get("owner").map_or("", |v| v),
@@ -524,9 +543,9 @@ fn dispatch(
             w.tokens.insert(token.clone(), id);
             let expires = (time::OffsetDateTime::now_utc() + time::Duration::hours(1))
                 .replace_nanosecond(0)
-                .unwrap()
+                .expect("fake GitHub")
                 .format(&time::format_description::well_known::Rfc3339)
-                .unwrap();
+                .expect("fake GitHub");
             (StatusCode::CREATED, axum::Json(json!({"token": token, "expires_at": expires, "permissions": {}, "repository_selection": "all"}))).into_response()
         }
         "pulls/get" => match w.prs.get(&(repo.clone(), num("pull_number"))) {
@@ -632,7 +651,7 @@ fn dispatch(
                 header::LOCATION,
                 format!("{base}/repos/{repo}/issues/comments/{id}")
                     .parse()
-                    .unwrap(),
+                    .expect("fake GitHub"),
             );
             r
         }

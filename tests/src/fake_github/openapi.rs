@@ -132,10 +132,10 @@ impl Spec {
                         }
                         _ => {}
                     }
-                    if let Some(e) = schema["enum"].as_array() {
-                        if !e.iter().any(|x| x == v.as_str()) {
-                            errs.push(format!("parameter {name}={v} is not one of {e:?}"));
-                        }
+                    if let Some(e) = schema["enum"].as_array()
+                        && !e.iter().any(|x| x == v.as_str())
+                    {
+                        errs.push(format!("parameter {name}={v} is not one of {e:?}"));
                     }
                     if name == "per_page" && v.parse::<i64>().is_ok_and(|n| !(1..=100).contains(&n))
                     {
@@ -213,20 +213,20 @@ impl Spec {
                 return;
             }
         }
-        if let Some(e) = s["enum"].as_array() {
-            if !e.contains(v) {
-                errs.push(format!("{at}: {v} is not one of {e:?}"));
-            }
+        if let Some(e) = s["enum"].as_array()
+            && !e.contains(v)
+        {
+            errs.push(format!("{at}: {v} is not one of {e:?}"));
         }
-        if let (Some(max), Some(text)) = (s["maxLength"].as_u64(), v.as_str()) {
-            if text.chars().count() as u64 > max {
-                errs.push(format!("{at}: longer than {max} characters"));
-            }
+        if let (Some(max), Some(text)) = (s["maxLength"].as_u64(), v.as_str())
+            && text.chars().count() as u64 > max
+        {
+            errs.push(format!("{at}: longer than {max} characters"));
         }
-        if let (Some(max), Some(items)) = (s["maxItems"].as_u64(), v.as_array()) {
-            if items.len() as u64 > max {
-                errs.push(format!("{at}: more than {max} items"));
-            }
+        if let (Some(max), Some(items)) = (s["maxItems"].as_u64(), v.as_array())
+            && items.len() as u64 > max
+        {
+            errs.push(format!("{at}: more than {max} items"));
         }
         if let (Some(req), Some(obj)) = (s["required"].as_array(), v.as_object()) {
             for r in req.iter().filter_map(Value::as_str) {
