@@ -2,7 +2,9 @@
 
 use anyhow::Context;
 use sqlx::Row;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -87,6 +89,8 @@ impl Store {
             .with_context(|| "invalid database URL".to_string())?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
+            // An accepted delivery survives a power cut, not only a crash.
+            .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
