@@ -780,7 +780,15 @@ async fn sigkilled_binary_with_100_queued_reviews_finishes_all_after_restart() {
     wait_healthy().await;
     eprintln!("phase restarted {:?}", t0.elapsed());
     wait_all_completed(&h.fake, &heads).await;
-    eprintln!("phase completed {:?}", t0.elapsed());
+    eprintln!(
+        "phase completed {:?}; pulls/get calls: {}",
+        t0.elapsed(),
+        h.fake.world(|w| w
+            .log
+            .iter()
+            .filter(|l| l.starts_with("GET") && l.contains("/pulls/") && !l.ends_with("/files"))
+            .count())
+    );
     h.idle().await;
     child.kill().expect("test step");
     child.wait().expect("test step");
