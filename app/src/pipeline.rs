@@ -132,6 +132,7 @@ impl Pipeline {
             Some(g) => g.gather(&change.lockfiles, now).await,
             None => CrateFacts {
                 not_fetched: Some(self.no_fetch_reason.clone()),
+                deliberate: true,
                 now,
                 ..Default::default()
             },

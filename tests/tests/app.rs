@@ -40,6 +40,8 @@ fn serve_args(fake_url: &str, data: &Path, extra: &[&str]) -> ServeArgs {
         &data,
         "--advisory-db",
         &db,
+        // Crates are not fetched in these tests (the registry path is tested in build_surface.rs).
+        "--no-fetch",
         "--retry-base-ms",
         "50",
         "--github-timeout-secs",

@@ -151,7 +151,7 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<i32> {
         pipeline.no_fetch_reason = "--offline".into();
     } else {
         let (policy, _) = crate::pipeline::resolve_policy(&change);
-        pipeline.gatherer = Some(gatherer(&args.index_url, &policy, &cache_dir)?);
+        pipeline.gatherer = Some(gatherer(&args.index_url, &policy.registries, &cache_dir)?);
     }
     let result = pipeline.review(&change).await;
     let text = match args.format {
@@ -176,15 +176,16 @@ fn names_of(lockfiles: &[LockfileInput]) -> HashSet<String> {
         .collect()
 }
 
-/// The registry client and inspection settings for a CLI run.
-fn gatherer(
+/// The registry client and inspection settings (CLI and server); `registries` are the
+/// policy's extra registries.
+pub fn gatherer(
     index_url: &str,
-    policy: &crate::policy::Policy,
+    registries: &[crate::policy::RegistryEntry],
     cache_dir: &std::path::Path,
 ) -> anyhow::Result<Gatherer> {
     let index = IndexUrl::parse(index_url).with_context(|| format!("--index-url {index_url}"))?;
     let mut extra = Vec::new();
-    for r in &policy.registries {
+    for r in registries {
         if let Ok(url) = IndexUrl::parse(&r.index) {
             extra.push((r.name.clone(), url));
         }

@@ -8,7 +8,7 @@ mod serve;
 
 use clap::{Parser, Subcommand};
 
-pub use check::{CheckArgs, Format};
+pub use check::{CheckArgs, Format, gatherer};
 pub use replay::ReplayArgs;
 pub use serve::HealthcheckArgs;
 

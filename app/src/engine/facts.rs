@@ -34,8 +34,11 @@ pub struct VersionFacts {
 #[derive(Debug, Clone, Default)]
 pub struct CrateFacts {
     pub versions: HashMap<(String, String), VersionFacts>,
-    /// Set when crates were deliberately not fetched (e.g. `--offline`): said once per review.
+    /// Set when crates were not fetched: said once per lock file.
     pub not_fetched: Option<String>,
+    /// The user or operator chose not to fetch (`--offline`, `--no-fetch`): said as a note,
+    /// not as an `unreviewable` finding, so the choice does not change every verdict.
+    pub deliberate: bool,
     /// Current time, seconds since the Unix epoch (for `fresh-release`).
     pub now: i64,
 }

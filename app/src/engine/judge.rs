@@ -60,8 +60,15 @@ pub fn review(input: &ReviewInput<'_>, policy: &Policy) -> Review {
                 continue;
             }
         };
-        let (review, mut lf_findings) =
-            review_lockfile(&lf.path, base.as_ref(), head.as_ref(), db, input, policy);
+        let (review, mut lf_findings) = review_lockfile(
+            &lf.path,
+            base.as_ref(),
+            head.as_ref(),
+            db,
+            input,
+            policy,
+            &mut notes,
+        );
         lockfiles.push(review);
         findings.append(&mut lf_findings);
     }
@@ -100,6 +107,7 @@ fn review_lockfile(
     db: Option<&AdvisoryDb>,
     input: &ReviewInput<'_>,
     policy: &Policy,
+    notes: &mut Vec<String>,
 ) -> (LockfileReview, Vec<Finding>) {
     let d: LockDiff = diff(base, head);
     let graph = head.map(|h| DependencyGraph::new(&h.lock));
@@ -133,13 +141,14 @@ fn review_lockfile(
         Some(f) => f.not_fetched.as_deref(),
     };
     if let Some(reason) = not_fetched.filter(|_| fetchable > 0) {
-        findings.push(
-            Finding::new(
-                Code::Unreviewable,
-                format!("{fetchable} new or changed crate(s) were not inspected (build scripts, proc macros, yanked, publication time): {reason}"),
-            )
-            .at(path, None),
+        let text = format!(
+            "{path}: {fetchable} new or changed crate(s) were not inspected (build scripts, proc macros, yanked, publication time): {reason}"
         );
+        if input.facts.is_some_and(|f| f.deliberate) {
+            notes.push(text);
+        } else {
+            findings.push(Finding::new(Code::Unreviewable, text).at(path, None));
+        }
     }
     if let Some(db) = db {
         advisory_findings(path, db, base, head, &mut findings);

@@ -71,6 +71,9 @@ pub fn render_terminal(review: &Review) -> String {
             let _ = writeln!(out, "      fix: {}", clean(fix));
         }
     }
+    for n in &review.notes {
+        let _ = writeln!(out, "note  {}", clean(n));
+    }
     for f in &review.findings {
         if let Some(a) = f
             .advisory

@@ -92,6 +92,18 @@ pub struct ServeArgs {
     /// Where the advisory database archive is fetched from.
     #[arg(long, value_name = "URL", env = "LOCKWATCH_ADVISORY_DB_URL", default_value = crate::advisories::DEFAULT_ARCHIVE_URL, hide = true)]
     pub advisory_db_url: String,
+    /// The crates.io index (or a mirror), in Cargo's form; crates are fetched and inspected from it.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "LOCKWATCH_INDEX_URL",
+        default_value = "sparse+https://index.crates.io/"
+    )]
+    pub index_url: String,
+    /// Do not fetch or inspect crates (advisories, typosquats and the diff still run; the
+    /// report notes that crate contents were not inspected).
+    #[arg(long, env = "LOCKWATCH_NO_FETCH")]
+    pub no_fetch: bool,
     /// Seconds between advisory database refreshes.
     #[arg(
         long,
