@@ -18,3 +18,11 @@ pub fn today() -> String {
     let d = time::OffsetDateTime::now_utc().date();
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
+
+/// A secret from the named environment variable (`lockwatch replay --secret-env`).
+pub fn secret_from_env(name: &str) -> Option<secrecy::SecretString> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(secrecy::SecretString::from)
+}

@@ -1,0 +1,316 @@
+//! `GitHubApp`: octocrab with a configurable base URL, and the one request wrapper.
+
+use super::auth::{AppKey, TokenCache};
+use super::models::InstallationToken;
+use super::{GitHubError, InstallationId};
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderValue, Method, Request, header};
+use octocrab::{OctoBody, Octocrab};
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// Largest response body read (GitHub serves files up to 100 MB raw; lock files are far
+/// smaller, and anything above this is reported, not read).
+const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+/// Longest wait honoured inside one call; longer waits go back to the queue.
+const MAX_INLINE_WAIT: Duration = Duration::from_secs(10);
+
+/// Told about every GitHub response (for metrics).
+pub trait ApiObserver: Send + Sync {
+    /// `status` is 0 for a timeout or a connection error.
+    fn api_call(&self, status: u16, rate_limit_remaining: Option<i64>);
+}
+
+/// Settings of a [`GitHubApp`].
+pub struct GitHubAppConfig {
+    /// `https://api.github.com`, or `https://HOST/api/v3` for GitHub Enterprise Server.
+    pub api_url: String,
+    pub app_id: u64,
+    /// The App's private key (PEM).
+    pub private_key_pem: SecretString,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Retries inside one call for transient failures (the queue retries beyond that).
+    pub retries: u32,
+    /// First backoff of those retries; doubled each time.
+    pub backoff: Duration,
+    pub observer: Option<Arc<dyn ApiObserver>>,
+}
+
+/// Who a request is made as.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Auth {
+    App,
+    Installation(InstallationId),
+}
+
+/// A response with its body read.
+pub(crate) struct ApiResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl ApiResponse {
+    pub fn json<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T, GitHubError> {
+        serde_json::from_slice(&self.body).map_err(|e| GitHubError::Decode {
+            what: what.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The `rel="next"` URL of the `Link` header.
+    pub fn next_link(&self) -> Option<String> {
+        let link = self.headers.get(header::LINK)?.to_str().ok()?;
+        link.split(',').find_map(|part| {
+            let (url, params) = part.split_once(';')?;
+            params
+                .split(';')
+                .any(|p| p.trim() == "rel=\"next\"")
+                .then(|| {
+                    url.trim()
+                        .trim_start_matches('<')
+                        .trim_end_matches('>')
+                        .to_string()
+                })
+        })
+    }
+}
+
+/// The GitHub App: credentials, token cache and the request wrapper.
+pub struct GitHubApp {
+    octo: Octocrab,
+    base: String,
+    key: AppKey,
+    tokens: TokenCache,
+    timeout: Duration,
+    retries: u32,
+    backoff: Duration,
+    observer: Option<Arc<dyn ApiObserver>>,
+}
+
+impl std::fmt::Debug for GitHubApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitHubApp")
+            .field("base", &self.base)
+            .field("app_id", &self.key.app_id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl GitHubApp {
+    pub fn new(config: GitHubAppConfig) -> Result<GitHubApp, GitHubError> {
+        crate::http::install_crypto_provider();
+        let key = AppKey::from_pem(
+            config.app_id,
+            config.private_key_pem.expose_secret().as_bytes(),
+        )?;
+        let base = config.api_url.trim_end_matches('/').to_string();
+        let octo = Octocrab::builder()
+            .base_uri(base.as_str())
+            .map_err(|e| GitHubError::Credentials(format!("bad GitHub API URL: {e}")))?
+            .set_connect_timeout(Some(config.timeout))
+            .set_read_timeout(Some(config.timeout))
+            .build()
+            .map_err(|e| GitHubError::Credentials(format!("cannot build the client: {e}")))?;
+        Ok(GitHubApp {
+            octo,
+            base,
+            key,
+            tokens: TokenCache::default(),
+            timeout: config.timeout,
+            retries: config.retries,
+            backoff: config.backoff,
+            observer: config.observer,
+        })
+    }
+
+    pub fn app_id(&self) -> u64 {
+        self.key.app_id()
+    }
+
+    /// The path (and query) of a URL GitHub gave us, if it points at our API base.
+    pub(crate) fn relative(&self, url: &str) -> Option<String> {
+        let rest = url.strip_prefix(&self.base)?;
+        rest.starts_with('/').then(|| rest.to_string())
+    }
+
+    /// An installation token, from the cache or freshly made.
+    async fn installation_token(&self, id: InstallationId) -> Result<SecretString, GitHubError> {
+        if let Some(t) = self.tokens.get(id) {
+            return Ok(t);
+        }
+        let path = format!("/app/installations/{}/access_tokens", id.0);
+        let resp = self
+            .send(
+                Method::POST,
+                &path,
+                Auth::App,
+                None,
+                "application/vnd.github+json",
+            )
+            .await?;
+        let tok: InstallationToken = resp.json("POST /app/installations/{id}/access_tokens")?;
+        let expires_at = OffsetDateTime::parse(
+            &tok.expires_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map_err(|e| GitHubError::Decode {
+            what: "installation token".into(),
+            message: format!("bad expires_at: {e}"),
+        })?;
+        let token = SecretString::from(tok.token);
+        self.tokens.put(id, token.clone(), expires_at);
+        Ok(token)
+    }
+
+    /// Send one request with retries; 2xx is `Ok`, anything else an error.
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Auth,
+        body: Option<&serde_json::Value>,
+        accept: &str,
+    ) -> Result<ApiResponse, GitHubError> {
+        let what = format!("{method} {}", path.split('?').next().unwrap_or(path));
+        let mut refreshed = false;
+        let mut attempt = 0u32;
+        loop {
+            let bearer = match auth {
+                Auth::App => self.key.jwt()?,
+                Auth::Installation(id) => Box::pin(self.installation_token(id)).await?,
+            };
+            let result = self
+                .send_once(&method, path, &bearer, body, accept, &what)
+                .await;
+            let err = match result {
+                Ok(r) if (200..300).contains(&r.status) => return Ok(r),
+                Ok(r) => status_error(&r, &what),
+                Err(e) => e,
+            };
+            if let (Auth::Installation(id), Some(401), false) = (auth, err.status(), refreshed) {
+                self.tokens.forget(id);
+                refreshed = true;
+                continue;
+            }
+            if !err.is_transient() || attempt >= self.retries {
+                return Err(err);
+            }
+            let backoff = self.backoff.saturating_mul(2u32.saturating_pow(attempt));
+            let wait = err.retry_after().map_or(backoff, |r| r.max(backoff));
+            if wait > MAX_INLINE_WAIT {
+                return Err(err);
+            }
+            tracing::warn!(request = %what, error = %err, wait_ms = wait.as_millis() as u64, "retrying GitHub request");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn send_once(
+        &self,
+        method: &Method,
+        path: &str,
+        bearer: &SecretString,
+        body: Option<&serde_json::Value>,
+        accept: &str,
+        what: &str,
+    ) -> Result<ApiResponse, GitHubError> {
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", bearer.expose_secret()))
+            .map_err(|_| GitHubError::Credentials("token is not a valid header value".into()))?;
+        auth.set_sensitive(true);
+        let builder = Request::builder()
+            .method(method.clone())
+            .uri(path)
+            .header(header::AUTHORIZATION, auth)
+            .header(header::ACCEPT, accept)
+            .header(header::USER_AGENT, crate::http::user_agent())
+            .header("X-GitHub-Api-Version", "2022-11-28");
+        let request = match body {
+            Some(b) => builder
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(OctoBody::from(b.to_string())),
+            None => builder.body(OctoBody::empty()),
+        }
+        .map_err(|e| GitHubError::Transport {
+            what: what.to_string(),
+            message: e.to_string(),
+        })?;
+        let exchange = async {
+            let resp = self
+                .octo
+                .execute(request)
+                .await
+                .map_err(|e| GitHubError::Transport {
+                    what: what.to_string(),
+                    message: e.to_string(),
+                })?;
+            let (parts, body) = resp.into_parts();
+            let body = axum::body::to_bytes(axum::body::Body::new(body), MAX_RESPONSE_BYTES)
+                .await
+                .map_err(|e| GitHubError::Transport {
+                    what: what.to_string(),
+                    message: format!("reading the answer: {e}"),
+                })?;
+            Ok::<_, GitHubError>(ApiResponse {
+                status: parts.status.as_u16(),
+                headers: parts.headers,
+                body,
+            })
+        };
+        let result = match tokio::time::timeout(self.timeout, exchange).await {
+            Ok(r) => r,
+            Err(_) => Err(GitHubError::Timeout {
+                what: what.to_string(),
+                secs: self.timeout.as_secs(),
+            }),
+        };
+        if let Some(obs) = &self.observer {
+            match &result {
+                Ok(r) => obs.api_call(r.status, header_i64(&r.headers, "x-ratelimit-remaining")),
+                Err(_) => obs.api_call(0, None),
+            }
+        }
+        result
+    }
+}
+
+fn header_i64(headers: &HeaderMap, name: &str) -> Option<i64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// Map a non-2xx answer to an error, with how long to wait when GitHub said.
+fn status_error(r: &ApiResponse, what: &str) -> GitHubError {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        #[serde(default)]
+        message: String,
+    }
+    let message = serde_json::from_slice::<Body>(&r.body)
+        .map(|b| b.message)
+        .unwrap_or_default();
+    let message: String = message.chars().take(300).collect();
+    let retry_after = header_i64(&r.headers, "retry-after")
+        .map(|s| Duration::from_secs(u64::try_from(s).unwrap_or(0)))
+        .or_else(|| {
+            (header_i64(&r.headers, "x-ratelimit-remaining") == Some(0))
+                .then(|| header_i64(&r.headers, "x-ratelimit-reset"))
+                .flatten()
+                .map(|reset| {
+                    let now = OffsetDateTime::now_utc().unix_timestamp();
+                    Duration::from_secs(u64::try_from(reset - now).unwrap_or(0) + 1)
+                })
+        });
+    let rate_limited = matches!(r.status, 403 | 429)
+        && (retry_after.is_some() || message.to_ascii_lowercase().contains("rate limit"));
+    GitHubError::Status {
+        status: r.status,
+        what: what.to_string(),
+        message,
+        retry_after,
+        rate_limited,
+    }
+}

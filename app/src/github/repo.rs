@@ -1,0 +1,374 @@
+//! `RepoClient`: the named operations lockwatch performs on one repository.
+
+use super::client::{Auth, GitHubApp};
+use super::models::{CheckRunList, IssueComment, PrFile, PullRequest};
+use super::{
+    Annotation, CheckRun, CommitSha, Conclusion, GitHubError, InstallationId, PrNumber, RepoName,
+};
+use crate::report::COMMENT_MARKER;
+use axum::http::Method;
+use serde_json::json;
+use std::sync::Arc;
+
+const JSON: &str = "application/vnd.github+json";
+const RAW: &str = "application/vnd.github.raw+json";
+/// GitHub lists at most this many files of a pull request.
+pub const MAX_CHANGED_FILES: usize = 3000;
+/// Annotations per check-run request (GitHub's limit).
+const ANNOTATIONS_PER_REQUEST: usize = 50;
+/// `output.summary` limit of the Checks API.
+const MAX_SUMMARY_CHARS: usize = 65_535;
+/// Pages followed at most for one listing (a guard against a looping `Link`).
+const MAX_PAGES: usize = 100;
+
+/// The changed files of a pull request.
+#[derive(Debug, Clone, Default)]
+pub struct ChangedFiles {
+    pub files: Vec<PrFile>,
+    /// GitHub's 3,000-file cap was hit: the list is incomplete.
+    pub capped: bool,
+}
+
+/// What `upsert_report_comment` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentOutcome {
+    Created(u64),
+    Updated(u64),
+    /// The existing comment already says this.
+    Unchanged(u64),
+    /// No comment exists and none was wanted.
+    Skipped,
+}
+
+/// One repository, as one installation.
+#[derive(Debug, Clone)]
+pub struct RepoClient {
+    app: Arc<GitHubApp>,
+    installation: InstallationId,
+    repo: RepoName,
+}
+
+/// Percent-encode each segment of a repository path, keeping `/`.
+fn encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl RepoClient {
+    pub fn new(app: Arc<GitHubApp>, installation: InstallationId, repo: RepoName) -> Self {
+        RepoClient {
+            app,
+            installation,
+            repo,
+        }
+    }
+
+    pub fn repo(&self) -> &RepoName {
+        &self.repo
+    }
+
+    fn path(&self, rest: &str) -> String {
+        format!("/repos/{}/{}{rest}", self.repo.owner(), self.repo.name())
+    }
+
+    async fn get(
+        &self,
+        path: &str,
+        accept: &str,
+    ) -> Result<super::client::ApiResponse, GitHubError> {
+        self.app
+            .send(
+                Method::GET,
+                path,
+                Auth::Installation(self.installation),
+                None,
+                accept,
+            )
+            .await
+    }
+
+    async fn write(
+        &self,
+        method: Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<super::client::ApiResponse, GitHubError> {
+        self.app
+            .send(
+                method,
+                path,
+                Auth::Installation(self.installation),
+                Some(body),
+                JSON,
+            )
+            .await
+    }
+
+    /// Every page of a list endpoint (`first` carries `per_page`), following `Link: next`.
+    async fn list<T: serde::de::DeserializeOwned>(
+        &self,
+        first: String,
+        what: &str,
+        limit: usize,
+    ) -> Result<(Vec<T>, bool), GitHubError> {
+        let mut items = Vec::new();
+        let mut next = Some(first);
+        let mut pages = 0;
+        while let Some(path) = next.take() {
+            let resp = self.get(&path, JSON).await?;
+            let page: Vec<T> = resp.json(what)?;
+            items.extend(page);
+            pages += 1;
+            if items.len() >= limit {
+                items.truncate(limit);
+                return Ok((items, true));
+            }
+            if pages >= MAX_PAGES {
+                break;
+            }
+            next = match resp.next_link() {
+                Some(url) => Some(self.app.relative(&url).ok_or_else(|| GitHubError::Decode {
+                    what: what.to_string(),
+                    message: "a Link header points outside the GitHub API".into(),
+                })?),
+                None => None,
+            };
+        }
+        Ok((items, false))
+    }
+
+    /// The pull request as it is now.
+    pub async fn pull_request(&self, pr: PrNumber) -> Result<PullRequest, GitHubError> {
+        self.get(&self.path(&format!("/pulls/{}", pr.0)), JSON)
+            .await?
+            .json("GET pull request")
+    }
+
+    /// The files a pull request changes (paginated; GitHub stops at 3,000).
+    pub async fn changed_files(&self, pr: PrNumber) -> Result<ChangedFiles, GitHubError> {
+        let (files, capped) = self
+            .list(
+                self.path(&format!("/pulls/{}/files?per_page=100", pr.0)),
+                "GET pull request files",
+                MAX_CHANGED_FILES,
+            )
+            .await?;
+        Ok(ChangedFiles { files, capped })
+    }
+
+    /// A file's bytes at a commit (contents API, raw media type: works past 1 MB), or `None`
+    /// when it does not exist there.
+    pub async fn file_at(
+        &self,
+        path: &str,
+        sha: &CommitSha,
+    ) -> Result<Option<Vec<u8>>, GitHubError> {
+        let url = self.path(&format!(
+            "/contents/{}?ref={}",
+            encode_path(path),
+            sha.as_str()
+        ));
+        match self.get(&url, RAW).await {
+            Ok(r) => Ok(Some(r.body.to_vec())),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Find lockwatch's comment (by `COMMENT_MARKER`) and edit it in place; create it only
+    /// when `create` and none exists. Never a second comment.
+    pub async fn upsert_report_comment(
+        &self,
+        pr: PrNumber,
+        body: &str,
+        create: bool,
+    ) -> Result<CommentOutcome, GitHubError> {
+        let (comments, _) = self
+            .list::<IssueComment>(
+                self.path(&format!("/issues/{}/comments?per_page=100", pr.0)),
+                "GET issue comments",
+                usize::MAX,
+            )
+            .await?;
+        let existing = comments.iter().find(|c| {
+            c.body
+                .as_deref()
+                .is_some_and(|b| b.contains(COMMENT_MARKER))
+        });
+        match existing {
+            Some(c) if c.body.as_deref() == Some(body) => Ok(CommentOutcome::Unchanged(c.id)),
+            Some(c) => {
+                self.write(
+                    Method::PATCH,
+                    &self.path(&format!("/issues/comments/{}", c.id)),
+                    &json!({ "body": body }),
+                )
+                .await?;
+                Ok(CommentOutcome::Updated(c.id))
+            }
+            None if create => {
+                let resp = self
+                    .write(
+                        Method::POST,
+                        &self.path(&format!("/issues/{}/comments", pr.0)),
+                        &json!({ "body": body }),
+                    )
+                    .await?;
+                let c: IssueComment = resp.json("POST issue comment")?;
+                Ok(CommentOutcome::Created(c.id))
+            }
+            None => Ok(CommentOutcome::Skipped),
+        }
+    }
+
+    /// This App's newest check run called `name` on `sha`, if there is one.
+    pub async fn find_check_run(
+        &self,
+        sha: &CommitSha,
+        name: &str,
+    ) -> Result<Option<CheckRun>, GitHubError> {
+        let url = self.path(&format!(
+            "/commits/{}/check-runs?check_name={}&filter=latest&per_page=100",
+            sha.as_str(),
+            encode_path(name)
+        ));
+        let list: CheckRunList = self.get(&url, JSON).await?.json("GET check runs")?;
+        let app_id = self.app.app_id();
+        Ok(list.check_runs.into_iter().find(|c| {
+            c.name == name
+                && c.head_sha == sha.as_str()
+                && c.app.as_ref().is_none_or(|a| a.id == app_id)
+        }))
+    }
+
+    /// A new `in_progress` check run.
+    pub async fn create_check_run(
+        &self,
+        sha: &CommitSha,
+        name: &str,
+        title: &str,
+        summary: &str,
+    ) -> Result<u64, GitHubError> {
+        let body = json!({
+            "name": name,
+            "head_sha": sha.as_str(),
+            "status": "in_progress",
+            "started_at": now_rfc3339(),
+            "output": { "title": title, "summary": clip(summary) },
+        });
+        let run: CheckRun = self
+            .write(Method::POST, &self.path("/check-runs"), &body)
+            .await?
+            .json("POST check run")?;
+        Ok(run.id)
+    }
+
+    /// Set a check run found again back to `in_progress`.
+    pub async fn restart_check_run(
+        &self,
+        id: u64,
+        title: &str,
+        summary: &str,
+    ) -> Result<(), GitHubError> {
+        let body = json!({
+            "status": "in_progress",
+            "output": { "title": title, "summary": clip(summary) },
+        });
+        self.write(
+            Method::PATCH,
+            &self.path(&format!("/check-runs/{id}")),
+            &body,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Complete a check run: annotations go out 50 per request, the conclusion with the last.
+    pub async fn complete_check_run(
+        &self,
+        id: u64,
+        conclusion: Conclusion,
+        title: &str,
+        summary: &str,
+        annotations: &[Annotation],
+    ) -> Result<(), GitHubError> {
+        let path = self.path(&format!("/check-runs/{id}"));
+        let summary = clip(summary);
+        let chunks: Vec<&[Annotation]> = if annotations.is_empty() {
+            vec![&[]]
+        } else {
+            annotations.chunks(ANNOTATIONS_PER_REQUEST).collect()
+        };
+        let last = chunks.len() - 1;
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            let mut output = json!({ "title": title, "summary": summary });
+            if !chunk.is_empty() {
+                output["annotations"] = json!(chunk);
+            }
+            let body = if i == last {
+                json!({
+                    "status": "completed",
+                    "conclusion": conclusion,
+                    "completed_at": now_rfc3339(),
+                    "output": output,
+                })
+            } else {
+                json!({ "output": output })
+            };
+            self.write(Method::PATCH, &path, &body).await?;
+        }
+        Ok(())
+    }
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// Cut a summary to the Checks API limit, on a character boundary.
+fn clip(s: &str) -> String {
+    if s.chars().count() <= MAX_SUMMARY_CHARS {
+        return s.to_string();
+    }
+    let note = "\n\n… (cut to GitHub's check-run size limit; the PR comment has the rest)";
+    let keep = MAX_SUMMARY_CHARS - note.chars().count();
+    let mut out: String = s.chars().take(keep).collect();
+    out.push_str(note);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_encoded_per_segment() {
+        assert_eq!(
+            encode_path(".github/lockwatch.toml"),
+            ".github/lockwatch.toml"
+        );
+        assert_eq!(encode_path("a b/c?d#e"), "a%20b/c%3Fd%23e");
+    }
+
+    #[test]
+    fn summaries_are_clipped_to_the_checks_limit() {
+        let long = "é".repeat(70_000);
+        let c = clip(&long);
+        assert_eq!(c.chars().count(), MAX_SUMMARY_CHARS);
+        assert_eq!(clip("short"), "short");
+    }
+}

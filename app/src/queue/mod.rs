@@ -1,0 +1,10 @@
+//! The durable job queue of `lockwatch serve` (SQLite through `sqlx`).
+//!
+//! Guarantees: a delivery is accepted at most once (by `X-GitHub-Delivery`); a newer head
+//! SHA of a pull request supersedes its queued jobs for older heads; at most one job per
+//! pull request runs at a time; a job claimed by a process that died is claimed again
+//! (at start-up, or when its lease runs out); jobs are retried with backoff up to a bound.
+
+mod store;
+
+pub use store::{Enqueued, Job, JobCounts, NewJob, Store};

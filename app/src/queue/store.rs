@@ -1,0 +1,458 @@
+//! The SQLite store: deliveries, jobs, newest heads per pull request, installations.
+
+use anyhow::Context;
+use sqlx::Row;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since the Unix epoch.
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A job to enqueue.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub installation_id: i64,
+    /// `owner/name`.
+    pub repo: String,
+    pub pr_number: Option<i64>,
+    pub head_sha: String,
+    /// JSON of the job's request (see `server::events::JobRequest`).
+    pub request: String,
+    /// Wait this long before the job may run (debounces bursts of pushes).
+    pub delay: Duration,
+}
+
+/// What `enqueue` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Enqueued {
+    /// A new job with this id.
+    Queued(i64),
+    /// The delivery id was seen before: nothing was done.
+    Duplicate,
+    /// A job for the same pull request and head is already queued.
+    Coalesced,
+    /// The delivery was recorded; it carries no job.
+    Recorded,
+}
+
+/// A claimed job.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: i64,
+    pub delivery_id: String,
+    pub installation_id: i64,
+    pub repo: String,
+    pub pr_number: Option<i64>,
+    pub head_sha: String,
+    pub request: String,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+    /// The check run created by an earlier attempt, if any.
+    pub check_run_id: Option<i64>,
+}
+
+/// Jobs per state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobCounts {
+    pub queued: i64,
+    pub running: i64,
+    pub done: i64,
+    pub failed: i64,
+    pub superseded: i64,
+}
+
+/// The queue's database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Open (creating if needed) the database at `url` (`sqlite://PATH`) and apply migrations.
+    pub async fn open(url: &str) -> anyhow::Result<Store> {
+        if !url.starts_with("sqlite:") {
+            anyhow::bail!("only sqlite:// database URLs are supported by this build");
+        }
+        let options = SqliteConnectOptions::from_str(url)
+            .with_context(|| "invalid database URL".to_string())?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .context("cannot open the job database")?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .context("cannot apply database migrations")?;
+        Ok(Store { pool })
+    }
+
+    /// Is the database reachable?
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Record a delivery and, when it carries one, its job, in one transaction.
+    pub async fn enqueue(
+        &self,
+        delivery_id: &str,
+        event: &str,
+        job: Option<NewJob>,
+    ) -> anyhow::Result<Enqueued> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT OR IGNORE INTO deliveries (delivery_id, event, received_at) VALUES (?1, ?2, ?3)",
+        )
+        .bind(delivery_id)
+        .bind(event)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            tx.rollback().await?;
+            return Ok(Enqueued::Duplicate);
+        }
+        let Some(job) = job else {
+            tx.commit().await?;
+            return Ok(Enqueued::Recorded);
+        };
+        if let Some(pr) = job.pr_number {
+            sqlx::query(
+                "INSERT INTO pr_heads (repo, pr_number, head_sha, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (repo, pr_number) DO UPDATE SET head_sha = ?3, updated_at = ?4",
+            )
+            .bind(&job.repo)
+            .bind(pr)
+            .bind(&job.head_sha)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE jobs SET state = 'superseded', updated_at = ?4
+                 WHERE repo = ?1 AND pr_number = ?2 AND state = 'queued' AND head_sha != ?3",
+            )
+            .bind(&job.repo)
+            .bind(pr)
+            .bind(&job.head_sha)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let same: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM jobs
+                 WHERE repo = ?1 AND pr_number = ?2 AND state = 'queued' AND head_sha = ?3",
+            )
+            .bind(&job.repo)
+            .bind(pr)
+            .bind(&job.head_sha)
+            .fetch_one(&mut *tx)
+            .await?;
+            if same > 0 {
+                tx.commit().await?;
+                return Ok(Enqueued::Coalesced);
+            }
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO jobs (delivery_id, installation_id, repo, pr_number, head_sha, request,
+                               state, attempts, run_after, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', 0, ?7, ?8, ?8) RETURNING id",
+        )
+        .bind(delivery_id)
+        .bind(job.installation_id)
+        .bind(&job.repo)
+        .bind(job.pr_number)
+        .bind(&job.head_sha)
+        .bind(&job.request)
+        .bind(now + ms(job.delay))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Enqueued::Queued(id))
+    }
+
+    /// At start-up (one process owns the database): jobs left `running` by a process that
+    /// died are queued again at once. Returns how many.
+    pub async fn recover_running(&self) -> anyhow::Result<u64> {
+        let now = now_ms();
+        Ok(sqlx::query(
+            "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = ?1, updated_at = ?1
+             WHERE state = 'running'",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    /// Claim the next runnable job atomically: queued and due, or running with an expired
+    /// lease; never a second job of a pull request that has one running.
+    pub async fn claim(&self, lease: Duration) -> anyhow::Result<Option<Job>> {
+        let now = now_ms();
+        let row = sqlx::query(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?1,
+                             updated_at = ?2
+             WHERE id = (
+                SELECT j.id FROM jobs j
+                WHERE ((j.state = 'queued' AND j.run_after <= ?2)
+                       OR (j.state = 'running' AND j.lease_until < ?2))
+                  AND (j.pr_number IS NULL OR NOT EXISTS (
+                        SELECT 1 FROM jobs r
+                        WHERE r.state = 'running' AND r.lease_until >= ?2 AND r.id != j.id
+                          AND r.repo = j.repo AND r.pr_number = j.pr_number))
+                ORDER BY j.run_after, j.id LIMIT 1)
+             RETURNING id, delivery_id, installation_id, repo, pr_number, head_sha, request,
+                       attempts, check_run_id",
+        )
+        .bind(now + ms(lease))
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| Job {
+            id: r.get("id"),
+            delivery_id: r.get("delivery_id"),
+            installation_id: r.get("installation_id"),
+            repo: r.get("repo"),
+            pr_number: r.get("pr_number"),
+            head_sha: r.get("head_sha"),
+            request: r.get("request"),
+            attempts: r.get("attempts"),
+            check_run_id: r.get("check_run_id"),
+        }))
+    }
+
+    /// Milliseconds until the next queued job is due (None: nothing queued).
+    pub async fn next_due_in(&self) -> anyhow::Result<Option<Duration>> {
+        let next: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(run_after) FROM jobs WHERE state = 'queued'")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(next.map(|t| Duration::from_millis(u64::try_from(t - now_ms()).unwrap_or(0))))
+    }
+
+    /// Remember the check run a job created (so a re-run finds it again).
+    pub async fn set_check_run(&self, job_id: i64, check_run_id: i64) -> anyhow::Result<()> {
+        sqlx::query("UPDATE jobs SET check_run_id = ?2 WHERE id = ?1")
+            .bind(job_id)
+            .bind(check_run_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The job finished (published, or found superseded).
+    pub async fn finish(&self, job_id: i64, state: &'static str) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET state = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1",
+        )
+        .bind(job_id)
+        .bind(state)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Run the job again after `delay`.
+    pub async fn retry(&self, job_id: i64, delay: Duration, error: &str) -> anyhow::Result<()> {
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = ?2, last_error = ?3,
+                             updated_at = ?4
+             WHERE id = ?1",
+        )
+        .bind(job_id)
+        .bind(now + ms(delay))
+        .bind(error)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The job failed for good.
+    pub async fn fail(&self, job_id: i64, error: &str) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET state = 'failed', lease_until = NULL, last_error = ?2, updated_at = ?3
+             WHERE id = ?1",
+        )
+        .bind(job_id)
+        .bind(error)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Shutting down mid-job: queue it again without counting the attempt.
+    pub async fn requeue(&self, job_id: i64) -> anyhow::Result<()> {
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = ?2,
+                             attempts = MAX(attempts - 1, 0), updated_at = ?2
+             WHERE id = ?1 AND state = 'running'",
+        )
+        .bind(job_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The newest head SHA seen for a pull request.
+    pub async fn latest_head(&self, repo: &str, pr_number: i64) -> anyhow::Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT head_sha FROM pr_heads WHERE repo = ?1 AND pr_number = ?2")
+                .bind(repo)
+                .bind(pr_number)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Jobs per state.
+    pub async fn counts(&self) -> anyhow::Result<JobCounts> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut c = JobCounts::default();
+        for r in rows {
+            let n: i64 = r.get("n");
+            match r.get::<String, _>("state").as_str() {
+                "queued" => c.queued = n,
+                "running" => c.running = n,
+                "done" => c.done = n,
+                "failed" => c.failed = n,
+                "superseded" => c.superseded = n,
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+
+    /// Bookkeeping for `installation*` events.
+    pub async fn record_installation(
+        &self,
+        id: i64,
+        account: &str,
+        action: &str,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO installations (id, account, last_action, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (id) DO UPDATE SET account = ?2, last_action = ?3, updated_at = ?4",
+        )
+        .bind(id)
+        .bind(account)
+        .bind(action)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("q.db").display());
+        let s = Store::open(&url).await.expect("open");
+        (dir, s)
+    }
+
+    fn job(pr: i64, head: &str) -> NewJob {
+        NewJob {
+            installation_id: 1,
+            repo: "o/r".into(),
+            pr_number: Some(pr),
+            head_sha: head.into(),
+            request: "{}".into(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    #[tokio::test]
+    async fn dedupes_coalesces_and_claims_once() {
+        let (_d, s) = store().await;
+        let lease = Duration::from_secs(60);
+        assert!(matches!(
+            s.enqueue("d1", "pull_request", Some(job(1, "a")))
+                .await
+                .expect("q"),
+            Enqueued::Queued(_)
+        ));
+        assert_eq!(
+            s.enqueue("d1", "pull_request", Some(job(1, "a")))
+                .await
+                .expect("q"),
+            Enqueued::Duplicate
+        );
+        assert_eq!(
+            s.enqueue("d2", "pull_request", Some(job(1, "a")))
+                .await
+                .expect("q"),
+            Enqueued::Coalesced
+        );
+        // a newer head supersedes the queued older one
+        s.enqueue("d3", "pull_request", Some(job(1, "b")))
+            .await
+            .expect("q");
+        let c = s.counts().await.expect("counts");
+        assert_eq!((c.queued, c.superseded), (1, 1));
+        let j = s.claim(lease).await.expect("claim").expect("a job");
+        assert_eq!(j.head_sha, "b");
+        // one running job per PR: a new head waits
+        s.enqueue("d4", "pull_request", Some(job(1, "c")))
+            .await
+            .expect("q");
+        assert!(s.claim(lease).await.expect("claim").is_none());
+        assert_eq!(
+            s.latest_head("o/r", 1).await.expect("h").as_deref(),
+            Some("c")
+        );
+        s.finish(j.id, "done").await.expect("finish");
+        let j2 = s.claim(lease).await.expect("claim").expect("next");
+        assert_eq!(j2.head_sha, "c");
+        // a crashed process's running job is re-claimed after recovery
+        assert_eq!(s.recover_running().await.expect("recover"), 1);
+        let j3 = s.claim(lease).await.expect("claim").expect("again");
+        assert_eq!((j3.id, j3.attempts), (j2.id, 2));
+        s.retry(j3.id, Duration::from_secs(3600), "boom")
+            .await
+            .expect("retry");
+        assert!(s.claim(lease).await.expect("claim").is_none());
+    }
+
+    #[tokio::test]
+    async fn expired_leases_are_reclaimed() {
+        let (_d, s) = store().await;
+        s.enqueue("d1", "pull_request", Some(job(7, "a")))
+            .await
+            .expect("q");
+        let j = s.claim(Duration::ZERO).await.expect("claim").expect("job");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let again = s
+            .claim(Duration::from_secs(60))
+            .await
+            .expect("claim")
+            .expect("job");
+        assert_eq!(j.id, again.id);
+    }
+}

@@ -1,0 +1,130 @@
+//! Assembling the `ChangeSet` of a pull request from the GitHub API.
+
+use crate::cli::inputs::is_lockfile;
+use crate::engine::LockfileInput;
+use crate::github::{ChangedFiles, CommitSha, GitHubError, MAX_CHANGED_FILES, RepoClient};
+use crate::pipeline::{ChangeSet, ChangedPath};
+use crate::policy::POLICY_PATH;
+use std::collections::BTreeSet;
+
+/// Lock files and manifests read per review at most.
+const MAX_FILES_READ: usize = 200;
+
+fn is_manifest(path: &str) -> bool {
+    path == "Cargo.toml" || path.ends_with("/Cargo.toml")
+}
+
+fn sibling_manifest(lock: &str) -> String {
+    match lock.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/Cargo.toml"),
+        None => "Cargo.toml".to_string(),
+    }
+}
+
+/// Does the pull request touch a lock file or a manifest?
+pub fn changes_dependencies(files: &ChangedFiles) -> bool {
+    files.files.iter().any(|f| {
+        let old = f.previous_filename.as_deref().unwrap_or(&f.filename);
+        is_lockfile(&f.filename) || is_lockfile(old) || is_manifest(&f.filename) || is_manifest(old)
+    })
+}
+
+async fn both_sides(
+    repo: &RepoClient,
+    old_path: &str,
+    new_path: &str,
+    base: &CommitSha,
+    head: &CommitSha,
+    status: &str,
+) -> Result<LockfileInput, GitHubError> {
+    let base_bytes = if status == "added" {
+        None
+    } else {
+        repo.file_at(old_path, base).await?
+    };
+    let head_bytes = if status == "removed" {
+        None
+    } else {
+        repo.file_at(new_path, head).await?
+    };
+    Ok(LockfileInput {
+        path: new_path.to_string(),
+        base: base_bytes,
+        head: head_bytes,
+    })
+}
+
+/// Read everything the pipeline needs for this pull request.
+pub async fn collect(
+    repo: &RepoClient,
+    files: &ChangedFiles,
+    base: &CommitSha,
+    head: &CommitSha,
+) -> Result<ChangeSet, GitHubError> {
+    let mut change = ChangeSet::default();
+    let mut manifests: BTreeSet<String> = BTreeSet::new();
+    let mut read = 0usize;
+    for f in &files.files {
+        let old = f.previous_filename.as_deref().unwrap_or(&f.filename);
+        match f.status.as_str() {
+            "renamed" => {
+                change.changed_files.push(ChangedPath {
+                    path: old.to_string(),
+                    status: "removed".into(),
+                });
+                change.changed_files.push(ChangedPath {
+                    path: f.filename.clone(),
+                    status: "added".into(),
+                });
+            }
+            s => change.changed_files.push(ChangedPath {
+                path: f.filename.clone(),
+                status: match s {
+                    "added" | "removed" => s.to_string(),
+                    _ => "modified".to_string(),
+                },
+            }),
+        }
+        if is_manifest(&f.filename) {
+            manifests.insert(f.filename.clone());
+        }
+        if !is_lockfile(&f.filename) && !is_lockfile(old) {
+            continue;
+        }
+        read += 1;
+        if read > MAX_FILES_READ {
+            continue;
+        }
+        let old_path = if is_lockfile(old) { old } else { &f.filename };
+        let mut input = both_sides(repo, old_path, &f.filename, base, head, &f.status).await?;
+        if !is_lockfile(&f.filename) {
+            input.head = None;
+        }
+        if input.base.is_some() || input.head.is_some() {
+            manifests.insert(sibling_manifest(&f.filename));
+            change.lockfiles.push(input);
+        }
+    }
+    if read > MAX_FILES_READ {
+        change.notes.push(format!(
+            "{read} lock files changed; lockwatch reviewed the first {MAX_FILES_READ}."
+        ));
+    }
+    for path in manifests.iter().take(MAX_FILES_READ) {
+        let m = both_sides(repo, path, path, base, head, "modified").await?;
+        if m.base.is_some() || m.head.is_some() {
+            change.manifests.push(m);
+        }
+    }
+    change.lockfiles.sort_by(|a, b| a.path.cmp(&b.path));
+    change.base_policy = repo.file_at(POLICY_PATH, base).await?;
+    if files.files.iter().any(|f| f.filename == POLICY_PATH) {
+        change.head_policy = repo.file_at(POLICY_PATH, head).await?;
+    }
+    if files.capped {
+        change.notes.push(format!(
+            "GitHub lists at most {MAX_CHANGED_FILES} changed files per pull request; files past that were not seen."
+        ));
+    }
+    Ok(change)
+}

@@ -1,0 +1,160 @@
+//! `lockwatch serve` settings: clap flags, each with a `LOCKWATCH_*` variable.
+
+use clap::Args;
+use secrecy::{ExposeSecret, SecretString};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// A secret from the command line or the environment: never printed.
+#[derive(Clone)]
+pub struct SecretArg(SecretString);
+
+impl SecretArg {
+    pub fn secret(&self) -> &SecretString {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl FromStr for SecretArg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err("a webhook secret must not be empty".into());
+        }
+        Ok(SecretArg(SecretString::from(s.to_string())))
+    }
+}
+
+impl SecretArg {
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+/// `lockwatch serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The GitHub App's id.
+    #[arg(long, env = "LOCKWATCH_APP_ID")]
+    pub app_id: u64,
+    /// The App's private key (PEM file, as GitHub hands it out).
+    #[arg(long, value_name = "FILE", env = "LOCKWATCH_PRIVATE_KEY_FILE")]
+    pub private_key_file: PathBuf,
+    /// Webhook secret(s); several, comma-separated, while rotating.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "LOCKWATCH_WEBHOOK_SECRET",
+        value_delimiter = ',',
+        required = true,
+        hide_env_values = true
+    )]
+    pub webhook_secret: Vec<SecretArg>,
+    /// GitHub's REST API (`https://HOST/api/v3` for GitHub Enterprise Server).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "LOCKWATCH_GITHUB_API_URL",
+        default_value = "https://api.github.com"
+    )]
+    pub github_api_url: String,
+    /// Address to listen on.
+    #[arg(long, env = "LOCKWATCH_LISTEN", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+    /// Data directory (job database, advisory database cache).
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "LOCKWATCH_DATA_DIR",
+        default_value = "./lockwatch-data"
+    )]
+    pub data_dir: PathBuf,
+    /// Job database (default: `sqlite://DATA_DIR/lockwatch.db`).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "LOCKWATCH_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// A local RustSec advisory database, re-read every refresh interval (default: fetched
+    /// into DATA_DIR/cache and refreshed from GitHub).
+    #[arg(long, value_name = "DIR", env = "LOCKWATCH_ADVISORY_DB")]
+    pub advisory_db: Option<PathBuf>,
+    /// Where the advisory database archive is fetched from.
+    #[arg(long, value_name = "URL", env = "LOCKWATCH_ADVISORY_DB_URL", default_value = crate::advisories::DEFAULT_ARCHIVE_URL, hide = true)]
+    pub advisory_db_url: String,
+    /// Seconds between advisory database refreshes.
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "LOCKWATCH_ADVISORY_REFRESH_SECS",
+        default_value_t = 3600
+    )]
+    pub advisory_refresh_secs: u64,
+    /// Reviews run at once.
+    #[arg(long, env = "LOCKWATCH_WORKERS", default_value_t = 2)]
+    pub workers: usize,
+    /// Attempts per job before it is given up (the check run then says why, as `neutral`).
+    #[arg(long, env = "LOCKWATCH_MAX_ATTEMPTS", default_value_t = 6)]
+    pub max_attempts: i64,
+    /// First retry delay of a failed job in milliseconds; doubled per attempt (max 10 min).
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "LOCKWATCH_RETRY_BASE_MS",
+        default_value_t = 5000
+    )]
+    pub retry_base_ms: u64,
+    /// A pull-request job waits this long before it runs, so a burst of pushes is reviewed once.
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "LOCKWATCH_COALESCE_MS",
+        default_value_t = 2000
+    )]
+    pub coalesce_ms: u64,
+    /// A job's lease: a job running longer than this is presumed dead and claimed again.
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "LOCKWATCH_JOB_LEASE_SECS",
+        default_value_t = 900
+    )]
+    pub job_lease_secs: u64,
+    /// Timeout of one GitHub request, in seconds.
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "LOCKWATCH_GITHUB_TIMEOUT_SECS",
+        default_value_t = 30
+    )]
+    pub github_timeout_secs: u64,
+    /// On SIGTERM/ctrl-c, wait this long for running reviews before re-queueing them.
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "LOCKWATCH_SHUTDOWN_GRACE_SECS",
+        default_value_t = 20
+    )]
+    pub shutdown_grace_secs: u64,
+    /// Log format.
+    #[arg(long, env = "LOCKWATCH_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+}
+
+impl ServeArgs {
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("lockwatch.db").display()))
+    }
+}

@@ -1,0 +1,180 @@
+//! Workers: claim a job, run it under one tracing span, then mark it done, retry it with
+//! backoff, or give up (with a `neutral` check run saying why).
+
+use super::events::JobRequest;
+use super::metrics::Metrics;
+use super::publish::{self, JobContext, JobError, Outcome};
+use crate::queue::Job;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, watch};
+use tracing::Instrument;
+
+/// Longest wait between retries of a job.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(600);
+/// Idle workers look at the queue at least this often.
+const IDLE_POLL: Duration = Duration::from_millis(500);
+
+/// Worker settings.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    pub max_attempts: i64,
+    pub retry_base: Duration,
+    pub lease: Duration,
+    pub shutdown_grace: Duration,
+}
+
+/// Everything the workers share.
+pub struct Workers {
+    pub ctx: JobContext,
+    pub metrics: Arc<Metrics>,
+    pub settings: WorkerSettings,
+    pub wake: Arc<Notify>,
+}
+
+/// The delay before attempt `attempts + 1`.
+pub fn retry_delay(base: Duration, attempts: i64, retry_after: Option<Duration>) -> Duration {
+    let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 16)).unwrap_or(16);
+    let backoff = base
+        .saturating_mul(2u32.saturating_pow(exp))
+        .min(MAX_RETRY_DELAY);
+    // GitHub's own wait (a rate-limit reset may be an hour away) is honoured as given.
+    retry_after.map_or(backoff, |r| r.max(backoff))
+}
+
+async fn wait_for_shutdown(rx: &mut watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            // The sender is gone: nobody will ask us to stop; wait forever.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// One worker's loop; returns when shutdown is signalled.
+pub async fn run(workers: Arc<Workers>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        match workers.ctx.store.claim(workers.settings.lease).await {
+            Ok(Some(job)) => {
+                let work = run_job(&workers, &job);
+                tokio::pin!(work);
+                let grace = workers.settings.shutdown_grace;
+                tokio::select! {
+                    () = &mut work => {}
+                    () = async { wait_for_shutdown(&mut shutdown).await; tokio::time::sleep(grace).await; } => {
+                        tracing::warn!(job = job.id, "shutting down mid-review: the job goes back to the queue");
+                        if let Err(e) = workers.ctx.store.requeue(job.id).await {
+                            tracing::error!(job = job.id, error = %format!("{e:#}"), "cannot re-queue the job");
+                        }
+                        return;
+                    }
+                }
+            }
+            Ok(None) => {
+                let wait = match workers.ctx.store.next_due_in().await {
+                    Ok(Some(d)) => d.min(IDLE_POLL),
+                    _ => IDLE_POLL,
+                };
+                tokio::select! {
+                    () = workers.wake.notified() => {}
+                    () = tokio::time::sleep(wait.max(Duration::from_millis(5))) => {}
+                    () = wait_for_shutdown(&mut shutdown) => return,
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "cannot claim a job");
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    () = wait_for_shutdown(&mut shutdown) => return,
+                }
+            }
+        }
+    }
+}
+
+async fn run_job(workers: &Workers, job: &Job) {
+    let req: JobRequest = match serde_json::from_str(&job.request) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(job = job.id, error = %e, "unreadable job");
+            let _ = workers.ctx.store.fail(job.id, "unreadable job").await;
+            workers.metrics.job_failed();
+            return;
+        }
+    };
+    let span = tracing::info_span!(
+        "review",
+        job = job.id,
+        repo = %req.repo,
+        pr = req.pr_number,
+        head_sha = %req.head_sha,
+        attempt = job.attempts,
+    );
+    async {
+        let started = Instant::now();
+        // A job must end well inside its lease, or another worker would take it over.
+        let limit = workers.settings.lease.mul_f64(0.9);
+        let result = match tokio::time::timeout(limit, publish::run(&workers.ctx, job, &req)).await {
+            Ok(r) => r,
+            Err(_) => Err(JobError::Transient {
+                message: format!("the review took longer than {} s", limit.as_secs()),
+                retry_after: None,
+            }),
+        };
+        let store = &workers.ctx.store;
+        let stored = match result {
+            Ok(Outcome::Published) => {
+                workers.metrics.job_done(started.elapsed());
+                tracing::info!(took_ms = started.elapsed().as_millis() as u64, "job done");
+                store.finish(job.id, "done").await
+            }
+            Ok(Outcome::Superseded) => {
+                workers.metrics.job_superseded();
+                tracing::info!("job superseded by a newer head");
+                store.finish(job.id, "superseded").await
+            }
+            Err(JobError::Transient { message, retry_after })
+                if job.attempts < workers.settings.max_attempts =>
+            {
+                let delay = retry_delay(workers.settings.retry_base, job.attempts, retry_after);
+                workers.metrics.job_retried();
+                tracing::warn!(error = %message, retry_in_ms = delay.as_millis() as u64, "job failed; will retry");
+                store.retry(job.id, delay, &message).await
+            }
+            Err(e) => {
+                let message = e.to_string();
+                tracing::error!(error = %message, "job failed for good");
+                workers.metrics.job_failed();
+                if let Err(e) = publish::give_up(&workers.ctx, job, &req, &message).await {
+                    tracing::error!(error = %e, "cannot report the failure on the check run");
+                }
+                store.fail(job.id, &message).await
+            }
+        };
+        if let Err(e) = stored {
+            tracing::error!(error = %format!("{e:#}"), "cannot record the job's outcome");
+        }
+    }
+    .instrument(span)
+    .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_honours_retry_after() {
+        let b = Duration::from_secs(2);
+        assert_eq!(retry_delay(b, 1, None), Duration::from_secs(2));
+        assert_eq!(retry_delay(b, 3, None), Duration::from_secs(8));
+        assert_eq!(
+            retry_delay(b, 1, Some(Duration::from_secs(30))),
+            Duration::from_secs(30)
+        );
+        assert_eq!(retry_delay(b, 20, None), MAX_RETRY_DELAY);
+    }
+}

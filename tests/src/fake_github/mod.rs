@@ -1,0 +1,732 @@
+//! A fake GitHub REST API for end-to-end tests of `lockwatch serve`.
+//!
+//! Three layers: plain in-memory state (`World`: installations, trees at commits, pull
+//! requests, comments, check runs), an axum facade that serves exactly the operations of
+//! `fixtures/github/openapi-subset.json` (validating each request against it, checking the
+//! App JWT and the installation tokens it issued, paginating with `Link`), and a channel of
+//! what the App published that tests await with a timeout. Anything unexpected is recorded
+//! and fails `assert_clean`.
+
+pub mod openapi;
+pub mod webhooks;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use openapi::Spec;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// The repository every fixture payload names.
+pub const REPO: &str = "Codertocat/Hello-World";
+pub const INSTALLATION: u64 = 1;
+pub const APP_ID: u64 = 4242;
+
+/// Paths of the throwaway test key pair.
+pub fn test_key_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/TEST-ONLY-github-app-key.pem")
+}
+fn test_public_key_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/TEST-ONLY-github-app-key.pub.pem")
+}
+
+/// Something the App published.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Published {
+    CommentCreated {
+        issue: u64,
+        id: u64,
+        body: String,
+    },
+    CommentEdited {
+        id: u64,
+        body: String,
+    },
+    CheckRunCreated {
+        id: u64,
+        head_sha: String,
+        status: String,
+    },
+    CheckRunUpdated {
+        id: u64,
+        head_sha: String,
+        status: String,
+        conclusion: Option<String>,
+        title: Option<String>,
+        summary: Option<String>,
+        annotations: Vec<Value>,
+    },
+}
+
+/// An injected failure.
+#[derive(Debug, Clone)]
+pub enum FaultKind {
+    ServerError,
+    /// 403 with `Retry-After` (GitHub's secondary rate limit).
+    SecondaryRateLimit {
+        retry_after_secs: u64,
+    },
+    /// Answer normally, after this delay.
+    Slow(Duration),
+    NotFound,
+}
+
+#[derive(Debug, Clone)]
+struct Fault {
+    op_id: String,
+    kind: FaultKind,
+    times: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Pr {
+    pub base_sha: String,
+    pub head_sha: String,
+    pub draft: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Comment {
+    pub id: u64,
+    pub repo: String,
+    pub issue: u64,
+    pub body: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckRun {
+    pub id: u64,
+    pub repo: String,
+    pub name: String,
+    pub head_sha: String,
+    pub status: String,
+    pub conclusion: Option<String>,
+    pub annotations: Vec<Value>,
+    pub summary: Option<String>,
+}
+
+/// The fake's state.
+#[derive(Default)]
+pub struct World {
+    pub installations: HashMap<u64, Vec<String>>,
+    tokens: HashMap<String, u64>,
+    /// (repo, sha) -> path -> bytes.
+    pub trees: HashMap<(String, String), BTreeMap<String, Vec<u8>>>,
+    pub prs: HashMap<(String, u64), Pr>,
+    pub comments: Vec<Comment>,
+    pub check_runs: Vec<CheckRun>,
+    faults: Vec<Fault>,
+    /// Requests the real API would reject, or that nobody expected.
+    pub errors: Vec<String>,
+    /// `METHOD path` of every request, in order.
+    pub log: Vec<String>,
+    next_id: u64,
+    base_url: String,
+}
+
+impl World {
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        1000 + self.next_id
+    }
+}
+
+struct Shared {
+    world: Mutex<World>,
+    spec: Spec,
+    key: DecodingKey,
+    tx: mpsc::UnboundedSender<Published>,
+}
+
+/// A running fake GitHub.
+pub struct FakeGitHub {
+    pub url: String,
+    shared: Arc<Shared>,
+    rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Published>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeGitHub {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeGitHub {
+    /// Start on 127.0.0.1 with installation 1 on `Codertocat/Hello-World`.
+    pub async fn start() -> FakeGitHub {
+        let pem = std::fs::read(test_public_key_path()).expect("test public key");
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut world = World::default();
+        world
+            .installations
+            .insert(INSTALLATION, vec![REPO.to_string()]);
+        let shared = Arc::new(Shared {
+            world: Mutex::new(world),
+            spec: Spec::load(),
+            key: DecodingKey::from_rsa_pem(&pem).expect("public key"),
+            tx,
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        shared.world.lock().unwrap().base_url = url.clone();
+        let app = Router::new().fallback(handle).with_state(shared.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeGitHub {
+            url,
+            shared,
+            rx: tokio::sync::Mutex::new(rx),
+            task,
+        }
+    }
+
+    /// Read or change the state.
+    pub fn world<T>(&self, f: impl FnOnce(&mut World) -> T) -> T {
+        f(&mut self.shared.world.lock().unwrap())
+    }
+
+    /// A commit of `REPO` with these files.
+    pub fn commit(&self, sha: &str, files: &[(&str, &str)]) {
+        let tree = files
+            .iter()
+            .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec()))
+            .collect();
+        self.world(|w| w.trees.insert((REPO.to_string(), sha.to_string()), tree));
+    }
+
+    /// Open (or move) a pull request of `REPO`.
+    pub fn set_pr(&self, number: u64, base_sha: &str, head_sha: &str, draft: bool) {
+        self.world(|w| {
+            w.prs.insert(
+                (REPO.to_string(), number),
+                Pr {
+                    base_sha: base_sha.into(),
+                    head_sha: head_sha.into(),
+                    draft,
+                },
+            )
+        });
+    }
+
+    /// Fail the next `times` requests of an operation (by operationId, e.g. `checks/create`).
+    pub fn fail(&self, op_id: &str, kind: FaultKind, times: usize) {
+        self.world(|w| {
+            w.faults.push(Fault {
+                op_id: op_id.into(),
+                kind,
+                times,
+            })
+        });
+    }
+
+    /// The next published event, or panic after `timeout`.
+    pub async fn next(&self, timeout: Duration) -> Published {
+        let mut rx = self.rx.lock().await;
+        match tokio::time::timeout(timeout, rx.recv()).await {
+            Ok(Some(p)) => p,
+            Ok(None) => panic!("the fake GitHub stopped"),
+            Err(_) => panic!(
+                "nothing published within {timeout:?}; unexpected requests: {:?}; log tail: {:?}",
+                self.world(|w| w.errors.clone()),
+                self.world(|w| w.log.iter().rev().take(10).cloned().collect::<Vec<_>>())
+            ),
+        }
+    }
+
+    /// Published events until one matches `pred` (all of them, that one last).
+    pub async fn until(
+        &self,
+        timeout: Duration,
+        pred: impl Fn(&Published) -> bool,
+    ) -> Vec<Published> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let p = self.next(left.max(Duration::from_millis(1))).await;
+            let done = pred(&p);
+            seen.push(p);
+            if done {
+                return seen;
+            }
+        }
+    }
+
+    /// Events already published and not yet read.
+    pub async fn drain(&self) -> Vec<Published> {
+        let mut rx = self.rx.lock().await;
+        let mut out = Vec::new();
+        while let Ok(p) = rx.try_recv() {
+            out.push(p);
+        }
+        out
+    }
+
+    /// No request broke the description or surprised the fake.
+    pub fn assert_clean(&self) {
+        let errors = self.world(|w| w.errors.clone());
+        assert!(
+            errors.is_empty(),
+            "the fake GitHub saw bad requests: {errors:#?}"
+        );
+    }
+
+    pub fn comments(&self) -> Vec<Comment> {
+        self.world(|w| w.comments.clone())
+    }
+
+    pub fn check_runs(&self) -> Vec<CheckRun> {
+        self.world(|w| w.check_runs.clone())
+    }
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        axum::Json(
+            json!({ "message": message, "documentation_url": "https://docs.github.com/rest" }),
+        ),
+    )
+        .into_response()
+}
+
+fn query_map(uri: &Uri) -> HashMap<String, String> {
+    uri.query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|s| !s.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (k.to_string(), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::to_string)
+}
+
+async fn handle(
+    State(s): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let query = query_map(&uri);
+    s.world.lock().unwrap().log.push(format!("{method} {path}"));
+    let Some((op, params)) = s.spec.find(method.as_str(), &path) else {
+        let msg = format!("{method} {path}: not an operation of the reviewed API subset");
+        s.world.lock().unwrap().errors.push(msg.clone());
+        return error(StatusCode::NOT_FOUND, &msg);
+    };
+    let errs = s.spec.validate(op, &params, &query, &body);
+    if !errs.is_empty() {
+        let msg = format!("{method} {path} ({}): {}", op.id, errs.join("; "));
+        s.world.lock().unwrap().errors.push(msg.clone());
+        return error(StatusCode::UNPROCESSABLE_ENTITY, &msg);
+    }
+    let op_id = op.id.clone();
+    // Authentication: the App JWT on /app..., an installation token elsewhere.
+    let token = bearer(&headers);
+    if path.starts_with("/app") {
+        if let Err(e) = check_jwt(&s.key, token.as_deref()) {
+            let msg = format!("{method} {path}: bad App JWT: {e}");
+            s.world.lock().unwrap().errors.push(msg.clone());
+            return error(StatusCode::UNAUTHORIZED, &msg);
+        }
+    } else {
+        let repo = format!(
+            "{}/{}",
+            params.get("owner").map_or("", |v| v),
+            params.get("repo").map_or("", |v| v)
+        );
+        let w = s.world.lock().unwrap();
+        let ok = token
+            .as_deref()
+            .and_then(|t| w.tokens.get(t))
+            .and_then(|i| w.installations.get(i))
+            .is_some_and(|repos| repos.contains(&repo));
+        drop(w);
+        if !ok {
+            return error(StatusCode::UNAUTHORIZED, "Bad credentials");
+        }
+    }
+    // Injected faults.
+    let fault = {
+        let mut w = s.world.lock().unwrap();
+        let f = w
+            .faults
+            .iter_mut()
+            .find(|f| f.op_id == op_id && f.times > 0);
+        f.map(|f| {
+            f.times -= 1;
+            f.kind.clone()
+        })
+    };
+    match fault {
+        Some(FaultKind::ServerError) => return error(StatusCode::BAD_GATEWAY, "Server Error"),
+        Some(FaultKind::NotFound) => return error(StatusCode::NOT_FOUND, "Not Found"),
+        Some(FaultKind::SecondaryRateLimit { retry_after_secs }) => {
+            return (
+                StatusCode::FORBIDDEN,
+                [("retry-after", retry_after_secs.to_string())],
+                axum::Json(json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."})),
+            )
+                .into_response();
+        }
+        Some(FaultKind::Slow(d)) => tokio::time::sleep(d).await,
+        None => {}
+    }
+    let body: Value = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body).unwrap_or(Value::Null)
+    };
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let mut response = dispatch(&s, &op_id, &params, &query, &body, &accept);
+    response
+        .headers_mut()
+        .insert("x-ratelimit-remaining", "4999".parse().unwrap());
+    response
+}
+
+fn check_jwt(key: &DecodingKey, token: Option<&str>) -> Result<(), String> {
+    let token = token.ok_or("no Authorization header")?;
+    let mut v = Validation::new(Algorithm::RS256);
+    v.set_issuer(&[APP_ID.to_string()]);
+    v.set_required_spec_claims(&["exp", "iat", "iss"]);
+    v.leeway = 0;
+    let data = jsonwebtoken::decode::<Value>(token, key, &v).map_err(|e| e.to_string())?;
+    let (iat, exp) = (
+        data.claims["iat"].as_i64().unwrap_or(0),
+        data.claims["exp"].as_i64().unwrap_or(0),
+    );
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    if iat > now {
+        return Err("iat is in the future".into());
+    }
+    if exp - iat > 600 {
+        return Err(format!("exp is {} s after iat (max 600)", exp - iat));
+    }
+    Ok(())
+}
+
+fn page_of<T: Clone>(
+    items: &[T],
+    query: &HashMap<String, String>,
+    base: &str,
+    path: &str,
+) -> (Vec<T>, Option<String>) {
+    let per_page: usize = query
+        .get("per_page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let page: usize = query
+        .get("page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let last = items.len().div_ceil(per_page).max(1);
+    let chunk = items
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .cloned()
+        .collect();
+    let link = (page < last).then(|| {
+        format!(
+            "<{base}{path}?per_page={per_page}&page={}>; rel=\"next\", <{base}{path}?per_page={per_page}&page={last}>; rel=\"last\"",
+            page + 1
+        )
+    });
+    (chunk, link)
+}
+
+fn with_link(status: StatusCode, v: Value, link: Option<String>) -> Response {
+    let mut r = (status, axum::Json(v)).into_response();
+    if let Some(l) = link {
+        r.headers_mut().insert(header::LINK, l.parse().unwrap());
+    }
+    r
+}
+
+fn check_run_json(c: &CheckRun) -> Value {
+    json!({
+        "id": c.id, "name": c.name, "head_sha": c.head_sha, "status": c.status,
+        "conclusion": c.conclusion, "app": {"id": APP_ID},
+    })
+}
+
+fn dispatch(
+    s: &Shared,
+    op_id: &str,
+    p: &HashMap<String, String>,
+    query: &HashMap<String, String>,
+    body: &Value,
+    accept: &str,
+) -> Response {
+    let mut w = s.world.lock().unwrap();
+    let repo = format!(
+        "{}/{}",
+        p.get("owner").map_or("", |v| v),
+        p.get("repo").map_or("", |v| v)
+    );
+    let num = |k: &str| p.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let base = w.base_url.clone();
+    match op_id {
+        "apps/create-installation-access-token" => {
+            let id = num("installation_id");
+            if !w.installations.contains_key(&id) {
+                return error(StatusCode::NOT_FOUND, "Not Found");
+            }
+            let n = w.id();
+            let token = format!("ghs_TEST{n}x{}", "a".repeat(12 + (n as usize % 7)));
+            w.tokens.insert(token.clone(), id);
+            let expires = (time::OffsetDateTime::now_utc() + time::Duration::hours(1))
+                .replace_nanosecond(0)
+                .unwrap()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap();
+            (StatusCode::CREATED, axum::Json(json!({"token": token, "expires_at": expires, "permissions": {}, "repository_selection": "all"}))).into_response()
+        }
+        "pulls/get" => match w.prs.get(&(repo.clone(), num("pull_number"))) {
+            Some(pr) => axum::Json(json!({
+                "number": num("pull_number"), "state": "open", "draft": pr.draft,
+                "head": {"sha": pr.head_sha, "ref": "feature"},
+                "base": {"sha": pr.base_sha, "ref": "main"},
+            }))
+            .into_response(),
+            None => error(StatusCode::NOT_FOUND, "Not Found"),
+        },
+        "pulls/list-files" => {
+            let Some(pr) = w.prs.get(&(repo.clone(), num("pull_number"))).cloned() else {
+                return error(StatusCode::NOT_FOUND, "Not Found");
+            };
+            let empty = BTreeMap::new();
+            let b = w
+                .trees
+                .get(&(repo.clone(), pr.base_sha.clone()))
+                .unwrap_or(&empty);
+            let h = w
+                .trees
+                .get(&(repo.clone(), pr.head_sha.clone()))
+                .unwrap_or(&empty);
+            let mut files = Vec::new();
+            for (path, content) in h {
+                match b.get(path) {
+                    None => files.push(json!({"filename": path, "status": "added"})),
+                    Some(old) if old != content => {
+                        files.push(json!({"filename": path, "status": "modified"}))
+                    }
+                    _ => {}
+                }
+            }
+            for path in b.keys().filter(|k| !h.contains_key(*k)) {
+                files.push(json!({"filename": path, "status": "removed"}));
+            }
+            files.sort_by(|a, b| a["filename"].as_str().cmp(&b["filename"].as_str()));
+            files.truncate(3000);
+            let path = format!("/repos/{repo}/pulls/{}/files", num("pull_number"));
+            let (chunk, link) = page_of(&files, query, &base, &path);
+            with_link(StatusCode::OK, Value::Array(chunk), link)
+        }
+        "repos/get-content" => {
+            if accept != "application/vnd.github.raw+json" {
+                w.errors.push(format!(
+                    "contents requested as {accept:?}; the fake serves raw only"
+                ));
+                return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported");
+            }
+            let Some(sha) = query.get("ref") else {
+                w.errors.push("contents without ?ref=".into());
+                return error(StatusCode::NOT_FOUND, "Not Found");
+            };
+            let path = percent_decode(p.get("path").map_or("", |v| v));
+            match w
+                .trees
+                .get(&(repo.clone(), sha.clone()))
+                .and_then(|t| t.get(&path))
+            {
+                Some(bytes) => (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "application/vnd.github.raw+json")],
+                    bytes.clone(),
+                )
+                    .into_response(),
+                None => error(StatusCode::NOT_FOUND, "Not Found"),
+            }
+        }
+        "issues/list-comments" => {
+            let issue = num("issue_number");
+            let all: Vec<Value> = w
+                .comments
+                .iter()
+                .filter(|c| c.repo == repo && c.issue == issue)
+                .map(|c| json!({"id": c.id, "body": c.body, "user": {"login": "lockwatch[bot]", "type": "Bot"}}))
+                .collect();
+            let path = format!("/repos/{repo}/issues/{issue}/comments");
+            let (chunk, link) = page_of(&all, query, &base, &path);
+            with_link(StatusCode::OK, Value::Array(chunk), link)
+        }
+        "issues/create-comment" => {
+            let issue = num("issue_number");
+            let id = w.id();
+            let text = body["body"].as_str().unwrap_or_default().to_string();
+            w.comments.push(Comment {
+                id,
+                repo: repo.clone(),
+                issue,
+                body: text.clone(),
+            });
+            let _ = s.tx.send(Published::CommentCreated {
+                issue,
+                id,
+                body: text.clone(),
+            });
+            let mut r = (
+                StatusCode::CREATED,
+                axum::Json(json!({"id": id, "body": text})),
+            )
+                .into_response();
+            r.headers_mut().insert(
+                header::LOCATION,
+                format!("{base}/repos/{repo}/issues/comments/{id}")
+                    .parse()
+                    .unwrap(),
+            );
+            r
+        }
+        "issues/update-comment" => {
+            let id = num("comment_id");
+            let text = body["body"].as_str().unwrap_or_default().to_string();
+            match w.comments.iter_mut().find(|c| c.id == id && c.repo == repo) {
+                Some(c) => {
+                    c.body = text.clone();
+                    let _ = s.tx.send(Published::CommentEdited {
+                        id,
+                        body: text.clone(),
+                    });
+                    axum::Json(json!({"id": id, "body": text})).into_response()
+                }
+                None => error(StatusCode::NOT_FOUND, "Not Found"),
+            }
+        }
+        "checks/create" => {
+            let id = w.id();
+            let c = CheckRun {
+                id,
+                repo: repo.clone(),
+                name: body["name"].as_str().unwrap_or_default().into(),
+                head_sha: body["head_sha"].as_str().unwrap_or_default().into(),
+                status: body["status"].as_str().unwrap_or("queued").into(),
+                conclusion: body["conclusion"].as_str().map(str::to_string),
+                annotations: Vec::new(),
+                summary: body["output"]["summary"].as_str().map(str::to_string),
+            };
+            let _ = s.tx.send(Published::CheckRunCreated {
+                id,
+                head_sha: c.head_sha.clone(),
+                status: c.status.clone(),
+            });
+            let v = check_run_json(&c);
+            w.check_runs.push(c);
+            (StatusCode::CREATED, axum::Json(v)).into_response()
+        }
+        "checks/update" => {
+            let id = num("check_run_id");
+            let Some(c) = w
+                .check_runs
+                .iter_mut()
+                .find(|c| c.id == id && c.repo == repo)
+            else {
+                return error(StatusCode::NOT_FOUND, "Not Found");
+            };
+            if let Some(st) = body["status"].as_str() {
+                c.status = st.into();
+            }
+            if let Some(co) = body["conclusion"].as_str() {
+                c.conclusion = Some(co.into());
+                c.status = "completed".into();
+            } else if body["status"].as_str().is_some() {
+                c.conclusion = None;
+            }
+            if let Some(sm) = body["output"]["summary"].as_str() {
+                c.summary = Some(sm.into());
+            }
+            let ann: Vec<Value> = body["output"]["annotations"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            c.annotations.extend(ann.iter().cloned());
+            let _ = s.tx.send(Published::CheckRunUpdated {
+                id,
+                head_sha: c.head_sha.clone(),
+                status: c.status.clone(),
+                conclusion: body["conclusion"].as_str().map(str::to_string),
+                title: body["output"]["title"].as_str().map(str::to_string),
+                summary: body["output"]["summary"].as_str().map(str::to_string),
+                annotations: ann,
+            });
+            axum::Json(check_run_json(c)).into_response()
+        }
+        "checks/list-for-ref" => {
+            let sha = p.get("ref").cloned().unwrap_or_default();
+            let name = query.get("check_name");
+            let runs: Vec<Value> = w
+                .check_runs
+                .iter()
+                .rev()
+                .filter(|c| {
+                    c.repo == repo && c.head_sha == sha && name.is_none_or(|n| *n == c.name)
+                })
+                .map(check_run_json)
+                .collect();
+            axum::Json(json!({"total_count": runs.len(), "check_runs": runs})).into_response()
+        }
+        other => {
+            let msg = format!("operation {other} is in the subset but the fake does not serve it");
+            w.errors.push(msg.clone());
+            error(StatusCode::NOT_IMPLEMENTED, &msg)
+        }
+    }
+}

@@ -1,0 +1,753 @@
+//! `lockwatch serve` end to end: real router, real queue, real GitHub client, against the
+//! fake GitHub (loopback only), driven by GitHub's own example webhooks, signed.
+
+use clap::Parser;
+use lockwatch::cli::{Cli, Command};
+use lockwatch::server::{RunningServer, ServeArgs};
+use lockwatch_tests::bin::fixture_db;
+use lockwatch_tests::fake_github::webhooks::{self, Sign, delivery_id};
+use lockwatch_tests::fake_github::{FakeGitHub, FaultKind, Published, test_key_path};
+use lockwatch_tests::lockgen::{lock, member, reg};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+const SECRET: &str = "test-webhook-secret";
+const OLD_SECRET: &str = "previous-secret-still-accepted";
+const WAIT: Duration = Duration::from_secs(30);
+
+fn serve_args(fake_url: &str, data: &Path, extra: &[&str]) -> ServeArgs {
+    let key = test_key_path().display().to_string();
+    let db = fixture_db().display().to_string();
+    let data = data.display().to_string();
+    let secrets = format!("{SECRET},{OLD_SECRET}");
+    let app_id = lockwatch_tests::fake_github::APP_ID.to_string();
+    let mut argv = vec![
+        "lockwatch",
+        "serve",
+        "--app-id",
+        &app_id,
+        "--private-key-file",
+        &key,
+        "--webhook-secret",
+        &secrets,
+        "--github-api-url",
+        fake_url,
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        &data,
+        "--advisory-db",
+        &db,
+        "--retry-base-ms",
+        "50",
+        "--github-timeout-secs",
+        "5",
+    ];
+    if !extra.contains(&"--coalesce-ms") {
+        argv.extend_from_slice(&["--coalesce-ms", "0"]);
+    }
+    argv.extend_from_slice(extra);
+    match Cli::try_parse_from(argv).expect("serve flags").command {
+        Command::Serve(args) => *args,
+        _ => unreachable!(),
+    }
+}
+
+static SHA: AtomicU64 = AtomicU64::new(1);
+/// A fresh commit SHA.
+fn sha() -> String {
+    format!(
+        "{:040x}",
+        0xabc0_0000_0000u64 + SHA.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The repository at a commit: a workspace member depending on serde and, maybe, regex.
+fn tree(regex: Option<&str>, extra_files: usize) -> Vec<(String, String)> {
+    let mut pkgs = vec![reg("serde", "1.0.0")];
+    let mut deps = vec!["serde"];
+    let mut manifest = "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nserde = \"1\"\n".to_string();
+    if let Some(v) = regex {
+        pkgs.push(reg("regex", v));
+        deps.push("regex");
+        manifest.push_str(&format!("regex = \"={v}\"\n"));
+    }
+    pkgs.push(member("app", "0.1.0").deps(&deps));
+    let mut files = vec![
+        ("Cargo.toml".to_string(), manifest),
+        ("Cargo.lock".to_string(), lock(3, &pkgs)),
+        ("src/main.rs".to_string(), "fn main() {}\n".to_string()),
+    ];
+    for i in 0..extra_files {
+        files.push((format!("src/gen/f{i:03}.rs"), format!("// generated {i}\n")));
+    }
+    files
+}
+
+/// 1-based line of the `[[package]]` of `name` in a lock file.
+fn package_line(lock_text: &str, name: &str) -> u64 {
+    let lines: Vec<&str> = lock_text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == format!("name = \"{name}\""))
+        .expect("package");
+    assert_eq!(lines[at - 1], "[[package]]");
+    at as u64
+}
+
+struct Harness {
+    fake: FakeGitHub,
+    server: Option<RunningServer>,
+    url: String,
+    data: tempfile::TempDir,
+    extra: Vec<String>,
+}
+
+impl Harness {
+    async fn new(extra: &[&str]) -> Harness {
+        let fake = FakeGitHub::start().await;
+        let data = tempfile::tempdir().unwrap();
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let mut h = Harness {
+            fake,
+            server: None,
+            url: String::new(),
+            data,
+            extra,
+        };
+        h.restart().await;
+        h
+    }
+
+    /// Start a (new) server instance on the same data directory.
+    async fn restart(&mut self) {
+        let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
+        let server = lockwatch::server::start(serve_args(&self.fake.url, self.data.path(), &extra))
+            .await
+            .expect("server starts");
+        self.url = format!("http://{}", server.addr());
+        self.server = Some(server);
+    }
+
+    fn commit(&self, files: &[(String, String)]) -> String {
+        let s = sha();
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(p, c)| (p.as_str(), c.as_str()))
+            .collect();
+        self.fake.commit(&s, &refs);
+        s
+    }
+
+    async fn deliver(&self, event: &str, payload: &Value) -> (u16, String) {
+        self.deliver_as(event, &delivery_id(), payload).await
+    }
+
+    async fn deliver_as(&self, event: &str, id: &str, payload: &Value) -> (u16, String) {
+        let body = serde_json::to_vec(payload).unwrap();
+        webhooks::send(&self.url, event, id, &body, Sign::With(SECRET)).await
+    }
+
+    async fn metrics(&self) -> String {
+        reqwest::get(format!("{}/metrics", self.url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Wait (bounded) until the queue has nothing queued or running.
+    async fn idle(&self) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let m = self.metrics().await;
+            if m.contains("lockwatch_jobs{state=\"queued\"} 0")
+                && m.contains("lockwatch_jobs{state=\"running\"} 0")
+            {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "queue never drained:\n{m}"
+            );
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn finish(mut self) {
+        self.idle().await;
+        let left = self.fake.drain().await;
+        assert!(
+            left.is_empty(),
+            "published events nobody looked at: {left:#?}"
+        );
+        self.fake.assert_clean();
+        let m = self.metrics().await;
+        assert!(
+            m.contains("lockwatch_jobs{state=\"failed\"} 0"),
+            "a job failed:\n{m}"
+        );
+        if let Some(s) = self.server.take() {
+            s.shutdown().await;
+        }
+    }
+}
+
+fn is_completed(p: &Published) -> bool {
+    matches!(
+        p,
+        Published::CheckRunUpdated {
+            conclusion: Some(_),
+            ..
+        }
+    )
+}
+
+fn conclusion_of(events: &[Published]) -> (String, String, Vec<Value>) {
+    let mut annotations = Vec::new();
+    let mut last = None;
+    for e in events {
+        if let Published::CheckRunUpdated {
+            head_sha,
+            conclusion,
+            annotations: a,
+            ..
+        } = e
+        {
+            annotations.extend(a.iter().cloned());
+            if let Some(c) = conclusion {
+                last = Some((head_sha.clone(), c.clone()));
+            }
+        }
+    }
+    let (h, c) = last.expect("a completed check run");
+    (h, c, annotations)
+}
+
+fn created_check_runs(events: &[Published]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Published::CheckRunCreated { head_sha, .. } => Some(head_sha.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advisory_pr_fails_with_annotations_then_fix_passes_then_no_dependency_change() {
+    let h = Harness::new(&[]).await;
+    let base_tree = tree(None, 0);
+    let base = h.commit(&base_tree);
+    // 120 other changed files: the file list takes two pages (per_page=100, Link: next).
+    let head_tree = tree(Some("1.5.4"), 120);
+    let head = h.commit(&head_tree);
+    h.fake.set_pr(2, &base, &head, false);
+    let (status, _) = h
+        .deliver(
+            "pull_request",
+            &webhooks::pull_request("opened", 2, &base, &head, false),
+        )
+        .await;
+    assert_eq!(status, 202);
+
+    let events = h.fake.until(WAIT, is_completed).await;
+    assert_eq!(created_check_runs(&events), vec![head.clone()]);
+    let comments: Vec<&Published> = events
+        .iter()
+        .filter(|e| matches!(e, Published::CommentCreated { .. }))
+        .collect();
+    assert_eq!(comments.len(), 1, "{events:#?}");
+    let Published::CommentCreated {
+        issue,
+        id: comment_id,
+        body,
+    } = comments[0].clone()
+    else {
+        unreachable!()
+    };
+    assert_eq!(issue, 2);
+    assert!(body.contains("RUSTSEC-2022-0013"), "{body}");
+    assert!(body.starts_with(lockwatch::report::COMMENT_MARKER));
+    let (sha_done, conclusion, annotations) = conclusion_of(&events);
+    assert_eq!(
+        (sha_done.as_str(), conclusion.as_str()),
+        (head.as_str(), "failure")
+    );
+    let lock_text = &head_tree.iter().find(|(p, _)| p == "Cargo.lock").unwrap().1;
+    let line = package_line(lock_text, "regex");
+    assert!(
+        annotations.iter().any(|a| a["path"] == "Cargo.lock"
+            && a["start_line"] == line
+            && a["end_line"] == line
+            && a["annotation_level"] == "failure"),
+        "no failure annotation on Cargo.lock:{line}: {annotations:#?}"
+    );
+
+    // The fix: regex 1.5.5. The same comment is edited; the check passes.
+    let fixed = h.commit(&tree(Some("1.5.5"), 120));
+    h.fake.set_pr(2, &base, &fixed, false);
+    let sync = webhooks::pull_request("synchronize", 2, &base, &fixed, false);
+    let sync_id = delivery_id();
+    assert_eq!(h.deliver_as("pull_request", &sync_id, &sync).await.0, 202);
+    let events = h.fake.until(WAIT, is_completed).await;
+    assert_eq!(created_check_runs(&events), vec![fixed.clone()]);
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Published::CommentCreated { .. })),
+        "{events:#?}"
+    );
+    assert!(events.iter().any(|e| matches!(e, Published::CommentEdited { id, body } if *id == comment_id && !body.contains("RUSTSEC-2022-0013"))));
+    assert_eq!(conclusion_of(&events).1, "success");
+
+    // Redelivery of the same delivery id: answered, nothing queued.
+    let (status, text) = h.deliver_as("pull_request", &sync_id, &sync).await;
+    assert_eq!((status, text.trim()), (200, "duplicate delivery"));
+    assert!(h.metrics().await.contains(
+        "lockwatch_webhook_deliveries_total{event=\"pull_request\",outcome=\"duplicate\"} 1"
+    ));
+
+    // A push that drops the dependency change: quick success, the comment says so.
+    let mut no_deps = tree(None, 120);
+    no_deps.push(("src/lib.rs".into(), "pub fn f() {}\n".into()));
+    let plain = h.commit(&no_deps);
+    h.fake.set_pr(2, &base, &plain, false);
+    assert_eq!(
+        h.deliver(
+            "pull_request",
+            &webhooks::pull_request("synchronize", 2, &base, &plain, false)
+        )
+        .await
+        .0,
+        202
+    );
+    let events = h.fake.until(WAIT, is_completed).await;
+    assert_eq!(conclusion_of(&events).1, "success");
+    assert!(events.iter().any(|e| matches!(e, Published::CommentEdited { id, body } if *id == comment_id && body.contains("does not change dependencies"))), "{events:#?}");
+    assert!(events.iter().any(|e| matches!(e, Published::CheckRunUpdated { title: Some(t), .. } if t == "No dependency changes")));
+    assert_eq!(h.fake.comments().len(), 1);
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pr_without_dependency_changes_gets_a_success_check_and_no_comment() {
+    let h = Harness::new(&[]).await;
+    let base = h.commit(&tree(Some("1.5.5"), 0));
+    let mut t = tree(Some("1.5.5"), 0);
+    t.push(("README.md".into(), "hello\n".into()));
+    let head = h.commit(&t);
+    h.fake.set_pr(5, &base, &head, true);
+    h.deliver(
+        "pull_request",
+        &webhooks::pull_request("opened", 5, &base, &head, true),
+    )
+    .await;
+    let events = h.fake.until(WAIT, is_completed).await;
+    assert_eq!(conclusion_of(&events).1, "success");
+    assert!(h.fake.comments().is_empty());
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_synchronize_events_in_a_burst_review_only_the_last_head() {
+    let h = Harness::new(&["--coalesce-ms", "1500"]).await;
+    let base = h.commit(&tree(None, 0));
+    let mut heads = Vec::new();
+    for i in 0..10 {
+        let v = format!("1.5.{}", i + 4);
+        heads.push(h.commit(&tree(Some(&v), 0)));
+    }
+    for (i, head) in heads.iter().enumerate() {
+        h.fake.set_pr(3, &base, head, false);
+        let action = if i == 0 { "opened" } else { "synchronize" };
+        assert_eq!(
+            h.deliver(
+                "pull_request",
+                &webhooks::pull_request(action, 3, &base, head, false)
+            )
+            .await
+            .0,
+            202
+        );
+    }
+    let last = heads.last().unwrap().clone();
+    let events = h.fake.until(WAIT, is_completed).await;
+    assert_eq!(
+        created_check_runs(&events),
+        vec![last.clone()],
+        "{events:#?}"
+    );
+    let (done, conclusion, _) = conclusion_of(&events);
+    assert_eq!((done, conclusion.as_str()), (last, "success"));
+    h.idle().await;
+    assert!(
+        h.metrics()
+            .await
+            .contains("lockwatch_jobs{state=\"superseded\"} 9")
+    );
+    assert_eq!(h.fake.check_runs().len(), 1);
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_failing_three_times_then_recovering_publishes_once() {
+    let h = Harness::new(&[]).await;
+    let base = h.commit(&tree(None, 0));
+    let head = h.commit(&tree(Some("1.5.4"), 0));
+    h.fake.set_pr(4, &base, &head, false);
+    h.fake.fail("checks/create", FaultKind::ServerError, 3);
+    h.fake.fail(
+        "issues/create-comment",
+        FaultKind::SecondaryRateLimit {
+            retry_after_secs: 1,
+        },
+        1,
+    );
+    h.fake.fail(
+        "pulls/list-files",
+        FaultKind::Slow(Duration::from_millis(300)),
+        1,
+    );
+    h.deliver(
+        "pull_request",
+        &webhooks::pull_request("opened", 4, &base, &head, false),
+    )
+    .await;
+    let events = h.fake.until(WAIT, is_completed).await;
+    assert_eq!(created_check_runs(&events).len(), 1);
+    assert_eq!(conclusion_of(&events).1, "failure");
+    assert_eq!(h.fake.comments().len(), 1);
+    let m = h.metrics().await;
+    assert!(
+        m.contains("lockwatch_github_api_calls_total{status=\"502\"} 3"),
+        "{m}"
+    );
+    assert!(
+        m.contains("lockwatch_github_api_calls_total{status=\"403\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("lockwatch_jobs_total{outcome=\"retried\"} 1"),
+        "{m}"
+    );
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_signatures_get_401_and_nothing_is_queued() {
+    let h = Harness::new(&[]).await;
+    let payload =
+        serde_json::to_vec(&webhooks::pull_request("opened", 9, &sha(), &sha(), false)).unwrap();
+    for sign in [Sign::With("wrong-secret"), Sign::None, Sign::LegacySha1Only] {
+        let (status, _) =
+            webhooks::send(&h.url, "pull_request", &delivery_id(), &payload, sign).await;
+        assert_eq!(status, 401);
+    }
+    // A body changed after signing.
+    let mut tampered = payload.clone();
+    tampered.push(b' ');
+    let sig = webhooks::signature(SECRET, &payload);
+    let r = reqwest::Client::new()
+        .post(format!("{}/webhook", h.url))
+        .header("X-GitHub-Event", "pull_request")
+        .header("X-GitHub-Delivery", delivery_id())
+        .header("X-Hub-Signature-256", sig)
+        .body(tampered)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    // Ping, an ignored event and an ignored action; GitHub's real payloads.
+    let ping = serde_json::to_vec(&webhooks::fixture("ping/with-app_id.payload.json")).unwrap();
+    assert_eq!(
+        webhooks::send(&h.url, "ping", &delivery_id(), &ping, Sign::With(SECRET))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        webhooks::send(&h.url, "issues", &delivery_id(), b"{}", Sign::With(SECRET))
+            .await
+            .0,
+        204
+    );
+    let closed =
+        serde_json::to_vec(&webhooks::fixture("pull_request/closed.payload.json")).unwrap();
+    assert_eq!(
+        webhooks::send(
+            &h.url,
+            "pull_request",
+            &delivery_id(),
+            &closed,
+            Sign::With(OLD_SECRET)
+        )
+        .await
+        .0,
+        204
+    );
+    let inst = serde_json::to_vec(&webhooks::fixture("installation/created.payload.json")).unwrap();
+    assert_eq!(
+        webhooks::send(
+            &h.url,
+            "installation",
+            &delivery_id(),
+            &inst,
+            Sign::With(SECRET)
+        )
+        .await
+        .0,
+        200
+    );
+    let m = h.metrics().await;
+    assert!(
+        m.contains("lockwatch_webhook_signature_failures_total 4"),
+        "{m}"
+    );
+    assert!(m.contains("lockwatch_jobs{state=\"queued\"} 0"), "{m}");
+    assert!(h.fake.world(|w| w.log.is_empty()), "GitHub was called");
+    let health = reqwest::get(format!("{}/healthz", h.url)).await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let ready = reqwest::get(format!("{}/readyz", h.url)).await.unwrap();
+    assert_eq!(ready.status().as_u16(), 200);
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rerequested_checks_rerun_the_review_or_say_there_is_no_pr() {
+    let h = Harness::new(&[]).await;
+    let base = h.commit(&tree(None, 0));
+    let head = h.commit(&tree(Some("1.5.4"), 0));
+    h.fake.set_pr(2, &base, &head, false);
+    h.deliver(
+        "pull_request",
+        &webhooks::pull_request("opened", 2, &base, &head, false),
+    )
+    .await;
+    let first = h.fake.until(WAIT, is_completed).await;
+    assert_eq!(conclusion_of(&first).1, "failure");
+
+    // check_suite rerequested (GitHub's example, moved to this head): a fresh run, same comment.
+    let mut suite = webhooks::fixture("check_suite/rerequested.payload.json");
+    suite["installation"] = json!({"id": 1});
+    suite["check_suite"]["head_sha"] = json!(head);
+    suite["check_suite"]["pull_requests"][0]["head"]["sha"] = json!(head);
+    assert_eq!(h.deliver("check_suite", &suite).await.0, 202);
+    let again = h.fake.until(WAIT, is_completed).await;
+    assert_eq!(created_check_runs(&again), vec![head.clone()]);
+    assert_eq!(conclusion_of(&again).1, "failure");
+    assert!(
+        !again
+            .iter()
+            .any(|e| matches!(e, Published::CommentCreated { .. }))
+    );
+
+    // check_run rerequested with no pull request in the payload: neutral, says why.
+    let mut run = webhooks::fixture("check_run/rerequested.payload.json");
+    run["repository"]["full_name"] = json!(lockwatch_tests::fake_github::REPO);
+    run["check_run"]["head_sha"] = json!(head);
+    assert_eq!(h.deliver("check_run", &run).await.0, 202);
+    let none = h.fake.until(WAIT, is_completed).await;
+    assert!(none.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: Some(c), title: Some(t), .. } if c == "neutral" && t == "No pull request to review")), "{none:#?}");
+    assert_eq!(h.fake.comments().len(), 1);
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn giving_up_reports_neutral_never_failure() {
+    let h = Harness::new(&["--max-attempts", "2"]).await;
+    let base = h.commit(&tree(None, 0));
+    let head = h.commit(&tree(Some("1.5.4"), 0));
+    h.fake.set_pr(6, &base, &head, false);
+    h.fake.fail("pulls/list-files", FaultKind::ServerError, 100);
+    h.deliver(
+        "pull_request",
+        &webhooks::pull_request("opened", 6, &base, &head, false),
+    )
+    .await;
+    let events = h.fake.until(WAIT, is_completed).await;
+    assert!(events.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: Some(c), title: Some(t), summary: Some(s), .. }
+        if c == "neutral" && t == "lockwatch could not finish" && s.contains("502"))), "{events:#?}");
+    h.idle().await;
+    assert!(
+        h.metrics()
+            .await
+            .contains("lockwatch_jobs{state=\"failed\"} 1")
+    );
+    assert!(h.fake.comments().is_empty());
+    h.fake.assert_clean();
+}
+
+/// Open `n` pull requests (numbers from 100), each adding regex 1.5.4.
+async fn open_many(h: &Harness, n: u64) -> Vec<String> {
+    let base = h.commit(&tree(None, 0));
+    let mut heads = Vec::new();
+    for pr in 100..100 + n {
+        let head = h.commit(&tree(Some("1.5.4"), (pr % 3) as usize));
+        h.fake.set_pr(pr, &base, &head, false);
+        assert_eq!(
+            h.deliver(
+                "pull_request",
+                &webhooks::pull_request("opened", pr, &base, &head, false)
+            )
+            .await
+            .0,
+            202
+        );
+        heads.push(head);
+    }
+    heads
+}
+
+/// Every head has exactly one check run, completed as failure, and every PR one comment.
+fn assert_published_exactly_once(fake: &FakeGitHub, heads: &[String]) {
+    let runs = fake.check_runs();
+    for head in heads {
+        let mine: Vec<_> = runs.iter().filter(|r| &r.head_sha == head).collect();
+        assert_eq!(mine.len(), 1, "check runs for {head}: {mine:#?}");
+        assert_eq!(mine[0].conclusion.as_deref(), Some("failure"));
+    }
+    let comments = fake.comments();
+    assert_eq!(comments.len(), heads.len());
+    let mut issues: Vec<u64> = comments.iter().map(|c| c.issue).collect();
+    issues.sort();
+    issues.dedup();
+    assert_eq!(issues.len(), heads.len(), "a PR got two comments");
+}
+
+async fn wait_all_completed(fake: &FakeGitHub, heads: &[String]) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let done = fake
+            .check_runs()
+            .iter()
+            .filter(|r| r.conclusion.is_some() && heads.contains(&r.head_sha))
+            .count();
+        if done >= heads.len() {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{done} of {} reviews published",
+            heads.len()
+        );
+        let _ = tokio::time::timeout(
+            Duration::from_millis(200),
+            fake.next(Duration::from_secs(5)),
+        )
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abrupt_stop_mid_queue_then_restart_publishes_every_review_exactly_once() {
+    let mut h = Harness::new(&["--workers", "2"]).await;
+    // Slow GitHub, so the stop lands mid-queue and mid-review.
+    h.fake.fail(
+        "pulls/get",
+        FaultKind::Slow(Duration::from_millis(40)),
+        1000,
+    );
+    let heads = open_many(&h, 20).await;
+    h.fake.until(WAIT, is_completed).await;
+    h.fake.until(WAIT, is_completed).await;
+    h.server.take().unwrap().abort();
+    h.restart().await;
+    wait_all_completed(&h.fake, &heads).await;
+    h.idle().await;
+    h.fake.drain().await;
+    assert_published_exactly_once(&h.fake, &heads);
+    h.fake.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkilled_binary_with_100_queued_reviews_finishes_all_after_restart() {
+    use std::process::{Child, Command as Proc, Stdio};
+    let fake = FakeGitHub::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let listen = format!("127.0.0.1:{port}");
+    let (fake_url, data_dir) = (fake.url.clone(), data.path().to_path_buf());
+    let spawn = || -> Child {
+        Proc::new(lockwatch_tests::bin::lockwatch_bin())
+            .args([
+                "serve",
+                "--listen",
+                &listen,
+                "--workers",
+                "2",
+                "--coalesce-ms",
+                "0",
+                "--retry-base-ms",
+                "50",
+            ])
+            .env(
+                "LOCKWATCH_APP_ID",
+                lockwatch_tests::fake_github::APP_ID.to_string(),
+            )
+            .env("LOCKWATCH_PRIVATE_KEY_FILE", test_key_path())
+            .env("LOCKWATCH_WEBHOOK_SECRET", SECRET)
+            .env("LOCKWATCH_GITHUB_API_URL", &fake_url)
+            .env("LOCKWATCH_DATA_DIR", &data_dir)
+            .env("LOCKWATCH_ADVISORY_DB", fixture_db())
+            .env("LOCKWATCH_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn lockwatch serve")
+    };
+    let url = format!("http://{listen}");
+    let wait_healthy = || async {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        lockwatch::http::install_crypto_provider();
+        loop {
+            if let Ok(r) = reqwest::get(format!("{url}/readyz")).await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "server never became ready"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let mut child = spawn();
+    wait_healthy().await;
+    let h = Harness {
+        fake,
+        server: None,
+        url: url.clone(),
+        data,
+        extra: Vec::new(),
+    };
+    h.fake.fail(
+        "pulls/get",
+        FaultKind::Slow(Duration::from_millis(20)),
+        10_000,
+    );
+    let heads = open_many(&h, 100).await;
+    // Some reviews published, most still queued: SIGKILL.
+    for _ in 0..5 {
+        h.fake.until(WAIT, is_completed).await;
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().unwrap();
+    let mut child = spawn();
+    wait_healthy().await;
+    wait_all_completed(&h.fake, &heads).await;
+    h.idle().await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    h.fake.drain().await;
+    assert_published_exactly_once(&h.fake, &heads);
+    h.fake.assert_clean();
+}
