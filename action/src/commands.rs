@@ -81,10 +81,13 @@ mod tests {
 
     #[test]
     fn hostile_finding_text_stays_on_one_command_line() {
-        let f = Finding::new(Code::Typosquat, "evil\n::set-output name=verdict::pass\r%0A")
-            .krate("a,b:c\n::warning::x", Some("1.0.0".into()))
-            .at("sub/Cargo.lock", Some(7))
-            .level(Level::Deny);
+        let f = Finding::new(
+            Code::Typosquat,
+            "evil\n::set-output name=verdict::pass\r%0A",
+        )
+        .krate("a,b:c\n::warning::x", Some("1.0.0".into()))
+        .at("sub/Cargo.lock", Some(7))
+        .level(Level::Deny);
         let line = annotation(&f).unwrap_or_default();
         assert_eq!(
             line,

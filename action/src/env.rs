@@ -39,10 +39,12 @@ pub struct ActionEnv {
 impl ActionEnv {
     /// From the process environment.
     pub fn from_process() -> ActionEnv {
-        ActionEnv::from_vars(
-            std::env::vars_os()
-                .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned())),
-        )
+        ActionEnv::from_vars(std::env::vars_os().map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        }))
     }
 
     /// From `NAME=value` pairs, as the runner sets them. Inputs arrive as `INPUT_` plus the

@@ -52,7 +52,9 @@ impl Inputs {
             "always" => CommentChoice::Always,
             "on-findings" => CommentChoice::OnFindings,
             "never" => CommentChoice::Never,
-            other => bail!("input comment: `{other}` is not one of policy, always, on-findings, never"),
+            other => {
+                bail!("input comment: `{other}` is not one of policy, always, on-findings, never")
+            }
         };
         let fetch_crates = match env.input("fetch-crates").unwrap_or("true") {
             "true" => true,

@@ -11,7 +11,11 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommentStatus {
     /// Created, edited, or already saying this; `url` links to it.
-    Published { id: u64, action: &'static str, url: String },
+    Published {
+        id: u64,
+        action: &'static str,
+        url: String,
+    },
     /// Not wanted (comment mode, no findings, not a pull request); the reason.
     Skipped(String),
     /// The token may not write (fork pull request, `permissions` without

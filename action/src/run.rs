@@ -18,7 +18,6 @@ use lockwatch::policy::CommentMode;
 use lockwatch::report::render_markdown;
 use std::io::Write;
 
-
 /// Exit codes, as the CLI's: 0 passed, 1 failed by `fail-on`, 2 could not review.
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILED: i32 = 1;
@@ -44,8 +43,12 @@ pub async fn run(env: &ActionEnv, out: &mut dyn Write) -> Outcome {
         Err(e) => {
             let message = format!("{e:#}");
             let _ = out.write_all(
-                command("error", &[("title", "lockwatch could not review".into())], &message)
-                    .as_bytes(),
+                command(
+                    "error",
+                    &[("title", "lockwatch could not review".into())],
+                    &message,
+                )
+                .as_bytes(),
             );
             if let Some(path) = &env.output {
                 let _ = write_outputs(path, &[("verdict", "error".into())]);
@@ -66,7 +69,11 @@ fn say(out: &mut dyn Write, message: &str) {
 }
 
 /// The change set for the target, with the commits fetched when the checkout lacks them.
-fn collect(dir: &std::path::Path, target: &Target, out: &mut dyn Write) -> anyhow::Result<ChangeSet> {
+fn collect(
+    dir: &std::path::Path,
+    target: &Target,
+    out: &mut dyn Write,
+) -> anyhow::Result<ChangeSet> {
     let (base, head) = match target {
         Target::PullRequest { base, head, .. } | Target::Range { base, head } => (base, head),
         Target::FullScan { head } => {
@@ -161,11 +168,7 @@ async fn try_run(env: &ActionEnv, out: &mut dyn Write) -> anyhow::Result<Outcome
         append_summary(path, &body)?;
     }
     let comment = match &target {
-        Target::PullRequest {
-            number,
-            fork,
-            ..
-        } => {
+        Target::PullRequest { number, fork, .. } => {
             let has_findings = review.visible_findings().next().is_some();
             let mode = match inputs.comment {
                 CommentChoice::Policy => policy.comment,
@@ -259,4 +262,3 @@ fn describe(t: &Target) -> String {
         Target::FullScan { head } => format!("every lock file at {}", short(head)),
     }
 }
-

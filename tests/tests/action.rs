@@ -131,7 +131,10 @@ impl Step {
             "GITHUB_OUTPUT",
             scratch.path().join("output").display().to_string(),
         );
-        set("RUNNER_TEMP", scratch.path().join("tmp").display().to_string());
+        set(
+            "RUNNER_TEMP",
+            scratch.path().join("tmp").display().to_string(),
+        );
         set("INPUT_GITHUB-TOKEN", token.into());
         set("INPUT_ADVISORY-DB", fixture_db().display().to_string());
         // Like the App: no crate fetching (no test reaches a registry).
@@ -239,7 +242,10 @@ async fn app_comment(
 ) -> String {
     let refs = |files: &[(String, String)]| -> Vec<(String, String)> { files.to_vec() };
     for (sha, files) in [(base.0, refs(base.1)), (head.0, refs(head.1))] {
-        let f: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+        let f: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(p, c)| (p.as_str(), c.as_str()))
+            .collect();
         fake.commit(sha, &f);
     }
     fake.set_pr(pr, base.0, head.0, false);
@@ -330,7 +336,12 @@ async fn pull_request_in_process_posts_the_apps_comment_and_edits_it_in_place() 
     let body = outcome.body.clone().unwrap();
     assert_eq!(body, app_body);
     assert_eq!(body, lockwatch::report::render_markdown(&review));
-    let Published::CommentCreated { issue, id, body: posted } = fake.next(WAIT).await else {
+    let Published::CommentCreated {
+        issue,
+        id,
+        body: posted,
+    } = fake.next(WAIT).await
+    else {
         panic!("expected a new comment")
     };
     assert_eq!((issue, posted.as_str()), (2, app_body.as_str()));
@@ -351,7 +362,11 @@ async fn pull_request_in_process_posts_the_apps_comment_and_edits_it_in_place() 
     let url = format!("https://github.com/{REPO}/pull/2#issuecomment-{id}");
     assert_eq!(outputs["comment-url"], url);
     let findings: Vec<Value> = serde_json::from_str(&outputs["findings"]).unwrap();
-    assert!(findings.iter().any(|f| f["advisory"]["id"] == "RUSTSEC-2022-0013"));
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["advisory"]["id"] == "RUSTSEC-2022-0013")
+    );
 
     // The fix is pushed: the same comment is edited, the step passes.
     repo.write("Cargo.lock", &tree(Some("1.5.5"))[1].1);
@@ -368,7 +383,10 @@ async fn pull_request_in_process_posts_the_apps_comment_and_edits_it_in_place() 
     assert!(!body.contains("RUSTSEC-2022-0013"));
     assert!(matches!(
         outcome.comment,
-        Some(CommentStatus::Published { action: "updated", .. })
+        Some(CommentStatus::Published {
+            action: "updated",
+            ..
+        })
     ));
     assert_eq!(fake.comments().iter().filter(|c| c.issue == 2).count(), 1);
     assert!(fake.drain().await.is_empty());
@@ -417,7 +435,10 @@ async fn read_only_proxy(upstream: String) -> (String, tokio::task::JoinHandle<(
             }
             let mut req = reqwest::Client::new().request(
                 reqwest::Method::GET,
-                format!("{upstream}{}", uri.path_and_query().map_or("", |p| p.as_str())),
+                format!(
+                    "{upstream}{}",
+                    uri.path_and_query().map_or("", |p| p.as_str())
+                ),
             );
             for (k, v) in headers.iter() {
                 if k != "host" {
@@ -507,14 +528,23 @@ async fn hostile_crate_text_cannot_inject_commands_or_outputs() {
         &[("Cargo.lock".into(), base_lock)],
         &[("Cargo.lock".into(), head_lock)],
     );
-    let mut step = Step::new(repo.path(), "http://127.0.0.1:9", "unused", "workflow_dispatch");
-    step.set("INPUT_BASE", base.as_str()).set("INPUT_HEAD", head.as_str());
+    let mut step = Step::new(
+        repo.path(),
+        "http://127.0.0.1:9",
+        "unused",
+        "workflow_dispatch",
+    );
+    step.set("INPUT_BASE", base.as_str())
+        .set("INPUT_HEAD", head.as_str());
     let (outcome, stdout) = step.run_in_process().await;
     assert_eq!(outcome.error, None, "{stdout}");
     let review = outcome.review.unwrap();
     assert!(
-        review.findings.iter().any(|f| f.message.contains('\n')
-            || f.krate.as_deref().is_some_and(|k| k.contains('\n'))),
+        review
+            .findings
+            .iter()
+            .any(|f| f.message.contains('\n')
+                || f.krate.as_deref().is_some_and(|k| k.contains('\n'))),
         "the test needs hostile text in a finding: {:#?}",
         review.findings
     );
@@ -544,7 +574,11 @@ async fn hostile_crate_text_cannot_inject_commands_or_outputs() {
         assert_eq!(raw.matches(d).count(), 2, "{raw}");
         assert!(!hostile.contains(d));
     }
-    assert_eq!(raw.lines().count(), 9, "three outputs of one line each: {raw}");
+    assert_eq!(
+        raw.lines().count(),
+        9,
+        "three outputs of one line each: {raw}"
+    );
     // The annotation, byte for byte: data escaped (% CR LF), properties also `:` and `,`.
     let data = |s: &str| {
         s.replace('%', "%25")
@@ -590,7 +624,8 @@ async fn shallow_checkout_fetches_the_base_or_says_how_to_fix_it() {
     assert!(!has(&base) && has(&head));
 
     let mut step = Step::new(&clone, "http://127.0.0.1:9", "unused", "workflow_dispatch");
-    step.set("INPUT_BASE", base.as_str()).set("INPUT_HEAD", head.as_str());
+    step.set("INPUT_BASE", base.as_str())
+        .set("INPUT_HEAD", head.as_str());
     let (outcome, stdout) = step.run_in_process().await;
     assert_eq!(outcome.error, None, "{stdout}");
     assert!(
@@ -614,21 +649,33 @@ async fn shallow_checkout_fetches_the_base_or_says_how_to_fix_it() {
     std::process::Command::new("git")
         .arg("-C")
         .arg(&clone2)
-        .args(["remote", "set-url", "origin", "file:///nonexistent/lockwatch-origin"])
+        .args([
+            "remote",
+            "set-url",
+            "origin",
+            "file:///nonexistent/lockwatch-origin",
+        ])
         .status()
         .unwrap();
     let step = {
         let mut s = Step::new(&clone2, "http://127.0.0.1:9", "unused", "workflow_dispatch");
-        s.set("INPUT_BASE", base.as_str()).set("INPUT_HEAD", head.as_str());
+        s.set("INPUT_BASE", base.as_str())
+            .set("INPUT_HEAD", head.as_str());
         s
     };
     let (outcome, stdout) = step.run_in_process().await;
     assert_eq!(outcome.exit_code, 2);
     let err = outcome.error.unwrap();
-    assert!(err.contains(&format!("the base commit {base} is not in the checkout")), "{err}");
+    assert!(
+        err.contains(&format!("the base commit {base} is not in the checkout")),
+        "{err}"
+    );
     assert!(err.contains("fetch-depth: 0"), "{err}");
     assert!(stdout.starts_with("lockwatch: reviewing "), "{stdout}");
-    assert!(stdout.contains("::error title=lockwatch could not review::"), "{stdout}");
+    assert!(
+        stdout.contains("::error title=lockwatch could not review::"),
+        "{stdout}"
+    );
     assert_eq!(step.outputs()["verdict"], "error");
 }
 
@@ -646,10 +693,11 @@ async fn schedule_scans_every_lock_file_against_advisories() {
     assert_eq!(outcome.error, None, "{stdout}");
     let review = outcome.review.unwrap();
     assert_eq!(review.summary.lockfiles, 2);
-    assert!(review.findings.iter().any(|f| f
-        .advisory
-        .as_ref()
-        .is_some_and(|a| a.id == "RUSTSEC-2022-0013")));
+    assert!(review.findings.iter().any(|f| {
+        f.advisory
+            .as_ref()
+            .is_some_and(|a| a.id == "RUSTSEC-2022-0013")
+    }));
     assert_eq!(outcome.exit_code, 1);
     assert!(outcome.comment.is_none());
     assert!(step.summary().contains("Full scan"));
