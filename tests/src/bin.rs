@@ -25,6 +25,33 @@ pub fn lockwatch_bin() -> PathBuf {
         .clone()
 }
 
+/// Path of the `lockwatch-action` binary (the Action's entry point), built once per test
+/// process like [`lockwatch_bin`].
+pub fn lockwatch_action_bin() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("current exe");
+            let dir = exe.parent().and_then(|p| p.parent()).expect("target dir");
+            let mut cmd = Command::new(env!("CARGO"));
+            cmd.args([
+                "build",
+                "--quiet",
+                "-p",
+                "lockwatch-action",
+                "--bin",
+                "lockwatch-action",
+            ]);
+            if dir.file_name().is_some_and(|n| n == "release") {
+                cmd.arg("--release");
+            }
+            let status = cmd.status().expect("cargo build");
+            assert!(status.success(), "building lockwatch-action failed");
+            dir.join(format!("lockwatch-action{}", std::env::consts::EXE_SUFFIX))
+        })
+        .clone()
+}
+
 /// Run `lockwatch` with arguments; HOME and the cache point at a scratch directory.
 pub fn run_lockwatch(args: &[&str], scratch: &std::path::Path) -> Output {
     Command::new(lockwatch_bin())

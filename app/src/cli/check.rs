@@ -5,11 +5,9 @@ use super::output;
 use crate::advisories::{AdvisoryDb, DEFAULT_ARCHIVE_URL, FetchOutcome, fetch_or_cached};
 use crate::engine::{LockfileInput, Verdict};
 use crate::gather::Gatherer;
-use crate::git::Repo;
 use crate::inspect::InspectLimits;
 use crate::lockfile::crate_names;
-use crate::pipeline::{Advisories, ChangeSet, ChangedPath, Pipeline};
-use crate::policy::POLICY_PATH;
+use crate::pipeline::{Advisories, ChangeSet, Pipeline};
 use crate::registry::{CrateCache, IndexUrl, RegistryClient, RegistryClientConfig};
 use crate::report::{render_json, render_markdown, render_sarif, render_terminal};
 use anyhow::{Context, bail};
@@ -90,60 +88,30 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<i32> {
         (None, Some(b), Some(h)) => (inputs::from_files(b, h)?, None),
         _ => bail!("give --repo DIR --base REV [--head REV], or --base-lock FILE --head-lock FILE"),
     };
-    let mut notes = Vec::new();
-    let names = names_of(&lockfiles);
     let cache_dir = args.cache_dir.clone().unwrap_or_else(default_cache_dir);
-    let advisories = match &args.advisory_db {
-        Some(dir) => Advisories::Loaded(Arc::new(AdvisoryDb::load(dir, Some(&names))?)),
-        None => {
-            let outcome = fetch_or_cached(
-                &cache_dir,
-                &args.advisory_db_url,
-                Duration::from_secs(24 * 3600),
-                args.offline,
-                &crate::http::user_agent(),
-            )
-            .await;
-            match outcome {
-                FetchOutcome::Fresh(dir) => {
-                    Advisories::Loaded(Arc::new(AdvisoryDb::load(&dir, Some(&names))?))
-                }
-                FetchOutcome::Stale { path, reason } => {
-                    notes.push(reason);
-                    Advisories::Loaded(Arc::new(AdvisoryDb::load(&path, Some(&names))?))
-                }
-                FetchOutcome::Unavailable(reason) => Advisories::Unavailable(reason),
-            }
+    let (advisories, notes) = load_advisories(
+        args.advisory_db.as_deref(),
+        &cache_dir,
+        &args.advisory_db_url,
+        args.offline,
+        &names_of(&lockfiles),
+    )
+    .await?;
+    let mut change = match (repo_change, &args.repo) {
+        (Some(rc), Some(dir)) => {
+            let mut change = inputs::change_set(dir, rc)?;
+            change.base_ref = args.base.clone();
+            change
         }
+        _ => ChangeSet {
+            lockfiles,
+            ..Default::default()
+        },
     };
-    let mut change = ChangeSet {
-        lockfiles,
-        notes,
-        ..Default::default()
-    };
+    change.notes = notes;
     if let Some(path) = &args.config {
         change.override_policy =
             Some(std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?);
-    }
-    if let (Some(rc), Some(dir)) = (&repo_change, &args.repo) {
-        let repo = Repo::open(dir)?;
-        change.base_policy = repo.file_at(&rc.base_commit, POLICY_PATH)?;
-        change.head_policy = rc.head_policy.clone();
-        change.manifests = rc.manifests.clone();
-        change.base_ref = args.base.clone();
-        change.changed_files = rc
-            .changed
-            .iter()
-            .map(|f| ChangedPath {
-                path: f.path.clone(),
-                status: match f.status {
-                    'A' => "added",
-                    'D' => "removed",
-                    _ => "modified",
-                }
-                .to_string(),
-            })
-            .collect();
     }
     let mut pipeline = Pipeline::new(advisories);
     pipeline.cooldown_override = args.cooldown;
@@ -151,7 +119,11 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<i32> {
         pipeline.no_fetch_reason = "--offline".into();
     } else {
         let (policy, _) = crate::pipeline::resolve_policy(&change);
-        pipeline.gatherer = Some(gatherer(&args.index_url, &policy.registries, &cache_dir)?);
+        pipeline.gatherer = Some(registry_gatherer(
+            &args.index_url,
+            &policy.registries,
+            &cache_dir,
+        )?);
     }
     let result = pipeline.review(&change).await;
     let text = match args.format {
@@ -167,7 +139,44 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<i32> {
     })
 }
 
-fn names_of(lockfiles: &[LockfileInput]) -> HashSet<String> {
+/// The advisory database: `dir` when given, else fetched into (or read from) the cache.
+/// Returns the notes to show in the report (e.g. "the database is stale").
+pub async fn load_advisories(
+    dir: Option<&std::path::Path>,
+    cache_dir: &std::path::Path,
+    archive_url: &str,
+    offline: bool,
+    names: &HashSet<String>,
+) -> anyhow::Result<(Advisories, Vec<String>)> {
+    let mut notes = Vec::new();
+    let advisories = match dir {
+        Some(dir) => Advisories::Loaded(Arc::new(AdvisoryDb::load(dir, Some(names))?)),
+        None => {
+            let outcome = fetch_or_cached(
+                cache_dir,
+                archive_url,
+                Duration::from_secs(24 * 3600),
+                offline,
+                &crate::http::user_agent(),
+            )
+            .await;
+            match outcome {
+                FetchOutcome::Fresh(dir) => {
+                    Advisories::Loaded(Arc::new(AdvisoryDb::load(&dir, Some(names))?))
+                }
+                FetchOutcome::Stale { path, reason } => {
+                    notes.push(reason);
+                    Advisories::Loaded(Arc::new(AdvisoryDb::load(&path, Some(names))?))
+                }
+                FetchOutcome::Unavailable(reason) => Advisories::Unavailable(reason),
+            }
+        }
+    };
+    Ok((advisories, notes))
+}
+
+/// Every crate name in these lock files (to load only the advisories that can match).
+pub fn names_of(lockfiles: &[LockfileInput]) -> HashSet<String> {
     lockfiles
         .iter()
         .flat_map(|l| [l.base.as_deref(), l.head.as_deref()])
@@ -176,9 +185,9 @@ fn names_of(lockfiles: &[LockfileInput]) -> HashSet<String> {
         .collect()
 }
 
-/// The registry client and inspection settings (CLI and server); `registries` are the
-/// policy's extra registries.
-pub fn gatherer(
+/// The registry client and inspection settings (CLI, Action and server); `registries` are
+/// the policy's extra registries.
+pub fn registry_gatherer(
     index_url: &str,
     registries: &[crate::policy::RegistryEntry],
     cache_dir: &std::path::Path,

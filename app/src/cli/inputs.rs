@@ -2,6 +2,8 @@
 
 use crate::engine::LockfileInput;
 use crate::git::{ChangedFile, Repo};
+use crate::pipeline::{ChangeSet, ChangedPath};
+use crate::policy::POLICY_PATH;
 use anyhow::{Context, bail};
 use std::path::Path;
 
@@ -133,5 +135,68 @@ pub fn from_repo(dir: &Path, base: &str, head: Option<&str>) -> anyhow::Result<R
         base_commit,
         manifests,
         head_policy,
+    })
+}
+
+/// The pipeline's change set for repo mode: the lock files and manifests of `rc`, every
+/// changed file (for the mixed-PR rule), the policy at the base commit (the one applied) and
+/// at the head. `base_ref`, notes and `--config` are the caller's.
+pub fn change_set(dir: &Path, rc: RepoChange) -> anyhow::Result<ChangeSet> {
+    let repo = Repo::open(dir)?;
+    let base_policy = repo.file_at(&rc.base_commit, POLICY_PATH)?;
+    let changed_files = rc
+        .changed
+        .iter()
+        .map(|f| ChangedPath {
+            path: f.path.clone(),
+            status: match f.status {
+                'A' => "added",
+                'D' => "removed",
+                _ => "modified",
+            }
+            .to_string(),
+        })
+        .collect();
+    Ok(ChangeSet {
+        lockfiles: rc.lockfiles,
+        changed_files,
+        manifests: rc.manifests,
+        base_policy,
+        head_policy: rc.head_policy,
+        ..Default::default()
+    })
+}
+
+/// A full scan: every `Cargo.lock` at `rev`, each reviewed against nothing (no base side), so
+/// every package reads as `added` and every advisory as `introduced`. No changed-file list,
+/// so the mixed-PR rule does not apply. The policy is the one at `rev` (a scan of the default
+/// branch has no other side to take it from).
+pub fn full_scan(dir: &Path, rev: &str) -> anyhow::Result<ChangeSet> {
+    let repo = Repo::open(dir)?;
+    let commit = repo.resolve(rev)?;
+    let mut lockfiles = Vec::new();
+    for path in repo.files_at(&commit)? {
+        if !is_lockfile(&path) {
+            continue;
+        }
+        if let Some(bytes) = repo.file_at(&commit, &path)? {
+            lockfiles.push(LockfileInput {
+                path,
+                base: None,
+                head: Some(bytes),
+            });
+        }
+    }
+    lockfiles.sort_by(|a, b| a.path.cmp(&b.path));
+    if lockfiles.len() > 1000 {
+        bail!(
+            "{} lock files found; lockwatch reviews at most 1000",
+            lockfiles.len()
+        );
+    }
+    Ok(ChangeSet {
+        lockfiles,
+        base_policy: repo.file_at(&commit, POLICY_PATH)?,
+        ..Default::default()
     })
 }

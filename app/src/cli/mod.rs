@@ -8,7 +8,7 @@ mod serve;
 
 use clap::{Parser, Subcommand};
 
-pub use check::{CheckArgs, Format, gatherer};
+pub use check::{CheckArgs, Format, load_advisories, names_of, registry_gatherer};
 pub use replay::ReplayArgs;
 pub use serve::HealthcheckArgs;
 

@@ -130,6 +130,17 @@ impl Repo {
         }
     }
 
+    /// Every file path in the tree of a commit.
+    pub fn files_at(&self, rev: &str) -> Result<Vec<String>, GitError> {
+        let spec = format!("{rev}^{{tree}}");
+        let out = self.run(&["ls-tree", "-r", "-z", "--name-only", "--full-tree", &spec])?;
+        Ok(out
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect())
+    }
+
     /// A file's bytes in the work tree (`None` when absent).
     pub fn file_in_worktree(&self, path: &str) -> Option<Vec<u8>> {
         if path.split('/').any(|c| c == "..") {

@@ -90,7 +90,7 @@ async fn load_pipeline(args: &ServeArgs) -> Pipeline {
         p.no_fetch_reason =
             "crate fetching is disabled on this lockwatch server (--no-fetch)".into();
     } else {
-        match crate::cli::gatherer(&args.index_url, &[], &args.data_dir.join("cache")) {
+        match crate::cli::registry_gatherer(&args.index_url, &[], &args.data_dir.join("cache")) {
             Ok(g) => p.gatherer = Some(g),
             Err(e) => p.no_fetch_reason = format!("the registry client could not be set up: {e:#}"),
         }
