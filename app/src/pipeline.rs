@@ -115,7 +115,7 @@ impl Pipeline {
             advisories,
             typosquat: Arc::new(TyposquatChecker::new(PopularCrates::embedded())),
             gatherer: None,
-            no_fetch_reason: "crate fetching is not configured".into(),
+            no_fetch_reason: "crate fetching is turned off in this configuration".into(),
             cooldown_override: None,
             notes: Vec::new(),
         }

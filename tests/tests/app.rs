@@ -719,6 +719,7 @@ async fn sigkilled_binary_with_100_queued_reviews_finishes_all_after_restart() {
             .env("LOCKWATCH_GITHUB_API_URL", &fake_url)
             .env("LOCKWATCH_DATA_DIR", &data_dir)
             .env("LOCKWATCH_ADVISORY_DB", fixture_db())
+            .env("LOCKWATCH_NO_FETCH", "true")
             .env("LOCKWATCH_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -271,13 +271,19 @@ fn source_findings(path: &str, c: &Change, out: &mut Vec<Finding>) {
         return;
     }
     match &new.source {
-        SourceKind::Git(url) => out.push(located(Finding::new(
-            Code::GitSource,
-            format!(
-                "`{}` {} comes from git ({url}); it is not fetched from the URL in the lock file",
-                c.name, new.version
-            ),
-        ))),
+        SourceKind::Git(url) => {
+            out.push(located(Finding::new(
+                Code::GitSource,
+                format!("`{}` {} comes from git ({url})", c.name, new.version),
+            )));
+            out.push(located(Finding::new(
+                Code::Unreviewable,
+                format!(
+                    "`{}` {} was not inspected: git sources are never fetched from the URL in the lock file (it is attacker-controlled); review the commit by hand",
+                    c.name, new.version
+                ),
+            )));
+        }
         SourceKind::Registry(url) => out.push(located(Finding::new(
             Code::UnknownRegistry,
             format!("`{}` {} comes from the registry {url}", c.name, new.version),

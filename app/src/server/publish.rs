@@ -260,6 +260,10 @@ pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcom
     }
 
     let mut change = changes::collect(&repo, &files, &base, &head).await?;
+    // Split commands name the branch the author knows (`origin/main`), not a SHA.
+    if !pull.base.ref_name.is_empty() {
+        change.base_ref = Some(format!("origin/{}", pull.base.ref_name));
+    }
     if pull.draft {
         change
             .notes

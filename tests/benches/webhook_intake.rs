@@ -1,0 +1,197 @@
+//! `cargo bench -p lockwatch-tests --bench webhook_intake`: webhook intake under load on
+//! loopback — signed `synchronize` deliveries (each with its own delivery id, so each is
+//! verified, parsed and durably queued in SQLite before the 202) — next to a bare axum
+//! handler that answers 202, in the same run; then the idle memory of `lockwatch serve`.
+//!
+//! Load: a bounded number of requests from 32 concurrent keep-alive connections (reqwest),
+//! all to 127.0.0.1. The server runs with no workers, so the queue only grows; GitHub is
+//! never called.
+
+#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::post;
+use clap::Parser;
+use lockwatch::cli::{Cli, Command};
+use lockwatch_tests::fake_github::webhooks::{delivery_id, pull_request, signature};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const REQUESTS: usize = 4000;
+const CONCURRENCY: usize = 32;
+const SECRET: &str = "bench-secret";
+
+async fn load(url: String, body: Arc<Vec<u8>>) -> (f64, Duration, Duration, usize) {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONCURRENCY)
+        .build()
+        .unwrap();
+    let sig = signature(SECRET, &body);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for t in 0..CONCURRENCY {
+        let (client, url, body, sig) = (client.clone(), url.clone(), body.clone(), sig.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut accepted = 0;
+            for _ in (t..REQUESTS).step_by(CONCURRENCY) {
+                let t0 = Instant::now();
+                let r = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("x-github-event", "pull_request")
+                    .header("x-github-delivery", delivery_id())
+                    .header("x-hub-signature-256", &sig)
+                    .header("user-agent", "GitHub-Hookshot/bench")
+                    .body(body.as_ref().clone())
+                    .send()
+                    .await
+                    .unwrap();
+                if r.status() == StatusCode::ACCEPTED {
+                    accepted += 1;
+                }
+                lat.push(t0.elapsed());
+            }
+            (lat, accepted)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut accepted = 0;
+    for t in tasks {
+        let (l, a) = t.await.unwrap();
+        all.extend(l);
+        accepted += a;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    all.sort();
+    (
+        REQUESTS as f64 / secs,
+        all[all.len() / 2],
+        all[all.len() * 99 / 100],
+        accepted,
+    )
+}
+
+fn serve_args(data: &std::path::Path) -> lockwatch::server::ServeArgs {
+    let key = lockwatch_tests::fake_github::test_key_path()
+        .display()
+        .to_string();
+    let db = lockwatch_tests::bin::fixture_db().display().to_string();
+    let data = data.display().to_string();
+    let argv = [
+        "lockwatch",
+        "serve",
+        "--app-id",
+        "1",
+        "--private-key-file",
+        &key,
+        "--webhook-secret",
+        SECRET,
+        "--github-api-url",
+        "http://127.0.0.1:9",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        &data,
+        "--advisory-db",
+        &db,
+        "--no-fetch",
+        "--workers",
+        "0",
+    ];
+    match Cli::try_parse_from(argv).unwrap().command {
+        Command::Serve(args) => *args,
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    lockwatch::http::install_crypto_provider();
+    let body = Arc::new(
+        serde_json::to_vec(&pull_request(
+            "synchronize",
+            2,
+            &"b".repeat(40),
+            &"c".repeat(40),
+            false,
+        ))
+        .unwrap(),
+    );
+
+    let bare = Router::new().route("/webhook", post(|| async { StatusCode::ACCEPTED }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let bare_url = format!("http://{}/webhook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, bare).await.unwrap() });
+
+    let data = tempfile::tempdir().unwrap();
+    let server = lockwatch::server::start(serve_args(data.path()))
+        .await
+        .unwrap();
+    let url = format!("http://{}/webhook", server.addr());
+
+    let (b_rps, b_p50, b_p99, b_ok) = load(bare_url, body.clone()).await;
+    let (l_rps, l_p50, l_p99, l_ok) = load(url, body.clone()).await;
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "| handler ({REQUESTS} signed deliveries, {CONCURRENCY} connections) | deliveries/s | p50 | p99 | 202s |\n|---|---|---|---|---|"
+    );
+    println!(
+        "| bare axum handler (202, nothing else) | {b_rps:.0} | {:.2} ms | {:.2} ms | {b_ok} |",
+        ms(b_p50),
+        ms(b_p99)
+    );
+    println!(
+        "| lockwatch `/webhook` (verify, parse, queue durably, 202) | {l_rps:.0} | {:.2} ms | {:.2} ms | {l_ok} |",
+        ms(l_p50),
+        ms(l_p99)
+    );
+    println!(
+        "| ratio lockwatch / bare | {:.0} % | | | |",
+        100.0 * l_rps / b_rps
+    );
+    server.shutdown().await;
+
+    // Idle memory of the real binary.
+    let bin = lockwatch_tests::bin::lockwatch_bin();
+    let key = lockwatch_tests::fake_github::test_key_path();
+    let data = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(bin)
+        .args([
+            "serve",
+            "--app-id",
+            "1",
+            "--webhook-secret",
+            SECRET,
+            "--github-api-url",
+            "http://127.0.0.1:9",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-fetch",
+        ])
+        .arg("--private-key-file")
+        .arg(key)
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--advisory-db")
+        .arg(lockwatch_tests::bin::fixture_db())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    let rss = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .unwrap_or("VmRSS: ? kB")
+        .to_string();
+    let _ = child.kill();
+    let _ = child.wait();
+    println!(
+        "| `lockwatch serve` idle (3 s after start, fixture advisory DB) | {} |",
+        rss.trim_start_matches("VmRSS:").trim()
+    );
+}
