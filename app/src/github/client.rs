@@ -219,55 +219,17 @@ impl GitHubApp {
         accept: &str,
         what: &str,
     ) -> Result<ApiResponse, GitHubError> {
-        let mut auth = HeaderValue::from_str(&format!("Bearer {}", bearer.expose_secret()))
-            .map_err(|_| GitHubError::Credentials("token is not a valid header value".into()))?;
-        auth.set_sensitive(true);
-        let builder = Request::builder()
-            .method(method.clone())
-            .uri(path)
-            .header(header::AUTHORIZATION, auth)
-            .header(header::ACCEPT, accept)
-            .header(header::USER_AGENT, crate::http::user_agent())
-            .header("X-GitHub-Api-Version", "2022-11-28");
-        let request = match body {
-            Some(b) => builder
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(OctoBody::from(b.to_string())),
-            None => builder.body(OctoBody::empty()),
-        }
-        .map_err(|e| GitHubError::Transport {
-            what: what.to_string(),
-            message: e.to_string(),
-        })?;
-        let exchange = async {
-            let resp = self
-                .octo
-                .execute(request)
-                .await
-                .map_err(|e| GitHubError::Transport {
-                    what: what.to_string(),
-                    message: e.to_string(),
-                })?;
-            let (parts, body) = resp.into_parts();
-            let body = axum::body::to_bytes(axum::body::Body::new(body), MAX_RESPONSE_BYTES)
-                .await
-                .map_err(|e| GitHubError::Transport {
-                    what: what.to_string(),
-                    message: format!("reading the answer: {e}"),
-                })?;
-            Ok::<_, GitHubError>(ApiResponse {
-                status: parts.status.as_u16(),
-                headers: parts.headers,
-                body,
-            })
-        };
-        let result = match tokio::time::timeout(self.timeout, exchange).await {
-            Ok(r) => r,
-            Err(_) => Err(GitHubError::Timeout {
-                what: what.to_string(),
-                secs: self.timeout.as_secs(),
-            }),
-        };
+        let result = exchange(
+            &self.octo,
+            self.timeout,
+            method,
+            path,
+            bearer,
+            body,
+            accept,
+            what,
+        )
+        .await;
         if let Some(obs) = &self.observer {
             match &result {
                 Ok(r) => obs.api_call(r.status, header_i64(&r.headers, "x-ratelimit-remaining")),
@@ -275,6 +237,64 @@ impl GitHubApp {
             }
         }
         result
+    }
+}
+
+/// One request with a bearer credential and a timeout; the answer's body is read in full
+/// (capped). Shared by the App's installation client and the Action's token client.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn exchange(
+    octo: &Octocrab,
+    timeout: Duration,
+    method: &Method,
+    path: &str,
+    bearer: &SecretString,
+    body: Option<&serde_json::Value>,
+    accept: &str,
+    what: &str,
+) -> Result<ApiResponse, GitHubError> {
+    let transport = |message: String| GitHubError::Transport {
+        what: what.to_string(),
+        message,
+    };
+    let mut auth = HeaderValue::from_str(&format!("Bearer {}", bearer.expose_secret()))
+        .map_err(|_| GitHubError::Credentials("token is not a valid header value".into()))?;
+    auth.set_sensitive(true);
+    let builder = Request::builder()
+        .method(method.clone())
+        .uri(path)
+        .header(header::AUTHORIZATION, auth)
+        .header(header::ACCEPT, accept)
+        .header(header::USER_AGENT, crate::http::user_agent())
+        .header("X-GitHub-Api-Version", "2022-11-28");
+    let request = match body {
+        Some(b) => builder
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(OctoBody::from(b.to_string())),
+        None => builder.body(OctoBody::empty()),
+    }
+    .map_err(|e| transport(e.to_string()))?;
+    let round_trip = async {
+        let resp = octo
+            .execute(request)
+            .await
+            .map_err(|e| transport(e.to_string()))?;
+        let (parts, body) = resp.into_parts();
+        let body = axum::body::to_bytes(axum::body::Body::new(body), MAX_RESPONSE_BYTES)
+            .await
+            .map_err(|e| transport(format!("reading the answer: {e}")))?;
+        Ok::<_, GitHubError>(ApiResponse {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        })
+    };
+    match tokio::time::timeout(timeout, round_trip).await {
+        Ok(r) => r,
+        Err(_) => Err(GitHubError::Timeout {
+            what: what.to_string(),
+            secs: timeout.as_secs(),
+        }),
     }
 }
 

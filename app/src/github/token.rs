@@ -10,14 +10,13 @@ use super::client::ApiResponse;
 use super::models::IssueComment;
 use super::{CommentOutcome, GitHubError, PrNumber, RepoName};
 use crate::report::COMMENT_MARKER;
-use axum::http::{HeaderValue, Method, Request, header};
-use octocrab::{OctoBody, Octocrab};
-use secrecy::{ExposeSecret, SecretString};
+use axum::http::Method;
+use octocrab::Octocrab;
+use secrecy::SecretString;
 use serde_json::json;
 use std::time::Duration;
 
 const JSON: &str = "application/vnd.github+json";
-const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 const MAX_PAGES: usize = 100;
 /// Attempts per request when GitHub answers 5xx or does not answer.
 const ATTEMPTS: u32 = 3;
@@ -180,55 +179,17 @@ impl TokenClient {
         body: Option<&serde_json::Value>,
         what: &str,
     ) -> Result<ApiResponse, GitHubError> {
-        let mut auth = HeaderValue::from_str(&format!("Bearer {}", self.token.expose_secret()))
-            .map_err(|_| GitHubError::Credentials("token is not a valid header value".into()))?;
-        auth.set_sensitive(true);
-        let builder = Request::builder()
-            .method(method.clone())
-            .uri(path)
-            .header(header::AUTHORIZATION, auth)
-            .header(header::ACCEPT, JSON)
-            .header(header::USER_AGENT, crate::http::user_agent())
-            .header("X-GitHub-Api-Version", "2022-11-28");
-        let request = match body {
-            Some(b) => builder
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(OctoBody::from(b.to_string())),
-            None => builder.body(OctoBody::empty()),
-        }
-        .map_err(|e| GitHubError::Transport {
-            what: what.to_string(),
-            message: e.to_string(),
-        })?;
-        let exchange = async {
-            let resp = self
-                .octo
-                .execute(request)
-                .await
-                .map_err(|e| GitHubError::Transport {
-                    what: what.to_string(),
-                    message: e.to_string(),
-                })?;
-            let (parts, body) = resp.into_parts();
-            let body = axum::body::to_bytes(axum::body::Body::new(body), MAX_RESPONSE_BYTES)
-                .await
-                .map_err(|e| GitHubError::Transport {
-                    what: what.to_string(),
-                    message: format!("reading the answer: {e}"),
-                })?;
-            Ok::<_, GitHubError>(ApiResponse {
-                status: parts.status.as_u16(),
-                headers: parts.headers,
-                body,
-            })
-        };
-        match tokio::time::timeout(self.timeout, exchange).await {
-            Ok(r) => r,
-            Err(_) => Err(GitHubError::Timeout {
-                what: what.to_string(),
-                secs: self.timeout.as_secs(),
-            }),
-        }
+        super::client::exchange(
+            &self.octo,
+            self.timeout,
+            method,
+            path,
+            &self.token,
+            body,
+            JSON,
+            what,
+        )
+        .await
     }
 }
 
