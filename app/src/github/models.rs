@@ -90,3 +90,13 @@ pub struct Annotation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
+
+/// lockwatch's own sticky comment among a pull request's comments (found by the hidden
+/// marker). One rule for the App and the Action, so both edit the same comment.
+pub fn report_comment(comments: &[IssueComment]) -> Option<&IssueComment> {
+    comments.iter().find(|c| {
+        c.body
+            .as_deref()
+            .is_some_and(|b| b.contains(crate::report::COMMENT_MARKER))
+    })
+}

@@ -5,7 +5,6 @@ use super::models::{CheckRunList, IssueComment, PrFile, PullRequest};
 use super::{
     Annotation, CheckRun, CommitSha, Conclusion, GitHubError, InstallationId, PrNumber, RepoName,
 };
-use crate::report::COMMENT_MARKER;
 use axum::http::Method;
 use serde_json::json;
 use std::sync::Arc;
@@ -197,11 +196,7 @@ impl RepoClient {
                 usize::MAX,
             )
             .await?;
-        let existing = comments.iter().find(|c| {
-            c.body
-                .as_deref()
-                .is_some_and(|b| b.contains(COMMENT_MARKER))
-        });
+        let existing = super::models::report_comment(&comments);
         match existing {
             Some(c) if c.body.as_deref() == Some(body) => Ok(CommentOutcome::Unchanged(c.id)),
             Some(c) => {

@@ -2,14 +2,12 @@
 //! instead of the App's installation tokens. Used by the GitHub Action to keep the same
 //! sticky comment (`COMMENT_MARKER`, edited in place) as the App.
 //!
-//! Additive beside `RepoClient`: its comment upsert follows `RepoClient::upsert_report_comment`
-//! step for step. (Folding this into `RepoClient` needs an `Auth::Token` variant in
-//! `client.rs`; left to the App's owner.)
+//! It shares the request exchange (`client::exchange`) and the rule that finds the comment
+//! (`models::report_comment`) with `RepoClient`; only authentication differs.
 
 use super::client::ApiResponse;
 use super::models::IssueComment;
 use super::{CommentOutcome, GitHubError, PrNumber, RepoName};
-use crate::report::COMMENT_MARKER;
 use axum::http::Method;
 use octocrab::Octocrab;
 use secrecy::SecretString;
@@ -85,11 +83,7 @@ impl TokenClient {
         let comments = self
             .list_comments(self.path(&format!("/issues/{}/comments?per_page=100", pr.0)))
             .await?;
-        let existing = comments.iter().find(|c| {
-            c.body
-                .as_deref()
-                .is_some_and(|b| b.contains(COMMENT_MARKER))
-        });
+        let existing = super::models::report_comment(&comments);
         match existing {
             Some(c) if c.body.as_deref() == Some(body) => Ok(CommentOutcome::Unchanged(c.id)),
             Some(c) => {
