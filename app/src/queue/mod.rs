@@ -1,10 +1,15 @@
-//! The durable job queue of `lockwatch serve` (SQLite through `sqlx`).
+//! The durable job queue of `lockwatch serve`: SQLite by default (one process), PostgreSQL
+//! when several replicas share the load; the same schema and queries on both (`sqlx`).
 //!
-//! Guarantees: a delivery is accepted at most once (by `X-GitHub-Delivery`); a newer head
-//! SHA of a pull request supersedes its queued jobs for older heads; at most one job per
-//! pull request runs at a time; a job claimed by a process that died is claimed again
-//! (at start-up, or when its lease runs out); jobs are retried with backoff up to a bound.
+//! Guarantees: a delivery is accepted at most once (by `X-GitHub-Delivery`) and is durably
+//! committed before it is acknowledged; a newer head SHA of a pull request supersedes its
+//! queued jobs for older heads; at most one job per pull request runs at a time; a job
+//! claimed by a process that died is claimed again (at start-up, or when its lease runs
+//! out); jobs are retried with backoff up to a bound.
 
+mod connect;
+mod group_commit;
 mod store;
 
+pub use connect::{Backend, redact};
 pub use store::{Enqueued, Job, JobCounts, NewJob, Store};

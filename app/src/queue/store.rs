@@ -1,11 +1,10 @@
-//! The SQLite store: deliveries, jobs, newest heads per pull request, installations.
+//! The store: deliveries, jobs, newest heads per pull request, installations. The same
+//! queries run on SQLite and PostgreSQL (`$N` parameters, `ON CONFLICT`, `RETURNING`);
+//! only job claiming differs (see `claim`).
 
-use anyhow::Context;
-use sqlx::Row;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use std::str::FromStr;
+use super::connect::{self, Backend};
+use super::group_commit::GroupCommit;
+use sqlx::{AnyConnection, AnyPool, Row};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch.
@@ -19,6 +18,31 @@ fn now_ms() -> i64 {
 fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
+
+/// The claim statement; `$lock` is the row-locking clause of the candidate's sub-select.
+macro_rules! claim_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1,
+                             updated_at = $2
+             WHERE id = (
+                SELECT j.id FROM jobs j
+                WHERE ((j.state = 'queued' AND j.run_after <= $2)
+                       OR (j.state = 'running' AND j.lease_until < $2))
+                  AND (j.pr_number IS NULL OR NOT EXISTS (
+                        SELECT 1 FROM jobs r
+                        WHERE r.state = 'running' AND r.lease_until >= $2 AND r.id != j.id
+                          AND r.repo = j.repo AND r.pr_number = j.pr_number))
+                ORDER BY j.run_after, j.id LIMIT 1",
+            $lock,
+            ")
+             RETURNING id, delivery_id, installation_id, repo, pr_number, head_sha, request,
+                       attempts, check_run_id"
+        )
+    };
+}
+const CLAIM: &str = claim_sql!("");
+const CLAIM_SKIP_LOCKED: &str = claim_sql!(" FOR UPDATE SKIP LOCKED");
 
 /// A job to enqueue.
 #[derive(Debug, Clone)]
@@ -76,33 +100,27 @@ pub struct JobCounts {
 /// The queue's database.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
+    intake: GroupCommit,
 }
 
 impl Store {
-    /// Open (creating if needed) the database at `url` (`sqlite://PATH`) and apply migrations.
+    /// Open (creating if needed) the database at `url` (`sqlite://PATH` or
+    /// `postgres://...`) and apply migrations.
     pub async fn open(url: &str) -> anyhow::Result<Store> {
-        if !url.starts_with("sqlite:") {
-            anyhow::bail!("only sqlite:// database URLs are supported by this build");
-        }
-        let options = SqliteConnectOptions::from_str(url)
-            .with_context(|| "invalid database URL".to_string())?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // An accepted delivery survives a power cut, not only a crash.
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .context("cannot open the job database")?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .context("cannot apply database migrations")?;
-        Ok(Store { pool })
+        let (pool, backend) = connect::open(url).await?;
+        let intake = GroupCommit::start(pool.clone());
+        Ok(Store {
+            pool,
+            backend,
+            intake,
+        })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Is the database reachable?
@@ -110,92 +128,28 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 
-    /// Record a delivery and, when it carries one, its job, in one transaction.
+    /// Record a delivery and, when it carries one, its job. Returns once durably
+    /// committed; concurrent deliveries share one commit (see `group_commit`).
     pub async fn enqueue(
         &self,
         delivery_id: &str,
         event: &str,
         job: Option<NewJob>,
     ) -> anyhow::Result<Enqueued> {
-        let now = now_ms();
-        let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT OR IGNORE INTO deliveries (delivery_id, event, received_at) VALUES (?1, ?2, ?3)",
-        )
-        .bind(delivery_id)
-        .bind(event)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            tx.rollback().await?;
-            return Ok(Enqueued::Duplicate);
-        }
-        let Some(job) = job else {
-            tx.commit().await?;
-            return Ok(Enqueued::Recorded);
-        };
-        if let Some(pr) = job.pr_number {
-            sqlx::query(
-                "INSERT INTO pr_heads (repo, pr_number, head_sha, updated_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (repo, pr_number) DO UPDATE SET head_sha = ?3, updated_at = ?4",
-            )
-            .bind(&job.repo)
-            .bind(pr)
-            .bind(&job.head_sha)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE jobs SET state = 'superseded', updated_at = ?4
-                 WHERE repo = ?1 AND pr_number = ?2 AND state = 'queued' AND head_sha != ?3",
-            )
-            .bind(&job.repo)
-            .bind(pr)
-            .bind(&job.head_sha)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            let same: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM jobs
-                 WHERE repo = ?1 AND pr_number = ?2 AND state = 'queued' AND head_sha = ?3",
-            )
-            .bind(&job.repo)
-            .bind(pr)
-            .bind(&job.head_sha)
-            .fetch_one(&mut *tx)
-            .await?;
-            if same > 0 {
-                tx.commit().await?;
-                return Ok(Enqueued::Coalesced);
-            }
-        }
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO jobs (delivery_id, installation_id, repo, pr_number, head_sha, request,
-                               state, attempts, run_after, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', 0, ?7, ?8, ?8) RETURNING id",
-        )
-        .bind(delivery_id)
-        .bind(job.installation_id)
-        .bind(&job.repo)
-        .bind(job.pr_number)
-        .bind(&job.head_sha)
-        .bind(&job.request)
-        .bind(now + ms(job.delay))
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Enqueued::Queued(id))
+        self.intake.enqueue(delivery_id, event, job).await
     }
 
-    /// At start-up (one process owns the database): jobs left `running` by a process that
-    /// died are queued again at once. Returns how many.
+    /// At start-up: jobs left `running` by a process that died are queued again at once.
+    /// Returns how many. Only SQLite, where one process owns the database: on PostgreSQL
+    /// other replicas may be running those jobs, and a dead replica's jobs come back when
+    /// their lease runs out.
     pub async fn recover_running(&self) -> anyhow::Result<u64> {
+        if self.backend == Backend::Postgres {
+            return Ok(0);
+        }
         let now = now_ms();
         Ok(sqlx::query(
-            "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = ?1, updated_at = ?1
+            "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = $1, updated_at = $1
              WHERE state = 'running'",
         )
         .bind(now)
@@ -205,28 +159,20 @@ impl Store {
     }
 
     /// Claim the next runnable job atomically: queued and due, or running with an expired
-    /// lease; never a second job of a pull request that has one running.
+    /// lease; never a second job of a pull request that has one running. On PostgreSQL the
+    /// candidate row is locked with `FOR UPDATE SKIP LOCKED`, so replicas claiming at the
+    /// same moment take different jobs; SQLite has one writer at a time anyway.
     pub async fn claim(&self, lease: Duration) -> anyhow::Result<Option<Job>> {
         let now = now_ms();
-        let row = sqlx::query(
-            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?1,
-                             updated_at = ?2
-             WHERE id = (
-                SELECT j.id FROM jobs j
-                WHERE ((j.state = 'queued' AND j.run_after <= ?2)
-                       OR (j.state = 'running' AND j.lease_until < ?2))
-                  AND (j.pr_number IS NULL OR NOT EXISTS (
-                        SELECT 1 FROM jobs r
-                        WHERE r.state = 'running' AND r.lease_until >= ?2 AND r.id != j.id
-                          AND r.repo = j.repo AND r.pr_number = j.pr_number))
-                ORDER BY j.run_after, j.id LIMIT 1)
-             RETURNING id, delivery_id, installation_id, repo, pr_number, head_sha, request,
-                       attempts, check_run_id",
-        )
-        .bind(now + ms(lease))
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
+        let sql = match self.backend {
+            Backend::Sqlite => CLAIM,
+            Backend::Postgres => CLAIM_SKIP_LOCKED,
+        };
+        let row = sqlx::query(sql)
+            .bind(now + ms(lease))
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|r| Job {
             id: r.get("id"),
             delivery_id: r.get("delivery_id"),
@@ -251,7 +197,7 @@ impl Store {
 
     /// Remember the check run a job created (so a re-run finds it again).
     pub async fn set_check_run(&self, job_id: i64, check_run_id: i64) -> anyhow::Result<()> {
-        sqlx::query("UPDATE jobs SET check_run_id = ?2 WHERE id = ?1")
+        sqlx::query("UPDATE jobs SET check_run_id = $2 WHERE id = $1")
             .bind(job_id)
             .bind(check_run_id)
             .execute(&self.pool)
@@ -262,7 +208,7 @@ impl Store {
     /// The job finished (published, or found superseded).
     pub async fn finish(&self, job_id: i64, state: &'static str) -> anyhow::Result<()> {
         sqlx::query(
-            "UPDATE jobs SET state = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1",
+            "UPDATE jobs SET state = $2, lease_until = NULL, updated_at = $3 WHERE id = $1",
         )
         .bind(job_id)
         .bind(state)
@@ -276,9 +222,9 @@ impl Store {
     pub async fn retry(&self, job_id: i64, delay: Duration, error: &str) -> anyhow::Result<()> {
         let now = now_ms();
         sqlx::query(
-            "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = ?2, last_error = ?3,
-                             updated_at = ?4
-             WHERE id = ?1",
+            "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = $2, last_error = $3,
+                             updated_at = $4
+             WHERE id = $1",
         )
         .bind(job_id)
         .bind(now + ms(delay))
@@ -292,8 +238,8 @@ impl Store {
     /// The job failed for good.
     pub async fn fail(&self, job_id: i64, error: &str) -> anyhow::Result<()> {
         sqlx::query(
-            "UPDATE jobs SET state = 'failed', lease_until = NULL, last_error = ?2, updated_at = ?3
-             WHERE id = ?1",
+            "UPDATE jobs SET state = 'failed', lease_until = NULL, last_error = $2, updated_at = $3
+             WHERE id = $1",
         )
         .bind(job_id)
         .bind(error)
@@ -307,9 +253,9 @@ impl Store {
     pub async fn requeue(&self, job_id: i64) -> anyhow::Result<()> {
         let now = now_ms();
         sqlx::query(
-            "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = ?2,
-                             attempts = MAX(attempts - 1, 0), updated_at = ?2
-             WHERE id = ?1 AND state = 'running'",
+            "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = $2,
+                             attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = $2
+             WHERE id = $1 AND state = 'running'",
         )
         .bind(job_id)
         .bind(now)
@@ -321,7 +267,7 @@ impl Store {
     /// The newest head SHA seen for a pull request.
     pub async fn latest_head(&self, repo: &str, pr_number: i64) -> anyhow::Result<Option<String>> {
         Ok(
-            sqlx::query_scalar("SELECT head_sha FROM pr_heads WHERE repo = ?1 AND pr_number = ?2")
+            sqlx::query_scalar("SELECT head_sha FROM pr_heads WHERE repo = $1 AND pr_number = $2")
                 .bind(repo)
                 .bind(pr_number)
                 .fetch_optional(&self.pool)
@@ -357,8 +303,8 @@ impl Store {
         action: &str,
     ) -> anyhow::Result<()> {
         sqlx::query(
-            "INSERT INTO installations (id, account, last_action, updated_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (id) DO UPDATE SET account = ?2, last_action = ?3, updated_at = ?4",
+            "INSERT INTO installations (id, account, last_action, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO UPDATE SET account = $2, last_action = $3, updated_at = $4",
         )
         .bind(id)
         .bind(account)
@@ -368,6 +314,82 @@ impl Store {
         .await?;
         Ok(())
     }
+}
+
+/// Record one delivery (and its job) inside the caller's transaction.
+pub(super) async fn enqueue_in(
+    conn: &mut AnyConnection,
+    delivery_id: &str,
+    event: &str,
+    job: Option<&NewJob>,
+) -> anyhow::Result<Enqueued> {
+    let now = now_ms();
+    let inserted = sqlx::query(
+        "INSERT INTO deliveries (delivery_id, event, received_at) VALUES ($1, $2, $3)
+         ON CONFLICT (delivery_id) DO NOTHING",
+    )
+    .bind(delivery_id)
+    .bind(event)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Ok(Enqueued::Duplicate);
+    }
+    let Some(job) = job else {
+        return Ok(Enqueued::Recorded);
+    };
+    if let Some(pr) = job.pr_number {
+        sqlx::query(
+            "INSERT INTO pr_heads (repo, pr_number, head_sha, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (repo, pr_number) DO UPDATE SET head_sha = $3, updated_at = $4",
+        )
+        .bind(&job.repo)
+        .bind(pr)
+        .bind(&job.head_sha)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "UPDATE jobs SET state = 'superseded', updated_at = $4
+             WHERE repo = $1 AND pr_number = $2 AND state = 'queued' AND head_sha != $3",
+        )
+        .bind(&job.repo)
+        .bind(pr)
+        .bind(&job.head_sha)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        let same: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM jobs
+             WHERE repo = $1 AND pr_number = $2 AND state = 'queued' AND head_sha = $3",
+        )
+        .bind(&job.repo)
+        .bind(pr)
+        .bind(&job.head_sha)
+        .fetch_one(&mut *conn)
+        .await?;
+        if same > 0 {
+            return Ok(Enqueued::Coalesced);
+        }
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO jobs (delivery_id, installation_id, repo, pr_number, head_sha, request,
+                           state, attempts, run_after, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8, $8) RETURNING id",
+    )
+    .bind(delivery_id)
+    .bind(job.installation_id)
+    .bind(&job.repo)
+    .bind(job.pr_number)
+    .bind(&job.head_sha)
+    .bind(&job.request)
+    .bind(now + ms(job.delay))
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Enqueued::Queued(id))
 }
 
 #[cfg(test)]
