@@ -395,12 +395,16 @@ pub(super) async fn enqueue_in(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::databases::job_databases;
 
-    async fn store() -> (tempfile::TempDir, Store) {
+    /// A fresh store of every backend configured (see `testkit::databases`).
+    async fn stores() -> (tempfile::TempDir, Vec<Store>) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}", dir.path().join("q.db").display());
-        let s = Store::open(&url).await.expect("open");
-        (dir, s)
+        let mut stores = Vec::new();
+        for url in job_databases(dir.path()).await.expect("test databases") {
+            stores.push(Store::open(&url).await.expect("open"));
+        }
+        (dir, stores)
     }
 
     fn job(pr: i64, head: &str) -> NewJob {
@@ -416,7 +420,13 @@ mod tests {
 
     #[tokio::test]
     async fn dedupes_coalesces_and_claims_once() {
-        let (_d, s) = store().await;
+        let (_d, stores) = stores().await;
+        for s in stores {
+            dedupes_coalesces_and_claims_once_on(&s).await;
+        }
+    }
+
+    async fn dedupes_coalesces_and_claims_once_on(s: &Store) {
         let lease = Duration::from_secs(60);
         assert!(matches!(
             s.enqueue("d1", "pull_request", Some(job(1, "a")))
@@ -456,11 +466,21 @@ mod tests {
         s.finish(j.id, "done").await.expect("finish");
         let j2 = s.claim(lease).await.expect("claim").expect("next");
         assert_eq!(j2.head_sha, "c");
-        // a crashed process's running job is re-claimed after recovery
-        assert_eq!(s.recover_running().await.expect("recover"), 1);
-        let j3 = s.claim(lease).await.expect("claim").expect("again");
-        assert_eq!((j3.id, j3.attempts), (j2.id, 2));
-        s.retry(j3.id, Duration::from_secs(3600), "boom")
+        // shutting down mid-job: back in the queue, the attempt not counted
+        s.requeue(j2.id).await.expect("requeue");
+        let j2 = s.claim(lease).await.expect("claim").expect("again");
+        assert_eq!(j2.attempts, 1);
+        match s.backend() {
+            Backend::Sqlite => {
+                // a crashed process's running job is re-claimed after recovery
+                assert_eq!(s.recover_running().await.expect("recover"), 1);
+                let j3 = s.claim(lease).await.expect("claim").expect("again");
+                assert_eq!((j3.id, j3.attempts), (j2.id, 2));
+            }
+            // replicas share the database: a starting one must not take the others' jobs
+            Backend::Postgres => assert_eq!(s.recover_running().await.expect("recover"), 0),
+        }
+        s.retry(j2.id, Duration::from_secs(3600), "boom")
             .await
             .expect("retry");
         assert!(s.claim(lease).await.expect("claim").is_none());
@@ -468,17 +488,93 @@ mod tests {
 
     #[tokio::test]
     async fn expired_leases_are_reclaimed() {
-        let (_d, s) = store().await;
-        s.enqueue("d1", "pull_request", Some(job(7, "a")))
-            .await
-            .expect("q");
-        let j = s.claim(Duration::ZERO).await.expect("claim").expect("job");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-        let again = s
-            .claim(Duration::from_secs(60))
-            .await
-            .expect("claim")
-            .expect("job");
-        assert_eq!(j.id, again.id);
+        let (_d, stores) = stores().await;
+        for s in stores {
+            s.enqueue("d1", "pull_request", Some(job(7, "a")))
+                .await
+                .expect("q");
+            let j = s.claim(Duration::ZERO).await.expect("claim").expect("job");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            let again = s
+                .claim(Duration::from_secs(60))
+                .await
+                .expect("claim")
+                .expect("job");
+            assert_eq!(j.id, again.id);
+        }
+    }
+
+    /// Many handlers at once share commits, and each still gets its own answer: new,
+    /// duplicate (the same delivery twice, even inside one batch) or coalesced.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_deliveries_share_commits_and_each_gets_its_answer() {
+        let (_d, stores) = stores().await;
+        for s in stores {
+            let mut tasks = Vec::new();
+            for i in 0..300_i64 {
+                let s = s.clone();
+                tasks.push(tokio::spawn(async move {
+                    // deliveries 0..200 once, 0..100 a second time; PRs 0..150 get two
+                    // deliveries of the same head each
+                    let d = if i < 200 { i } else { i - 200 };
+                    let head = format!("h{}", d % 150);
+                    let r = s
+                        .enqueue(&format!("d{d}"), "pull_request", Some(job(d % 150, &head)))
+                        .await
+                        .expect("enqueue");
+                    (d, r)
+                }));
+            }
+            let mut queued = 0;
+            let mut duplicate = 0;
+            let mut coalesced = 0;
+            for t in tasks {
+                match t.await.expect("task").1 {
+                    Enqueued::Queued(_) => queued += 1,
+                    Enqueued::Duplicate => duplicate += 1,
+                    Enqueued::Coalesced => coalesced += 1,
+                    Enqueued::Recorded => panic!("a delivery with a job was only recorded"),
+                }
+            }
+            assert_eq!((queued, coalesced, duplicate), (150, 50, 100));
+            let c = s.counts().await.expect("counts");
+            assert_eq!((c.queued, c.superseded), (150, 0));
+        }
+    }
+
+    /// Two processes on one database (replicas on PostgreSQL) claiming at the same time:
+    /// every job runs exactly once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_processes_claiming_at_once_take_each_job_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for url in job_databases(dir.path()).await.expect("test databases") {
+            let a = Store::open(&url).await.expect("open a");
+            let b = Store::open(&url).await.expect("open b");
+            for pr in 0..60 {
+                a.enqueue(&format!("d{pr}"), "pull_request", Some(job(pr, "x")))
+                    .await
+                    .expect("q");
+            }
+            let mut workers = Vec::new();
+            for s in [a.clone(), b.clone(), a.clone(), b.clone()] {
+                workers.push(tokio::spawn(async move {
+                    let mut mine = Vec::new();
+                    while let Some(j) = s.claim(Duration::from_secs(60)).await.expect("claim") {
+                        mine.push(j.id);
+                        s.finish(j.id, "done").await.expect("finish");
+                    }
+                    mine
+                }));
+            }
+            let mut all = Vec::new();
+            for w in workers {
+                all.extend(w.await.expect("worker"));
+            }
+            all.sort_unstable();
+            let before = all.len();
+            all.dedup();
+            assert_eq!((before, all.len()), (60, 60), "{url}");
+            assert_eq!(a.counts().await.expect("counts").done, 60);
+        }
     }
 }

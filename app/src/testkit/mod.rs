@@ -3,6 +3,7 @@
 //! Public so that end-to-end tests in other crates can fabricate registry
 //! payloads. Everything here works in memory and produces deterministic bytes.
 
+pub mod databases;
 pub mod krate;
 pub mod raw;
 
