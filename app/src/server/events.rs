@@ -2,7 +2,6 @@
 
 use crate::github::{CommitSha, RepoName};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// What a queued review job needs (stored as JSON in the job row; never the payload).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,12 +37,68 @@ pub enum Event {
     Ignored(String),
 }
 
-fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
-    path.iter().try_fold(v, |v, k| v.get(k))?.as_str()
+/// The few fields of a payload lockwatch reads. Everything else is skipped by the parser
+/// without being stored: a `pull_request` payload is 20 to 30 KB, and building a
+/// `serde_json::Value` of it was most of the cost of accepting a delivery.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Payload {
+    action: String,
+    number: Option<u64>,
+    installation: Option<Installation>,
+    repository: Option<Repository>,
+    pull_request: Option<PullRequest>,
+    check_run: Option<Check>,
+    check_suite: Option<Check>,
+    changes: Option<Changes>,
 }
 
-fn u64_at(v: &Value, path: &[&str]) -> Option<u64> {
-    path.iter().try_fold(v, |v, k| v.get(k))?.as_u64()
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Installation {
+    id: Option<u64>,
+    account: Option<Account>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Account {
+    login: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Repository {
+    full_name: Option<String>,
+    url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PullRequest {
+    number: Option<u64>,
+    head: Option<GitRef>,
+    base: Option<GitRef>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct GitRef {
+    sha: Option<String>,
+    repo: Option<Repository>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Check {
+    head_sha: Option<String>,
+    pull_requests: Vec<PullRequest>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Changes {
+    base: Option<serde::de::IgnoredAny>,
 }
 
 /// Parse a delivery. `Err` is a malformed payload (answered 400).
@@ -58,23 +113,29 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Event, String> {
     if !interesting {
         return Ok(Event::Ignored(format!("event {event}")));
     }
-    let v: Value = serde_json::from_slice(body).map_err(|e| format!("payload is not JSON: {e}"))?;
-    let action = str_at(&v, &["action"]).unwrap_or_default().to_string();
+    let v: Payload =
+        serde_json::from_slice(body).map_err(|e| format!("payload is not valid JSON: {e}"))?;
+    let action = v.action;
+    let installation = v.installation.unwrap_or_default();
     if event.starts_with("installation") {
-        let id = u64_at(&v, &["installation", "id"]).ok_or("installation.id is missing")?;
-        let account = str_at(&v, &["installation", "account", "login"])
-            .unwrap_or_default()
-            .to_string();
+        let id = installation.id.ok_or("installation.id is missing")?;
+        let account = installation
+            .account
+            .and_then(|a| a.login)
+            .unwrap_or_default();
         return Ok(Event::Installation {
             id,
             account,
             action: format!("{event}.{action}"),
         });
     }
-    let Some(installation_id) = u64_at(&v, &["installation", "id"]) else {
+    let Some(installation_id) = installation.id else {
         return Ok(Event::Ignored("no installation in the payload".into()));
     };
-    let repo = str_at(&v, &["repository", "full_name"])
+    let repo = v
+        .repository
+        .and_then(|r| r.full_name)
+        .as_deref()
         .and_then(RepoName::parse)
         .ok_or("repository.full_name is missing or malformed")?;
     let sha = |s: Option<&str>| -> Result<String, String> {
@@ -87,38 +148,49 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Event, String> {
         "pull_request" => {
             let wanted = match action.as_str() {
                 "opened" | "synchronize" | "reopened" | "ready_for_review" => true,
-                "edited" => v.get("changes").and_then(|c| c.get("base")).is_some(),
+                "edited" => v.changes.is_some_and(|c| c.base.is_some()),
                 _ => false,
             };
             if !wanted {
                 return Ok(Event::Ignored(trigger));
             }
-            let number = u64_at(&v, &["pull_request", "number"])
-                .or_else(|| u64_at(&v, &["number"]))
+            let pr = v.pull_request.unwrap_or_default();
+            let number = pr
+                .number
+                .or(v.number)
                 .ok_or("pull_request.number is missing")?;
             Ok(Event::Review(JobRequest {
                 trigger,
                 installation_id,
                 repo: repo.to_string(),
                 pr_number: Some(number),
-                head_sha: sha(str_at(&v, &["pull_request", "head", "sha"]))?,
+                head_sha: sha(pr.head.and_then(|h| h.sha).as_deref())?,
             }))
         }
         "check_run" | "check_suite" if action == "rerequested" => {
-            let obj = &v[event];
-            let head_sha = sha(obj.get("head_sha").and_then(Value::as_str))?;
+            let check = if event == "check_run" {
+                v.check_run
+            } else {
+                v.check_suite
+            }
+            .unwrap_or_default();
+            let head_sha = sha(check.head_sha.as_deref())?;
+            let repo_url_suffix = format!("/repos/{repo}");
             // The first pull request of this repository whose head is this commit.
-            let pr_number = obj
-                .get("pull_requests")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
+            let pr_number = check
+                .pull_requests
+                .iter()
                 .find(|p| {
-                    str_at(p, &["head", "sha"]).is_none_or(|s| s == head_sha)
-                        && str_at(p, &["base", "repo", "url"])
-                            .is_none_or(|u| u.ends_with(&format!("/repos/{repo}")))
+                    let head = p.head.as_ref().and_then(|h| h.sha.as_deref());
+                    let base_repo = p
+                        .base
+                        .as_ref()
+                        .and_then(|b| b.repo.as_ref())
+                        .and_then(|r| r.url.as_deref());
+                    head.is_none_or(|s| s == head_sha)
+                        && base_repo.is_none_or(|u| u.ends_with(&repo_url_suffix))
                 })
-                .and_then(|p| u64_at(p, &["number"]));
+                .and_then(|p| p.number);
             Ok(Event::Review(JobRequest {
                 trigger,
                 installation_id,
@@ -134,7 +206,7 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Event, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn pr(action: &str) -> Value {
         json!({
@@ -171,5 +243,21 @@ mod tests {
         ));
         assert!(parse("pull_request", b"not json").is_err());
         assert_eq!(parse("ping", b"{}"), Ok(Event::Ping));
+    }
+
+    #[test]
+    fn fields_of_the_wrong_type_are_a_clear_error() {
+        let mut bad = pr("synchronize");
+        bad["installation"]["id"] = json!("one");
+        let body = serde_json::to_vec(&bad).expect("json");
+        let err = parse("pull_request", &body).expect_err("a string id");
+        assert!(
+            err.contains("installation") || err.contains("invalid type"),
+            "{err}"
+        );
+        let mut no_head = pr("synchronize");
+        no_head["pull_request"]["head"] = Value::Null;
+        let body = serde_json::to_vec(&no_head).expect("json");
+        assert!(parse("pull_request", &body).is_err());
     }
 }
