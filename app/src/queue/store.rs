@@ -4,18 +4,18 @@
 
 use super::connect::{self, Backend};
 use super::group_commit::GroupCommit;
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::{AnyPool, Row};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch.
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
 
-fn ms(d: Duration) -> i64 {
+pub(super) fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
@@ -61,12 +61,10 @@ pub struct NewJob {
 /// What `enqueue` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Enqueued {
-    /// A new job with this id.
-    Queued(i64),
+    /// Its review is queued: a new job, or one already queued for the same head.
+    Queued,
     /// The delivery id was seen before: nothing was done.
     Duplicate,
-    /// A job for the same pull request and head is already queued.
-    Coalesced,
     /// The delivery was recorded; it carries no job.
     Recorded,
 }
@@ -110,7 +108,7 @@ impl Store {
     /// `postgres://...`) and apply migrations.
     pub async fn open(url: &str) -> anyhow::Result<Store> {
         let (pool, backend) = connect::open(url).await?;
-        let intake = GroupCommit::start(pool.clone());
+        let intake = GroupCommit::start(pool.clone(), backend);
         Ok(Store {
             pool,
             backend,
@@ -316,82 +314,6 @@ impl Store {
     }
 }
 
-/// Record one delivery (and its job) inside the caller's transaction.
-pub(super) async fn enqueue_in(
-    conn: &mut AnyConnection,
-    delivery_id: &str,
-    event: &str,
-    job: Option<&NewJob>,
-) -> anyhow::Result<Enqueued> {
-    let now = now_ms();
-    let inserted = sqlx::query(
-        "INSERT INTO deliveries (delivery_id, event, received_at) VALUES ($1, $2, $3)
-         ON CONFLICT (delivery_id) DO NOTHING",
-    )
-    .bind(delivery_id)
-    .bind(event)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
-        return Ok(Enqueued::Duplicate);
-    }
-    let Some(job) = job else {
-        return Ok(Enqueued::Recorded);
-    };
-    if let Some(pr) = job.pr_number {
-        sqlx::query(
-            "INSERT INTO pr_heads (repo, pr_number, head_sha, updated_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (repo, pr_number) DO UPDATE SET head_sha = $3, updated_at = $4",
-        )
-        .bind(&job.repo)
-        .bind(pr)
-        .bind(&job.head_sha)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query(
-            "UPDATE jobs SET state = 'superseded', updated_at = $4
-             WHERE repo = $1 AND pr_number = $2 AND state = 'queued' AND head_sha != $3",
-        )
-        .bind(&job.repo)
-        .bind(pr)
-        .bind(&job.head_sha)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-        let same: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM jobs
-             WHERE repo = $1 AND pr_number = $2 AND state = 'queued' AND head_sha = $3",
-        )
-        .bind(&job.repo)
-        .bind(pr)
-        .bind(&job.head_sha)
-        .fetch_one(&mut *conn)
-        .await?;
-        if same > 0 {
-            return Ok(Enqueued::Coalesced);
-        }
-    }
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO jobs (delivery_id, installation_id, repo, pr_number, head_sha, request,
-                           state, attempts, run_after, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8, $8) RETURNING id",
-    )
-    .bind(delivery_id)
-    .bind(job.installation_id)
-    .bind(&job.repo)
-    .bind(job.pr_number)
-    .bind(&job.head_sha)
-    .bind(&job.request)
-    .bind(now + ms(job.delay))
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(Enqueued::Queued(id))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,7 +354,7 @@ mod tests {
             s.enqueue("d1", "pull_request", Some(job(1, "a")))
                 .await
                 .expect("q"),
-            Enqueued::Queued(_)
+            Enqueued::Queued
         ));
         assert_eq!(
             s.enqueue("d1", "pull_request", Some(job(1, "a")))
@@ -440,12 +362,14 @@ mod tests {
                 .expect("q"),
             Enqueued::Duplicate
         );
+        // the same head again: folded into the queued job
         assert_eq!(
             s.enqueue("d2", "pull_request", Some(job(1, "a")))
                 .await
                 .expect("q"),
-            Enqueued::Coalesced
+            Enqueued::Queued
         );
+        assert_eq!(s.counts().await.expect("counts").queued, 1);
         // a newer head supersedes the queued older one
         s.enqueue("d3", "pull_request", Some(job(1, "b")))
             .await
@@ -504,41 +428,56 @@ mod tests {
         }
     }
 
-    /// Many handlers at once share commits, and each still gets its own answer: new,
-    /// duplicate (the same delivery twice, even inside one batch) or coalesced.
+    /// Many handlers at once share commits, and each still gets its own answer: queued or
+    /// duplicate (the same delivery twice, even inside one batch); same heads fold into one
+    /// job, and of many heads of one pull request only the newest stays queued.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_deliveries_share_commits_and_each_gets_its_answer() {
         let (_d, stores) = stores().await;
         for s in stores {
             let mut tasks = Vec::new();
-            for i in 0..300_i64 {
+            for i in 0..320_i64 {
                 let s = s.clone();
                 tasks.push(tokio::spawn(async move {
                     // deliveries 0..200 once, 0..100 a second time; PRs 0..150 get two
-                    // deliveries of the same head each
-                    let d = if i < 200 { i } else { i - 200 };
-                    let head = format!("h{}", d % 150);
-                    let r = s
-                        .enqueue(&format!("d{d}"), "pull_request", Some(job(d % 150, &head)))
+                    // deliveries of the same head each; PR 999 gets 20 different heads
+                    let (d, pr, head) = match i {
+                        0..200 => (i, i % 150, format!("h{}", i % 150)),
+                        200..300 => (i - 200, (i - 200) % 150, format!("h{}", (i - 200) % 150)),
+                        _ => (i, 999, format!("x{i}")),
+                    };
+                    s.enqueue(&format!("d{d}"), "pull_request", Some(job(pr, &head)))
                         .await
-                        .expect("enqueue");
-                    (d, r)
+                        .expect("enqueue")
                 }));
             }
-            let mut queued = 0;
-            let mut duplicate = 0;
-            let mut coalesced = 0;
+            let (mut queued, mut duplicate) = (0, 0);
             for t in tasks {
-                match t.await.expect("task").1 {
-                    Enqueued::Queued(_) => queued += 1,
+                match t.await.expect("task") {
+                    Enqueued::Queued => queued += 1,
                     Enqueued::Duplicate => duplicate += 1,
-                    Enqueued::Coalesced => coalesced += 1,
                     Enqueued::Recorded => panic!("a delivery with a job was only recorded"),
                 }
             }
-            assert_eq!((queued, coalesced, duplicate), (150, 50, 100));
+            assert_eq!((queued, duplicate), (220, 100));
             let c = s.counts().await.expect("counts");
-            assert_eq!((c.queued, c.superseded), (150, 0));
+            assert_eq!(c.queued, 151, "{c:?}");
+            let newest = s
+                .latest_head("o/r", 999)
+                .await
+                .expect("head")
+                .expect("a head");
+            let mut claimed = Vec::new();
+            while let Some(j) = s.claim(Duration::from_secs(60)).await.expect("claim") {
+                s.finish(j.id, "done").await.expect("finish");
+                claimed.push(j);
+            }
+            let of_999: Vec<_> = claimed
+                .iter()
+                .filter(|j| j.pr_number == Some(999))
+                .collect();
+            assert_eq!(of_999.len(), 1);
+            assert_eq!(of_999[0].head_sha, newest);
         }
     }
 
