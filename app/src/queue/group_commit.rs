@@ -8,10 +8,11 @@
 //!
 //! 1. inserts them all with one multi-row `INSERT ... ON CONFLICT DO NOTHING RETURNING`,
 //!    which says which delivery ids are new (the rest are redeliveries);
-//! 2. folds the new ones into jobs with four set-based statements: the newest head of each
-//!    pull request is remembered, queued jobs of those pull requests for another head are
-//!    superseded, one job is queued for each pull request's newest head unless one is
-//!    queued for that head already, and the deliveries are marked folded.
+//! 2. folds the new ones into jobs with three set-based statements: the newest head of
+//!    each pull request is remembered, queued jobs of those pull requests for another head
+//!    are superseded, and one job is queued for each pull request's newest head unless one
+//!    is queued for that head already. The batch's rows are those from the first `seq` the
+//!    insert returned on: batches are written one at a time.
 //!
 //! It commits once, and only then answers each waiting handler. Durability is unchanged:
 //! no handler hears "queued" before the commit that holds its delivery has returned. The
@@ -129,8 +130,10 @@ async fn write(
             .execute(&mut *tx)
             .await?;
     }
-    let new = insert_deliveries(&mut tx, batch, now).await?;
-    fold(&mut tx, now).await?;
+    let (new, first_seq) = insert_deliveries(&mut tx, batch, now).await?;
+    if let Some(first_seq) = first_seq {
+        fold(&mut tx, first_seq, now).await?;
+    }
     tx.commit().await?;
     let mut answered = HashSet::new();
     Ok(batch
@@ -153,15 +156,15 @@ async fn write(
 /// Columns bound per delivery in the multi-row insert.
 const COLUMNS: usize = 9;
 
-/// Insert the batch's deliveries; returns the ids that were new.
+/// Insert the batch's deliveries; returns the ids that were new and the first new `seq`.
 async fn insert_deliveries(
     conn: &mut AnyConnection,
     batch: &[Pending],
     now: i64,
-) -> anyhow::Result<HashSet<String>> {
+) -> anyhow::Result<(HashSet<String>, Option<i64>)> {
     let mut sql = String::from(
         "INSERT INTO deliveries (delivery_id, event, received_at, installation_id, repo,
-                                 pr_number, head_sha, request, run_after, folded) VALUES ",
+                                 pr_number, head_sha, request, run_after) VALUES ",
     );
     for row in 0..batch.len() {
         if row > 0 {
@@ -169,11 +172,14 @@ async fn insert_deliveries(
         }
         sql.push('(');
         for col in 0..COLUMNS {
-            sql.push_str(&format!("${}, ", row * COLUMNS + col + 1));
+            if col > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", row * COLUMNS + col + 1));
         }
-        sql.push_str("0)");
+        sql.push(')');
     }
-    sql.push_str(" ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id");
+    sql.push_str(" ON CONFLICT (delivery_id) DO NOTHING RETURNING seq, delivery_id");
     // Only numbered parameters go into the text; every value is bound.
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for p in batch {
@@ -190,35 +196,42 @@ async fn insert_deliveries(
             .bind(job.map(|j| now + ms(j.delay)));
     }
     let rows = query.fetch_all(&mut *conn).await?;
-    rows.iter()
-        .map(|r| r.try_get::<String, _>("delivery_id").map_err(Into::into))
-        .collect()
+    let mut new = HashSet::with_capacity(rows.len());
+    let mut first_seq: Option<i64> = None;
+    for r in &rows {
+        new.insert(r.try_get::<String, _>("delivery_id")?);
+        let seq: i64 = r.try_get("seq")?;
+        first_seq = Some(first_seq.map_or(seq, |f| f.min(seq)));
+    }
+    Ok((new, first_seq))
 }
 
-/// The unfolded delivery of a pull request with the highest `seq` is its newest head.
+/// `d` is the newest delivery of its pull request.
 const NEWEST_OF_ITS_PR: &str = "d.seq = (SELECT MAX(e.seq) FROM deliveries e
-    WHERE e.folded = 0 AND e.head_sha IS NOT NULL AND e.repo = d.repo AND e.pr_number = d.pr_number)";
+    WHERE e.head_sha IS NOT NULL AND e.repo = d.repo AND e.pr_number = d.pr_number)";
 
-/// Turn the unfolded deliveries (this batch's) into jobs.
-async fn fold(conn: &mut AnyConnection, now: i64) -> anyhow::Result<()> {
+/// Turn the batch's deliveries (`seq >= first_seq`) into jobs.
+async fn fold(conn: &mut AnyConnection, first_seq: i64, now: i64) -> anyhow::Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO pr_heads (repo, pr_number, head_sha, updated_at)
          SELECT d.repo, d.pr_number, d.head_sha, d.received_at FROM deliveries d
-         WHERE d.folded = 0 AND d.head_sha IS NOT NULL AND d.pr_number IS NOT NULL
+         WHERE d.seq >= $1 AND d.head_sha IS NOT NULL AND d.pr_number IS NOT NULL
            AND {NEWEST_OF_ITS_PR}
          ON CONFLICT (repo, pr_number)
          DO UPDATE SET head_sha = excluded.head_sha, updated_at = excluded.updated_at"
     )))
+    .bind(first_seq)
     .execute(&mut *conn)
     .await?;
     sqlx::query(
-        "UPDATE jobs SET state = 'superseded', updated_at = $1
-         WHERE state = 'queued' AND pr_number IS NOT NULL
-           AND EXISTS (SELECT 1 FROM deliveries d
-                       WHERE d.folded = 0 AND d.repo = jobs.repo AND d.pr_number = jobs.pr_number)
-           AND head_sha <> (SELECT p.head_sha FROM pr_heads p
-                            WHERE p.repo = jobs.repo AND p.pr_number = jobs.pr_number)",
+        "UPDATE jobs SET state = 'superseded', updated_at = $2
+         FROM (SELECT DISTINCT d.repo, d.pr_number FROM deliveries d
+               WHERE d.seq >= $1 AND d.head_sha IS NOT NULL AND d.pr_number IS NOT NULL) b,
+              pr_heads p
+         WHERE jobs.repo = b.repo AND jobs.pr_number = b.pr_number AND jobs.state = 'queued'
+           AND p.repo = b.repo AND p.pr_number = b.pr_number AND jobs.head_sha <> p.head_sha",
     )
+    .bind(first_seq)
     .bind(now)
     .execute(&mut *conn)
     .await?;
@@ -228,18 +241,16 @@ async fn fold(conn: &mut AnyConnection, now: i64) -> anyhow::Result<()> {
          SELECT d.delivery_id, d.installation_id, d.repo, d.pr_number, d.head_sha, d.request,
                 'queued', 0, d.run_after, d.received_at, d.received_at
          FROM deliveries d
-         WHERE d.folded = 0 AND d.head_sha IS NOT NULL
+         WHERE d.seq >= $1 AND d.head_sha IS NOT NULL
            AND (d.pr_number IS NULL OR ({NEWEST_OF_ITS_PR}
                 AND NOT EXISTS (SELECT 1 FROM jobs j
                                 WHERE j.state = 'queued' AND j.repo = d.repo
                                   AND j.pr_number = d.pr_number AND j.head_sha = d.head_sha)))
          ORDER BY d.seq"
     )))
+    .bind(first_seq)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE deliveries SET folded = 1 WHERE folded = 0")
-        .execute(&mut *conn)
-        .await?;
     Ok(())
 }
 

@@ -516,4 +516,38 @@ mod tests {
             assert_eq!(a.counts().await.expect("counts").done, 60);
         }
     }
+
+    /// A database written before deliveries carried their jobs keeps its deliveries: a
+    /// redelivery of one of them is still a duplicate after the upgrade.
+    #[tokio::test]
+    async fn upgrading_keeps_the_deliveries_already_seen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+        {
+            let pool = sqlx::sqlite::SqlitePool::connect(&url).await.expect("open");
+            let mut first_only = sqlx::migrate!("./migrations/sqlite");
+            first_only.migrations = first_only.migrations[..1].to_vec().into();
+            first_only.run(&pool).await.expect("0001");
+            sqlx::query(
+                "INSERT INTO deliveries (delivery_id, event, received_at) VALUES ('old', 'x', 1)",
+            )
+            .execute(&pool)
+            .await
+            .expect("insert");
+            pool.close().await;
+        }
+        let s = Store::open(&url).await.expect("upgrade");
+        assert_eq!(
+            s.enqueue("old", "pull_request", Some(job(1, "a")))
+                .await
+                .expect("q"),
+            Enqueued::Duplicate
+        );
+        assert_eq!(
+            s.enqueue("new", "pull_request", Some(job(1, "a")))
+                .await
+                .expect("q"),
+            Enqueued::Queued
+        );
+    }
 }
