@@ -130,9 +130,9 @@ async fn write(
             .execute(&mut *tx)
             .await?;
     }
-    let (new, first_seq) = insert_deliveries(&mut tx, batch, now).await?;
-    if let Some(first_seq) = first_seq {
-        fold(&mut tx, first_seq, now).await?;
+    let (new, seqs) = insert_deliveries(&mut tx, batch, now).await?;
+    if let Some(seqs) = seqs {
+        fold(&mut tx, seqs, now).await?;
     }
     tx.commit().await?;
     let mut answered = HashSet::new();
@@ -156,12 +156,15 @@ async fn write(
 /// Columns bound per delivery in the multi-row insert.
 const COLUMNS: usize = 9;
 
-/// Insert the batch's deliveries; returns the ids that were new and the first new `seq`.
+/// The first and last `seq` of a batch's new deliveries.
+type SeqRange = (i64, i64);
+
+/// Insert the batch's deliveries; returns the ids that were new and their `seq` range.
 async fn insert_deliveries(
     conn: &mut AnyConnection,
     batch: &[Pending],
     now: i64,
-) -> anyhow::Result<(HashSet<String>, Option<i64>)> {
+) -> anyhow::Result<(HashSet<String>, Option<SeqRange>)> {
     let mut sql = String::from(
         "INSERT INTO deliveries (delivery_id, event, received_at, installation_id, repo,
                                  pr_number, head_sha, request, run_after) VALUES ",
@@ -197,41 +200,50 @@ async fn insert_deliveries(
     }
     let rows = query.fetch_all(&mut *conn).await?;
     let mut new = HashSet::with_capacity(rows.len());
-    let mut first_seq: Option<i64> = None;
+    let mut seqs: Option<SeqRange> = None;
     for r in &rows {
         new.insert(r.try_get::<String, _>("delivery_id")?);
         let seq: i64 = r.try_get("seq")?;
-        first_seq = Some(first_seq.map_or(seq, |f| f.min(seq)));
+        seqs = Some(seqs.map_or((seq, seq), |(a, b)| (a.min(seq), b.max(seq))));
     }
-    Ok((new, first_seq))
+    Ok((new, seqs))
 }
 
 /// `d` is the newest delivery of its pull request.
 const NEWEST_OF_ITS_PR: &str = "d.seq = (SELECT MAX(e.seq) FROM deliveries e
     WHERE e.head_sha IS NOT NULL AND e.repo = d.repo AND e.pr_number = d.pr_number)";
 
-/// Turn the batch's deliveries (`seq >= first_seq`) into jobs.
-async fn fold(conn: &mut AnyConnection, first_seq: i64, now: i64) -> anyhow::Result<()> {
+/// Turn the batch's deliveries into jobs.
+///
+/// The batch is named by its `seq` range (both bounds: PostgreSQL then estimates a handful
+/// of rows even before its statistics know the newest ones) and every lookup per delivery
+/// is a correlated subquery on an index, so each statement costs a few index probes per
+/// delivery of the batch, however many deliveries and jobs the tables hold.
+async fn fold(conn: &mut AnyConnection, (first, last): SeqRange, now: i64) -> anyhow::Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO pr_heads (repo, pr_number, head_sha, updated_at)
          SELECT d.repo, d.pr_number, d.head_sha, d.received_at FROM deliveries d
-         WHERE d.seq >= $1 AND d.head_sha IS NOT NULL AND d.pr_number IS NOT NULL
+         WHERE d.seq BETWEEN $1 AND $2 AND d.head_sha IS NOT NULL AND d.pr_number IS NOT NULL
            AND {NEWEST_OF_ITS_PR}
          ON CONFLICT (repo, pr_number)
          DO UPDATE SET head_sha = excluded.head_sha, updated_at = excluded.updated_at"
     )))
-    .bind(first_seq)
+    .bind(first)
+    .bind(last)
     .execute(&mut *conn)
     .await?;
     sqlx::query(
-        "UPDATE jobs SET state = 'superseded', updated_at = $2
-         FROM (SELECT DISTINCT d.repo, d.pr_number FROM deliveries d
-               WHERE d.seq >= $1 AND d.head_sha IS NOT NULL AND d.pr_number IS NOT NULL) b,
-              pr_heads p
-         WHERE jobs.repo = b.repo AND jobs.pr_number = b.pr_number AND jobs.state = 'queued'
-           AND p.repo = b.repo AND p.pr_number = b.pr_number AND jobs.head_sha <> p.head_sha",
+        // CROSS JOIN: SQLite walks the batch first (a handful of rows), never every job.
+        "UPDATE jobs SET state = 'superseded', updated_at = $3
+         WHERE id IN (
+            SELECT j.id FROM deliveries d CROSS JOIN pr_heads p CROSS JOIN jobs j
+            WHERE d.seq BETWEEN $1 AND $2 AND d.head_sha IS NOT NULL AND d.pr_number IS NOT NULL
+              AND p.repo = d.repo AND p.pr_number = d.pr_number
+              AND j.repo = d.repo AND j.pr_number = d.pr_number AND j.state = 'queued'
+              AND j.head_sha <> p.head_sha)",
     )
-    .bind(first_seq)
+    .bind(first)
+    .bind(last)
     .bind(now)
     .execute(&mut *conn)
     .await?;
@@ -241,14 +253,15 @@ async fn fold(conn: &mut AnyConnection, first_seq: i64, now: i64) -> anyhow::Res
          SELECT d.delivery_id, d.installation_id, d.repo, d.pr_number, d.head_sha, d.request,
                 'queued', 0, d.run_after, d.received_at, d.received_at
          FROM deliveries d
-         WHERE d.seq >= $1 AND d.head_sha IS NOT NULL
+         WHERE d.seq BETWEEN $1 AND $2 AND d.head_sha IS NOT NULL
            AND (d.pr_number IS NULL OR ({NEWEST_OF_ITS_PR}
-                AND NOT EXISTS (SELECT 1 FROM jobs j
-                                WHERE j.state = 'queued' AND j.repo = d.repo
-                                  AND j.pr_number = d.pr_number AND j.head_sha = d.head_sha)))
+                AND (SELECT COUNT(*) FROM jobs j
+                     WHERE j.state = 'queued' AND j.repo = d.repo
+                       AND j.pr_number = d.pr_number AND j.head_sha = d.head_sha) = 0))
          ORDER BY d.seq"
     )))
-    .bind(first_seq)
+    .bind(first)
+    .bind(last)
     .execute(&mut *conn)
     .await?;
     Ok(())
