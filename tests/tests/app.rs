@@ -799,3 +799,97 @@ async fn sigkilled_binary_with_100_queued_reviews_finishes_all_after_restart() {
     assert_published_exactly_once(&h.fake, &heads);
     h.fake.assert_clean();
 }
+
+/// How often the file list of a pull request was requested (once per page).
+fn file_list_pages(fake: &FakeGitHub, pr: u64) -> usize {
+    let path = format!(
+        "GET /repos/{}/pulls/{pr}/files",
+        lockwatch_tests::fake_github::REPO
+    );
+    fake.world(|w| w.log.iter().filter(|l| **l == path).count())
+}
+
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_installation_token_is_replaced_once_and_the_review_published_once() {
+    let h = Harness::new(&[]).await;
+    let base = h.commit(&tree(None, 0));
+    let head = h.commit(&tree(Some("1.5.4"), 0));
+    h.fake.set_pr(8, &base, &head, false);
+    // Mid-review (after the pull request was read and the check run opened with the cached
+    // token), the token is revoked: GitHub answers 401 to it from then on.
+    h.fake.fail("pulls/list-files", FaultKind::RevokeTokens, 1);
+    h.deliver(
+        "pull_request",
+        &webhooks::pull_request("opened", 8, &base, &head, false),
+    )
+    .await;
+    let events = h.fake.until(WAIT, is_completed).await;
+    assert_eq!(created_check_runs(&events), vec![head.clone()]);
+    assert_eq!(conclusion_of(&events).1, "failure");
+    let (minted, revoked, refused) = h
+        .fake
+        .world(|w| (w.tokens_minted, w.tokens_revoked, w.unauthorized));
+    assert_eq!(
+        (minted, revoked, refused),
+        (2, 1, 1),
+        "one token, revoked, one 401, one new token"
+    );
+    // The file list was asked for twice (401, then with the new token), in the same attempt.
+    assert_eq!(file_list_pages(&h.fake, 8), 2);
+    let m = h.metrics().await;
+    assert!(
+        m.contains("lockwatch_github_api_calls_total{status=\"401\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("lockwatch_jobs_total{outcome=\"retried\"} 0"),
+        "{m}"
+    );
+    assert_eq!(h.fake.comments().len(), 1);
+    assert_eq!(h.fake.check_runs().len(), 1);
+
+    // The next review uses the new token from the cache: no third mint.
+    let head2 = h.commit(&tree(Some("1.5.4"), 1));
+    h.fake.set_pr(9, &base, &head2, false);
+    h.deliver(
+        "pull_request",
+        &webhooks::pull_request("opened", 9, &base, &head2, false),
+    )
+    .await;
+    let events = h.fake.until(WAIT, is_completed).await;
+    assert_eq!(conclusion_of(&events).0, head2);
+    assert_eq!(h.fake.world(|w| (w.tokens_minted, w.unauthorized)), (2, 1));
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_rejected_again_after_the_refresh_is_not_retried_in_a_loop() {
+    let h = Harness::new(&["--max-attempts", "1"]).await;
+    let base = h.commit(&tree(None, 0));
+    let head = h.commit(&tree(Some("1.5.4"), 0));
+    h.fake.set_pr(10, &base, &head, false);
+    // Both the cached token and the fresh one are refused on the file list.
+    h.fake.fail("pulls/list-files", FaultKind::RevokeTokens, 2);
+    h.deliver(
+        "pull_request",
+        &webhooks::pull_request("opened", 10, &base, &head, false),
+    )
+    .await;
+    let events = h.fake.until(WAIT, is_completed).await;
+    // One refresh per request, not more; the job gives up (401 is not transient) and says so
+    // on the check run, with a token minted for that (its cached one was revoked too).
+    assert_eq!(file_list_pages(&h.fake, 10), 2);
+    assert!(events.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: Some(c), title: Some(t), summary: Some(s), .. }
+        if c == "neutral" && t == "lockwatch could not finish" && s.contains("401"))), "{events:#?}");
+    assert_eq!(h.fake.world(|w| w.tokens_minted), 3);
+    assert!(h.fake.comments().is_empty());
+    h.idle().await;
+    assert!(
+        h.metrics()
+            .await
+            .contains("lockwatch_jobs{state=\"failed\"} 1")
+    );
+    h.fake.assert_clean();
+}
+
