@@ -809,6 +809,75 @@ fn file_list_pages(fake: &FakeGitHub, pr: u64) -> usize {
     fake.world(|w| w.log.iter().filter(|l| **l == path).count())
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_than_3000_changed_files_are_capped_like_github_and_the_review_says_so() {
+    let h = Harness::new(&[]).await;
+    let base = h.commit(&tree(None, 0));
+    // 3,100 generated files besides the dependency change: GitHub (and the fake) lists only
+    // the first 3,000, 100 per page, and the last page has no `Link: next`.
+    let head = h.commit(&tree(Some("1.5.4"), 3100));
+    h.fake.set_pr(7, &base, &head, false);
+    h.deliver(
+        "pull_request",
+        &webhooks::pull_request("opened", 7, &base, &head, false),
+    )
+    .await;
+    let events = h.fake.until(WAIT, is_completed).await;
+    assert_eq!(
+        file_list_pages(&h.fake, 7),
+        30,
+        "one request per page of 100"
+    );
+    // `Cargo.lock` sorts before `src/...`, so it is among the 3,000: reviewed as usual...
+    let (_, conclusion, _) = conclusion_of(&events);
+    assert_eq!(conclusion, "failure");
+    let comment = match events
+        .iter()
+        .find(|e| matches!(e, Published::CommentCreated { .. }))
+    {
+        Some(Published::CommentCreated { id, body, .. }) => (*id, body.clone()),
+        _ => panic!("no comment: {events:#?}"),
+    };
+    assert!(comment.1.contains("RUSTSEC-2022-0013"), "{}", comment.1);
+    // ...and the comment and the check run say the list was cut.
+    let note = "at most 3,000 changed files of a pull request, and this one reached that limit: the file list was truncated by GitHub, so dependency changes in files past the first 3,000 may be missed.";
+    assert!(comment.1.contains(note), "{}", comment.1);
+    assert!(
+        events.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: Some(_), summary: Some(s), .. } if s.contains(note))),
+        "{events:#?}"
+    );
+
+    // A push whose only dependency change sorts past the cap (GitHub's order is not the
+    // reviewer's choice): nothing among the 3,000 listed files is a lock file or manifest.
+    // That is not "no dependency changes": neutral, says why, and the comment is left alone.
+    let mut past_cap = tree(Some("1.5.5"), 0);
+    for i in 0..3100 {
+        past_cap.push((format!("Assets/a{i:04}.txt"), format!("{i}\n")));
+    }
+    let moved = h.commit(&past_cap);
+    h.fake.set_pr(7, &base, &moved, false);
+    h.deliver(
+        "pull_request",
+        &webhooks::pull_request("synchronize", 7, &base, &moved, false),
+    )
+    .await;
+    let events = h.fake.until(WAIT, is_completed).await;
+    assert!(
+        events.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: Some(c), title: Some(t), summary: Some(s), head_sha, .. }
+            if c == "neutral" && t == "Too many changed files to see every dependency change" && s.contains(note) && *head_sha == moved)),
+        "{events:#?}"
+    );
+    assert!(
+        !events.iter().any(|e| matches!(
+            e,
+            Published::CommentCreated { .. } | Published::CommentEdited { .. }
+        )),
+        "the comment must not claim anything about a list GitHub cut: {events:#?}"
+    );
+    assert_eq!(h.fake.comments().len(), 1);
+    assert_eq!(h.fake.comments()[0].body, comment.1);
+    h.finish().await;
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_installation_token_is_replaced_once_and_the_review_published_once() {
