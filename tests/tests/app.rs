@@ -962,3 +962,321 @@ async fn a_token_rejected_again_after_the_refresh_is_not_retried_in_a_loop() {
     h.fake.assert_clean();
 }
 
+/// The real `lockwatch serve` binary against the fake GitHub, its log in a file.
+struct ServeProcess {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+}
+
+/// A free loopback port (bound, then released for the binary).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("test step");
+    l.local_addr().expect("test step").port()
+}
+
+impl ServeProcess {
+    /// Start `lockwatch serve` on `listen` with `extra` flags; `log` receives its stderr
+    /// (info level, text).
+    fn spawn(fake_url: &str, data: &Path, listen: &str, log: &Path, extra: &[&str]) -> Self {
+        let stderr = std::fs::File::create(log).expect("log file");
+        let child = std::process::Command::new(lockwatch_tests::bin::lockwatch_bin())
+            .args([
+                "serve",
+                "--listen",
+                listen,
+                "--workers",
+                "2",
+                "--coalesce-ms",
+                "0",
+                "--retry-base-ms",
+                "50",
+            ])
+            .args(extra)
+            .env(
+                "LOCKWATCH_APP_ID",
+                lockwatch_tests::fake_github::APP_ID.to_string(),
+            )
+            .env("LOCKWATCH_PRIVATE_KEY_FILE", test_key_path())
+            .env("LOCKWATCH_WEBHOOK_SECRET", SECRET)
+            .env("LOCKWATCH_GITHUB_API_URL", fake_url)
+            .env("LOCKWATCH_DATA_DIR", data)
+            .env("LOCKWATCH_ADVISORY_DB", fixture_db())
+            .env("LOCKWATCH_NO_FETCH", "true")
+            .env("LOCKWATCH_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn lockwatch serve");
+        ServeProcess {
+            child,
+            log: log.to_path_buf(),
+        }
+    }
+
+    async fn wait_ready(url: &str) {
+        lockwatch::http::install_crypto_provider();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = reqwest::get(format!("{url}/readyz")).await
+                && r.status().is_success()
+            {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "server never became ready"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGTERM, as a container runtime or systemd sends it.
+    fn sigterm(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    fn running(&mut self) -> bool {
+        self.child.try_wait().expect("test step").is_none()
+    }
+
+    /// Wait (bounded) for the process to exit; its exit status.
+    async fn exited(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("test step") {
+                return status;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "lockwatch did not exit within {within:?}; log:\n{}",
+                    self.log_text()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        if self.running() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A harness around a real binary (no in-process server).
+async fn binary_harness() -> (Harness, String) {
+    let listen = format!("127.0.0.1:{}", free_port());
+    let h = Harness {
+        fake: FakeGitHub::start().await,
+        server: None,
+        url: format!("http://{listen}"),
+        data: tempfile::tempdir().expect("test step"),
+        extra: Vec::new(),
+    };
+    (h, listen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_review_requeues_the_job_uncounted_and_the_restart_publishes_it_once() {
+    let (h, listen) = binary_harness().await;
+    let logs = tempfile::tempdir().expect("test step");
+    let grace = ["--shutdown-grace-secs", "1"];
+    let mut first = ServeProcess::spawn(
+        &h.fake.url,
+        h.data.path(),
+        &listen,
+        &logs.path().join("first.log"),
+        &grace,
+    );
+    ServeProcess::wait_ready(&h.url).await;
+    let base = h.commit(&tree(None, 0));
+    let head = h.commit(&tree(Some("1.5.4"), 0));
+    h.fake.set_pr(11, &base, &head, false);
+    // The file list takes 20 s: far longer than the grace period.
+    h.fake.fail(
+        "pulls/list-files",
+        FaultKind::Slow(Duration::from_secs(20)),
+        1,
+    );
+    assert_eq!(
+        h.deliver(
+            "pull_request",
+            &webhooks::pull_request("opened", 11, &base, &head, false)
+        )
+        .await
+        .0,
+        202
+    );
+    // The review is running: its check run is open and the file list is being read.
+    let opened = h.fake.next(WAIT).await;
+    assert!(
+        matches!(&opened, Published::CheckRunCreated { head_sha, status, .. } if *head_sha == head && status == "in_progress"),
+        "{opened:?}"
+    );
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while file_list_pages(&h.fake, 11) == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "no file list read");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let t = std::time::Instant::now();
+    first.sigterm();
+    let status = first.exited(Duration::from_secs(15)).await;
+    let took = t.elapsed();
+    let log = first.log_text();
+    assert!(status.success(), "exit {status:?}; log:\n{log}");
+    // It waited the grace period, then gave the job back instead of waiting 20 s.
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(10),
+        "stopped after {took:?}"
+    );
+    assert!(
+        log.contains("shutting down mid-review: the job goes back to the queue"),
+        "{log}"
+    );
+    assert!(
+        h.fake.drain().await.is_empty(),
+        "nothing is published by a job that was stopped"
+    );
+    assert!(h.fake.comments().is_empty());
+    assert_eq!(h.fake.check_runs()[0].conclusion, None);
+
+    // The restart on the same data directory runs the job as its first attempt (the stopped
+    // one is not counted), on the same check run, and publishes once.
+    let second = ServeProcess::spawn(
+        &h.fake.url,
+        h.data.path(),
+        &listen,
+        &logs.path().join("second.log"),
+        &grace,
+    );
+    ServeProcess::wait_ready(&h.url).await;
+    let events = h.fake.until(WAIT, is_completed).await;
+    assert!(created_check_runs(&events).is_empty(), "{events:#?}");
+    let (done, conclusion, _) = conclusion_of(&events);
+    assert_eq!(
+        (done.as_str(), conclusion.as_str()),
+        (head.as_str(), "failure")
+    );
+    h.idle().await;
+    let log = second.log_text();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("job done") && l.contains("attempt=1")),
+        "{log}"
+    );
+    assert!(!log.contains("attempt=2"), "{log}");
+    assert!(!log.contains("re-queued jobs left running"), "{log}");
+    drop(second);
+    h.fake.drain().await;
+    assert_published_exactly_once(&h.fake, std::slice::from_ref(&head));
+    h.fake.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_accepting_and_lets_a_running_review_finish_within_the_grace_period() {
+    let (h, listen) = binary_harness().await;
+    let logs = tempfile::tempdir().expect("test step");
+    let grace = ["--shutdown-grace-secs", "30"];
+    let mut first = ServeProcess::spawn(
+        &h.fake.url,
+        h.data.path(),
+        &listen,
+        &logs.path().join("first.log"),
+        &grace,
+    );
+    ServeProcess::wait_ready(&h.url).await;
+    let base = h.commit(&tree(None, 0));
+    let head = h.commit(&tree(Some("1.5.4"), 0));
+    h.fake.set_pr(12, &base, &head, false);
+    h.fake.fail(
+        "pulls/list-files",
+        FaultKind::Slow(Duration::from_secs(3)),
+        1,
+    );
+    h.deliver(
+        "pull_request",
+        &webhooks::pull_request("opened", 12, &base, &head, false),
+    )
+    .await;
+    let opened = h.fake.next(WAIT).await;
+    assert!(
+        matches!(&opened, Published::CheckRunCreated { .. }),
+        "{opened:?}"
+    );
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while file_list_pages(&h.fake, 12) == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "no file list read");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    first.sigterm();
+    // New connections are refused at once, while the review still runs.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("test step");
+    while client
+        .get(format!("{}/healthz", h.url))
+        .send()
+        .await
+        .is_ok()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still accepting connections after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(first.running(), "exited without finishing the review");
+    assert!(
+        h.fake.comments().is_empty(),
+        "the review finished too soon to test anything"
+    );
+    // The review finishes and is published before the process exits.
+    let status = first.exited(Duration::from_secs(25)).await;
+    assert!(
+        status.success(),
+        "exit {status:?}; log:\n{}",
+        first.log_text()
+    );
+    let events = h.fake.drain().await;
+    assert_eq!(conclusion_of(&events).1, "failure", "{events:#?}");
+    assert_eq!(h.fake.comments().len(), 1);
+    assert!(
+        !first.log_text().contains("goes back to the queue"),
+        "{}",
+        first.log_text()
+    );
+
+    // A restart finds nothing to do: the job was recorded done before the exit.
+    let _second = ServeProcess::spawn(
+        &h.fake.url,
+        h.data.path(),
+        &listen,
+        &logs.path().join("second.log"),
+        &grace,
+    );
+    ServeProcess::wait_ready(&h.url).await;
+    let m = h.metrics().await;
+    assert!(m.contains("lockwatch_jobs{state=\"done\"} 1"), "{m}");
+    assert!(m.contains("lockwatch_jobs{state=\"queued\"} 0"), "{m}");
+    assert!(m.contains("lockwatch_jobs{state=\"running\"} 0"), "{m}");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(h.fake.drain().await.is_empty());
+    assert_published_exactly_once(&h.fake, std::slice::from_ref(&head));
+    h.fake.assert_clean();
+}
