@@ -40,13 +40,15 @@ fn serve_args(fake_url: &str, data: &Path, extra: &[&str]) -> ServeArgs {
         &data,
         "--advisory-db",
         &db,
-        // Crates are not fetched in these tests (the registry path is tested in build_surface.rs).
-        "--no-fetch",
         "--retry-base-ms",
         "50",
         "--github-timeout-secs",
         "5",
     ];
+    // Crates are not fetched unless a test names a (local) registry with `--index-url`.
+    if !extra.contains(&"--index-url") {
+        argv.push("--no-fetch");
+    }
     if !extra.contains(&"--coalesce-ms") {
         argv.extend_from_slice(&["--coalesce-ms", "0"]);
     }
@@ -1204,7 +1206,7 @@ async fn sigterm_stops_accepting_and_lets_a_running_review_finish_within_the_gra
     h.fake.set_pr(12, &base, &head, false);
     h.fake.fail(
         "pulls/list-files",
-        FaultKind::Slow(Duration::from_secs(3)),
+        FaultKind::Slow(Duration::from_secs(5)),
         1,
     );
     h.deliver(
@@ -1278,5 +1280,78 @@ async fn sigterm_stops_accepting_and_lets_a_running_review_finish_within_the_gra
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert!(h.fake.drain().await.is_empty());
     assert_published_exactly_once(&h.fake, std::slice::from_ref(&head));
+    h.fake.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_published_after_an_earlier_review_is_found_in_the_index() {
+    use lockwatch::registry::fake::FakeRegistry;
+    use lockwatch::testkit::Krate;
+    use lockwatch_tests::lockgen::Pkg;
+    let registry = FakeRegistry::start().await;
+    let publish = |v: &str| {
+        let k = Krate::new("memocrate", v)
+            .file("src/lib.rs", "pub fn f() {}\n")
+            .build();
+        registry.publish("memocrate", v, k, vec![])
+    };
+    let tree_with = |v: &str, sum: &str| {
+        let pkgs = vec![
+            Pkg {
+                name: "memocrate".into(),
+                version: v.into(),
+                source: Some(lockwatch_tests::lockgen::CRATES_IO.into()),
+                checksum: Some(sum.into()),
+                deps: Vec::new(),
+            },
+            member("app", "0.1.0").deps(&["memocrate"]),
+        ];
+        vec![
+            (
+                "Cargo.toml".to_string(),
+                "[package]\nname = \"app\"\nversion = \"0.1.0\"\n\n[dependencies]\nmemocrate = \"1\"\n".to_string(),
+            ),
+            ("Cargo.lock".to_string(), lock(3, &pkgs)),
+        ]
+    };
+    let (s0, s1) = (publish("1.0.0"), publish("1.0.1"));
+    let index = registry.index_url().to_string();
+    let h = Harness::new(&["--index-url", &index]).await;
+    let base = h.commit(&tree_with("1.0.0", &s0));
+    let head = h.commit(&tree_with("1.0.1", &s1));
+    h.fake.set_pr(13, &base, &head, false);
+    h.deliver(
+        "pull_request",
+        &webhooks::pull_request("opened", 13, &base, &head, false),
+    )
+    .await;
+    let summary = |events: &[Published]| {
+        events
+            .iter()
+            .find_map(|e| match e {
+                Published::CheckRunUpdated {
+                    conclusion: Some(_),
+                    summary: Some(s),
+                    ..
+                } => Some(s.clone()),
+                _ => None,
+            })
+            .expect("a completed check run")
+    };
+    let first = summary(&h.fake.until(WAIT, is_completed).await);
+    assert!(!first.contains("not in the index"), "{first}");
+
+    // memocrate 1.0.2 is released after that review; a pull request bumps to it.
+    let s2 = publish("1.0.2");
+    let next = h.commit(&tree_with("1.0.2", &s2));
+    h.fake.set_pr(14, &head, &next, false);
+    h.deliver(
+        "pull_request",
+        &webhooks::pull_request("opened", 14, &head, &next, false),
+    )
+    .await;
+    let second = summary(&h.fake.until(WAIT, is_completed).await);
+    assert!(!second.contains("not in the index"), "{second}");
+    h.fake.drain().await;
     h.fake.assert_clean();
 }
