@@ -1,11 +1,13 @@
 //! `cargo bench -p lockwatch-tests --bench webhook_intake`: webhook intake under load on
 //! loopback — signed `synchronize` deliveries (each with its own delivery id, so each is
 //! verified, parsed and durably queued in SQLite before the 202) — next to a bare axum
-//! handler that answers 202, in the same run; then the idle memory of `lockwatch serve`.
+//! handler that answers 202, in the same run. (The idle memory of `lockwatch serve` is
+//! measured by the `review_latency` bench, idle after start-up and after reviews.)
 //!
 //! Load: a bounded number of requests from 32 concurrent keep-alive connections (reqwest),
-//! all to 127.0.0.1. The server runs with no workers, so the queue only grows; GitHub is
-//! never called.
+//! all to 127.0.0.1. `--workers 0` still runs one worker (the minimum); GitHub is a closed
+//! loopback port, so the few jobs it claims during the run fail at once and go back to the
+//! queue: the queue only grows.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
@@ -152,46 +154,4 @@ async fn main() {
         100.0 * l_rps / b_rps
     );
     server.shutdown().await;
-
-    // Idle memory of the real binary.
-    let bin = lockwatch_tests::bin::lockwatch_bin();
-    let key = lockwatch_tests::fake_github::test_key_path();
-    let data = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(bin)
-        .args([
-            "serve",
-            "--app-id",
-            "1",
-            "--webhook-secret",
-            SECRET,
-            "--github-api-url",
-            "http://127.0.0.1:9",
-            "--listen",
-            "127.0.0.1:0",
-            "--no-fetch",
-        ])
-        .arg("--private-key-file")
-        .arg(key)
-        .arg("--data-dir")
-        .arg(data.path())
-        .arg("--advisory-db")
-        .arg(lockwatch_tests::bin::fixture_db())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let status =
-        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
-    let rss = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .unwrap_or("VmRSS: ? kB")
-        .to_string();
-    let _ = child.kill();
-    let _ = child.wait();
-    println!(
-        "| `lockwatch serve` idle (3 s after start, fixture advisory DB) | {} |",
-        rss.trim_start_matches("VmRSS:").trim()
-    );
 }

@@ -4,6 +4,29 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+/// `cargo build` for a nested build, without the variables Cargo set for this test process
+/// (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...): build scripts that track them (ring tracks
+/// `CARGO_MANIFEST_DIR`) would see them change, and the nested build and the next
+/// `cargo test` would rebuild ring, rustls, reqwest, octocrab and lockwatch each time.
+fn nested_cargo_build() -> Command {
+    let mut cmd = Command::new(env!("CARGO"));
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        if key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_MANIFEST_")
+            || key.starts_with("CARGO_BIN_")
+            || matches!(
+                key,
+                "CARGO_CRATE_NAME" | "CARGO_PRIMARY_PACKAGE" | "CARGO_TARGET_TMPDIR"
+            )
+        {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.arg("build");
+    cmd
+}
+
 /// Path of the `lockwatch` binary, brought up to date once per test process (this crate
 /// does not depend on the binary, so `cargo test -p lockwatch-tests` alone would not build it).
 pub fn lockwatch_bin() -> PathBuf {
@@ -13,8 +36,8 @@ pub fn lockwatch_bin() -> PathBuf {
             let exe = std::env::current_exe().expect("current exe");
             // target/<profile>/deps/<test> -> target/<profile>/lockwatch
             let dir = exe.parent().and_then(|p| p.parent()).expect("target dir");
-            let mut cmd = Command::new(env!("CARGO"));
-            cmd.args(["build", "--quiet", "-p", "lockwatch", "--bin", "lockwatch"]);
+            let mut cmd = nested_cargo_build();
+            cmd.args(["--quiet", "-p", "lockwatch", "--bin", "lockwatch"]);
             if dir.file_name().is_some_and(|n| n == "release") {
                 cmd.arg("--release");
             }
@@ -33,9 +56,8 @@ pub fn lockwatch_action_bin() -> PathBuf {
         .get_or_init(|| {
             let exe = std::env::current_exe().expect("current exe");
             let dir = exe.parent().and_then(|p| p.parent()).expect("target dir");
-            let mut cmd = Command::new(env!("CARGO"));
+            let mut cmd = nested_cargo_build();
             cmd.args([
-                "build",
                 "--quiet",
                 "-p",
                 "lockwatch-action",

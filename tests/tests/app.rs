@@ -40,13 +40,15 @@ fn serve_args(fake_url: &str, data: &Path, extra: &[&str]) -> ServeArgs {
         &data,
         "--advisory-db",
         &db,
-        // Crates are not fetched in these tests (the registry path is tested in build_surface.rs).
-        "--no-fetch",
         "--retry-base-ms",
         "50",
         "--github-timeout-secs",
         "5",
     ];
+    // Crates are not fetched unless a test names a (local) registry with `--index-url`.
+    if !extra.contains(&"--index-url") {
+        argv.push("--no-fetch");
+    }
     if !extra.contains(&"--coalesce-ms") {
         argv.extend_from_slice(&["--coalesce-ms", "0"]);
     }
@@ -797,5 +799,559 @@ async fn sigkilled_binary_with_100_queued_reviews_finishes_all_after_restart() {
     child.wait().expect("test step");
     h.fake.drain().await;
     assert_published_exactly_once(&h.fake, &heads);
+    h.fake.assert_clean();
+}
+
+/// How often the file list of a pull request was requested (once per page).
+fn file_list_pages(fake: &FakeGitHub, pr: u64) -> usize {
+    let path = format!(
+        "GET /repos/{}/pulls/{pr}/files",
+        lockwatch_tests::fake_github::REPO
+    );
+    fake.world(|w| w.log.iter().filter(|l| **l == path).count())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_than_3000_changed_files_are_capped_like_github_and_the_review_says_so() {
+    let h = Harness::new(&[]).await;
+    let base = h.commit(&tree(None, 0));
+    // 3,100 generated files besides the dependency change: GitHub (and the fake) lists only
+    // the first 3,000, 100 per page, and the last page has no `Link: next`.
+    let head = h.commit(&tree(Some("1.5.4"), 3100));
+    h.fake.set_pr(7, &base, &head, false);
+    h.deliver(
+        "pull_request",
+        &webhooks::pull_request("opened", 7, &base, &head, false),
+    )
+    .await;
+    let events = h.fake.until(WAIT, is_completed).await;
+    assert_eq!(
+        file_list_pages(&h.fake, 7),
+        30,
+        "one request per page of 100"
+    );
+    // `Cargo.lock` sorts before `src/...`, so it is among the 3,000: reviewed as usual...
+    let (_, conclusion, _) = conclusion_of(&events);
+    assert_eq!(conclusion, "failure");
+    let comment = match events
+        .iter()
+        .find(|e| matches!(e, Published::CommentCreated { .. }))
+    {
+        Some(Published::CommentCreated { id, body, .. }) => (*id, body.clone()),
+        _ => panic!("no comment: {events:#?}"),
+    };
+    assert!(comment.1.contains("RUSTSEC-2022-0013"), "{}", comment.1);
+    // ...and the comment and the check run say the list was cut.
+    let note = "at most 3,000 changed files of a pull request, and this one reached that limit: the file list was truncated by GitHub, so dependency changes in files past the first 3,000 may be missed.";
+    assert!(comment.1.contains(note), "{}", comment.1);
+    assert!(
+        events.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: Some(_), summary: Some(s), .. } if s.contains(note))),
+        "{events:#?}"
+    );
+
+    // A push whose only dependency change sorts past the cap (GitHub's order is not the
+    // reviewer's choice): nothing among the 3,000 listed files is a lock file or manifest.
+    // That is not "no dependency changes": neutral, says why, and the comment is left alone.
+    let mut past_cap = tree(Some("1.5.5"), 0);
+    for i in 0..3100 {
+        past_cap.push((format!("Assets/a{i:04}.txt"), format!("{i}\n")));
+    }
+    let moved = h.commit(&past_cap);
+    h.fake.set_pr(7, &base, &moved, false);
+    h.deliver(
+        "pull_request",
+        &webhooks::pull_request("synchronize", 7, &base, &moved, false),
+    )
+    .await;
+    let events = h.fake.until(WAIT, is_completed).await;
+    assert!(
+        events.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: Some(c), title: Some(t), summary: Some(s), head_sha, .. }
+            if c == "neutral" && t == "Too many changed files to see every dependency change" && s.contains(note) && *head_sha == moved)),
+        "{events:#?}"
+    );
+    assert!(
+        !events.iter().any(|e| matches!(
+            e,
+            Published::CommentCreated { .. } | Published::CommentEdited { .. }
+        )),
+        "the comment must not claim anything about a list GitHub cut: {events:#?}"
+    );
+    assert_eq!(h.fake.comments().len(), 1);
+    assert_eq!(h.fake.comments()[0].body, comment.1);
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_installation_token_is_replaced_once_and_the_review_published_once() {
+    let h = Harness::new(&[]).await;
+    let base = h.commit(&tree(None, 0));
+    let head = h.commit(&tree(Some("1.5.4"), 0));
+    h.fake.set_pr(8, &base, &head, false);
+    // Mid-review (after the pull request was read and the check run opened with the cached
+    // token), the token is revoked: GitHub answers 401 to it from then on.
+    h.fake.fail("pulls/list-files", FaultKind::RevokeTokens, 1);
+    h.deliver(
+        "pull_request",
+        &webhooks::pull_request("opened", 8, &base, &head, false),
+    )
+    .await;
+    let events = h.fake.until(WAIT, is_completed).await;
+    assert_eq!(created_check_runs(&events), vec![head.clone()]);
+    assert_eq!(conclusion_of(&events).1, "failure");
+    let (minted, revoked, refused) = h
+        .fake
+        .world(|w| (w.tokens_minted, w.tokens_revoked, w.unauthorized));
+    assert_eq!(
+        (minted, revoked, refused),
+        (2, 1, 1),
+        "one token, revoked, one 401, one new token"
+    );
+    // The file list was asked for twice (401, then with the new token), in the same attempt.
+    assert_eq!(file_list_pages(&h.fake, 8), 2);
+    let m = h.metrics().await;
+    assert!(
+        m.contains("lockwatch_github_api_calls_total{status=\"401\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("lockwatch_jobs_total{outcome=\"retried\"} 0"),
+        "{m}"
+    );
+    assert_eq!(h.fake.comments().len(), 1);
+    assert_eq!(h.fake.check_runs().len(), 1);
+
+    // The next review uses the new token from the cache: no third mint.
+    let head2 = h.commit(&tree(Some("1.5.4"), 1));
+    h.fake.set_pr(9, &base, &head2, false);
+    h.deliver(
+        "pull_request",
+        &webhooks::pull_request("opened", 9, &base, &head2, false),
+    )
+    .await;
+    let events = h.fake.until(WAIT, is_completed).await;
+    assert_eq!(conclusion_of(&events).0, head2);
+    assert_eq!(h.fake.world(|w| (w.tokens_minted, w.unauthorized)), (2, 1));
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_rejected_again_after_the_refresh_is_not_retried_in_a_loop() {
+    let h = Harness::new(&["--max-attempts", "1"]).await;
+    let base = h.commit(&tree(None, 0));
+    let head = h.commit(&tree(Some("1.5.4"), 0));
+    h.fake.set_pr(10, &base, &head, false);
+    // Both the cached token and the fresh one are refused on the file list.
+    h.fake.fail("pulls/list-files", FaultKind::RevokeTokens, 2);
+    h.deliver(
+        "pull_request",
+        &webhooks::pull_request("opened", 10, &base, &head, false),
+    )
+    .await;
+    let events = h.fake.until(WAIT, is_completed).await;
+    // One refresh per request, not more; the job gives up (401 is not transient) and says so
+    // on the check run, with a token minted for that (its cached one was revoked too).
+    assert_eq!(file_list_pages(&h.fake, 10), 2);
+    assert!(events.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: Some(c), title: Some(t), summary: Some(s), .. }
+        if c == "neutral" && t == "lockwatch could not finish" && s.contains("401"))), "{events:#?}");
+    assert_eq!(h.fake.world(|w| w.tokens_minted), 3);
+    assert!(h.fake.comments().is_empty());
+    h.idle().await;
+    assert!(
+        h.metrics()
+            .await
+            .contains("lockwatch_jobs{state=\"failed\"} 1")
+    );
+    h.fake.assert_clean();
+}
+
+/// The real `lockwatch serve` binary against the fake GitHub, its log in a file.
+struct ServeProcess {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+}
+
+/// A free loopback port (bound, then released for the binary).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("test step");
+    l.local_addr().expect("test step").port()
+}
+
+impl ServeProcess {
+    /// Start `lockwatch serve` on `listen` with `extra` flags; `log` receives its stderr
+    /// (info level, text).
+    fn spawn(fake_url: &str, data: &Path, listen: &str, log: &Path, extra: &[&str]) -> Self {
+        let stderr = std::fs::File::create(log).expect("log file");
+        let child = std::process::Command::new(lockwatch_tests::bin::lockwatch_bin())
+            .args([
+                "serve",
+                "--listen",
+                listen,
+                "--workers",
+                "2",
+                "--coalesce-ms",
+                "0",
+                "--retry-base-ms",
+                "50",
+            ])
+            .args(extra)
+            .env(
+                "LOCKWATCH_APP_ID",
+                lockwatch_tests::fake_github::APP_ID.to_string(),
+            )
+            .env("LOCKWATCH_PRIVATE_KEY_FILE", test_key_path())
+            .env("LOCKWATCH_WEBHOOK_SECRET", SECRET)
+            .env("LOCKWATCH_GITHUB_API_URL", fake_url)
+            .env("LOCKWATCH_DATA_DIR", data)
+            .env("LOCKWATCH_ADVISORY_DB", fixture_db())
+            .env("LOCKWATCH_NO_FETCH", "true")
+            .env("LOCKWATCH_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn lockwatch serve");
+        ServeProcess {
+            child,
+            log: log.to_path_buf(),
+        }
+    }
+
+    async fn wait_ready(url: &str) {
+        lockwatch::http::install_crypto_provider();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = reqwest::get(format!("{url}/readyz")).await
+                && r.status().is_success()
+            {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "server never became ready"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGTERM, as a container runtime or systemd sends it.
+    fn sigterm(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    fn running(&mut self) -> bool {
+        self.child.try_wait().expect("test step").is_none()
+    }
+
+    /// Wait (bounded) for the process to exit; its exit status.
+    async fn exited(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("test step") {
+                return status;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "lockwatch did not exit within {within:?}; log:\n{}",
+                    self.log_text()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        if self.running() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A harness around a real binary (no in-process server).
+async fn binary_harness() -> (Harness, String) {
+    let listen = format!("127.0.0.1:{}", free_port());
+    let h = Harness {
+        fake: FakeGitHub::start().await,
+        server: None,
+        url: format!("http://{listen}"),
+        data: tempfile::tempdir().expect("test step"),
+        extra: Vec::new(),
+    };
+    (h, listen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_review_requeues_the_job_uncounted_and_the_restart_publishes_it_once() {
+    let (h, listen) = binary_harness().await;
+    let logs = tempfile::tempdir().expect("test step");
+    let grace = ["--shutdown-grace-secs", "1"];
+    let mut first = ServeProcess::spawn(
+        &h.fake.url,
+        h.data.path(),
+        &listen,
+        &logs.path().join("first.log"),
+        &grace,
+    );
+    ServeProcess::wait_ready(&h.url).await;
+    let base = h.commit(&tree(None, 0));
+    let head = h.commit(&tree(Some("1.5.4"), 0));
+    h.fake.set_pr(11, &base, &head, false);
+    // The file list takes 20 s: far longer than the grace period.
+    h.fake.fail(
+        "pulls/list-files",
+        FaultKind::Slow(Duration::from_secs(20)),
+        1,
+    );
+    assert_eq!(
+        h.deliver(
+            "pull_request",
+            &webhooks::pull_request("opened", 11, &base, &head, false)
+        )
+        .await
+        .0,
+        202
+    );
+    // The review is running: its check run is open and the file list is being read.
+    let opened = h.fake.next(WAIT).await;
+    assert!(
+        matches!(&opened, Published::CheckRunCreated { head_sha, status, .. } if *head_sha == head && status == "in_progress"),
+        "{opened:?}"
+    );
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while file_list_pages(&h.fake, 11) == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "no file list read");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let t = std::time::Instant::now();
+    first.sigterm();
+    let status = first.exited(Duration::from_secs(15)).await;
+    let took = t.elapsed();
+    let log = first.log_text();
+    assert!(status.success(), "exit {status:?}; log:\n{log}");
+    // It waited the grace period, then gave the job back instead of waiting 20 s.
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(10),
+        "stopped after {took:?}"
+    );
+    assert!(
+        log.contains("shutting down mid-review: the job goes back to the queue"),
+        "{log}"
+    );
+    assert!(
+        h.fake.drain().await.is_empty(),
+        "nothing is published by a job that was stopped"
+    );
+    assert!(h.fake.comments().is_empty());
+    assert_eq!(h.fake.check_runs()[0].conclusion, None);
+
+    // The restart on the same data directory runs the job as its first attempt (the stopped
+    // one is not counted), on the same check run, and publishes once.
+    let second = ServeProcess::spawn(
+        &h.fake.url,
+        h.data.path(),
+        &listen,
+        &logs.path().join("second.log"),
+        &grace,
+    );
+    ServeProcess::wait_ready(&h.url).await;
+    let events = h.fake.until(WAIT, is_completed).await;
+    assert!(created_check_runs(&events).is_empty(), "{events:#?}");
+    let (done, conclusion, _) = conclusion_of(&events);
+    assert_eq!(
+        (done.as_str(), conclusion.as_str()),
+        (head.as_str(), "failure")
+    );
+    h.idle().await;
+    let log = second.log_text();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("job done") && l.contains("attempt=1")),
+        "{log}"
+    );
+    assert!(!log.contains("attempt=2"), "{log}");
+    assert!(!log.contains("re-queued jobs left running"), "{log}");
+    drop(second);
+    h.fake.drain().await;
+    assert_published_exactly_once(&h.fake, std::slice::from_ref(&head));
+    h.fake.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_accepting_and_lets_a_running_review_finish_within_the_grace_period() {
+    let (h, listen) = binary_harness().await;
+    let logs = tempfile::tempdir().expect("test step");
+    let grace = ["--shutdown-grace-secs", "30"];
+    let mut first = ServeProcess::spawn(
+        &h.fake.url,
+        h.data.path(),
+        &listen,
+        &logs.path().join("first.log"),
+        &grace,
+    );
+    ServeProcess::wait_ready(&h.url).await;
+    let base = h.commit(&tree(None, 0));
+    let head = h.commit(&tree(Some("1.5.4"), 0));
+    h.fake.set_pr(12, &base, &head, false);
+    h.fake.fail(
+        "pulls/list-files",
+        FaultKind::Slow(Duration::from_secs(5)),
+        1,
+    );
+    h.deliver(
+        "pull_request",
+        &webhooks::pull_request("opened", 12, &base, &head, false),
+    )
+    .await;
+    let opened = h.fake.next(WAIT).await;
+    assert!(
+        matches!(&opened, Published::CheckRunCreated { .. }),
+        "{opened:?}"
+    );
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while file_list_pages(&h.fake, 12) == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "no file list read");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    first.sigterm();
+    // New connections are refused at once, while the review still runs.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("test step");
+    while client
+        .get(format!("{}/healthz", h.url))
+        .send()
+        .await
+        .is_ok()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still accepting connections after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(first.running(), "exited without finishing the review");
+    assert!(
+        h.fake.comments().is_empty(),
+        "the review finished too soon to test anything"
+    );
+    // The review finishes and is published before the process exits.
+    let status = first.exited(Duration::from_secs(25)).await;
+    assert!(
+        status.success(),
+        "exit {status:?}; log:\n{}",
+        first.log_text()
+    );
+    let events = h.fake.drain().await;
+    assert_eq!(conclusion_of(&events).1, "failure", "{events:#?}");
+    assert_eq!(h.fake.comments().len(), 1);
+    assert!(
+        !first.log_text().contains("goes back to the queue"),
+        "{}",
+        first.log_text()
+    );
+
+    // A restart finds nothing to do: the job was recorded done before the exit.
+    let _second = ServeProcess::spawn(
+        &h.fake.url,
+        h.data.path(),
+        &listen,
+        &logs.path().join("second.log"),
+        &grace,
+    );
+    ServeProcess::wait_ready(&h.url).await;
+    let m = h.metrics().await;
+    assert!(m.contains("lockwatch_jobs{state=\"done\"} 1"), "{m}");
+    assert!(m.contains("lockwatch_jobs{state=\"queued\"} 0"), "{m}");
+    assert!(m.contains("lockwatch_jobs{state=\"running\"} 0"), "{m}");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(h.fake.drain().await.is_empty());
+    assert_published_exactly_once(&h.fake, std::slice::from_ref(&head));
+    h.fake.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_published_after_an_earlier_review_is_found_in_the_index() {
+    use lockwatch::registry::fake::FakeRegistry;
+    use lockwatch::testkit::Krate;
+    use lockwatch_tests::lockgen::Pkg;
+    let registry = FakeRegistry::start().await;
+    let publish = |v: &str| {
+        let k = Krate::new("memocrate", v)
+            .file("src/lib.rs", "pub fn f() {}\n")
+            .build();
+        registry.publish("memocrate", v, k, vec![])
+    };
+    let tree_with = |v: &str, sum: &str| {
+        let pkgs = vec![
+            Pkg {
+                name: "memocrate".into(),
+                version: v.into(),
+                source: Some(lockwatch_tests::lockgen::CRATES_IO.into()),
+                checksum: Some(sum.into()),
+                deps: Vec::new(),
+            },
+            member("app", "0.1.0").deps(&["memocrate"]),
+        ];
+        vec![
+            (
+                "Cargo.toml".to_string(),
+                "[package]\nname = \"app\"\nversion = \"0.1.0\"\n\n[dependencies]\nmemocrate = \"1\"\n".to_string(),
+            ),
+            ("Cargo.lock".to_string(), lock(3, &pkgs)),
+        ]
+    };
+    let (s0, s1) = (publish("1.0.0"), publish("1.0.1"));
+    let index = registry.index_url().to_string();
+    let h = Harness::new(&["--index-url", &index]).await;
+    let base = h.commit(&tree_with("1.0.0", &s0));
+    let head = h.commit(&tree_with("1.0.1", &s1));
+    h.fake.set_pr(13, &base, &head, false);
+    h.deliver(
+        "pull_request",
+        &webhooks::pull_request("opened", 13, &base, &head, false),
+    )
+    .await;
+    let summary = |events: &[Published]| {
+        events
+            .iter()
+            .find_map(|e| match e {
+                Published::CheckRunUpdated {
+                    conclusion: Some(_),
+                    summary: Some(s),
+                    ..
+                } => Some(s.clone()),
+                _ => None,
+            })
+            .expect("a completed check run")
+    };
+    let first = summary(&h.fake.until(WAIT, is_completed).await);
+    assert!(!first.contains("not in the index"), "{first}");
+
+    // memocrate 1.0.2 is released after that review; a pull request bumps to it.
+    let s2 = publish("1.0.2");
+    let next = h.commit(&tree_with("1.0.2", &s2));
+    h.fake.set_pr(14, &head, &next, false);
+    h.deliver(
+        "pull_request",
+        &webhooks::pull_request("opened", 14, &head, &next, false),
+    )
+    .await;
+    let second = summary(&h.fake.until(WAIT, is_completed).await);
+    assert!(!second.contains("not in the index"), "{second}");
+    h.fake.drain().await;
     h.fake.assert_clean();
 }

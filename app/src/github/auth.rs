@@ -2,7 +2,7 @@
 
 use super::{GitHubError, InstallationId};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -86,9 +86,50 @@ impl TokenCache {
         }
     }
 
-    pub fn forget(&self, id: InstallationId) {
-        if let Ok(mut tokens) = self.tokens.lock() {
+    /// Drop the cached token of `id` if it is still `rejected` (GitHub answered 401 to it).
+    /// A token another request has already replaced is kept, so concurrent requests that
+    /// all saw the old token rejected do not throw away each other's fresh one.
+    pub fn forget(&self, id: InstallationId, rejected: &SecretString) {
+        if let Ok(mut tokens) = self.tokens.lock()
+            && tokens
+                .get(&id)
+                .is_some_and(|t| t.token.expose_secret() == rejected.expose_secret())
+        {
             tokens.remove(&id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rejected_token_is_forgotten_but_a_newer_one_is_kept() {
+        let cache = TokenCache::default();
+        let id = InstallationId(7);
+        let later = OffsetDateTime::now_utc() + time::Duration::hours(1);
+        let old = SecretString::from("ghs_old");
+        cache.put(id, old.clone(), later);
+        cache.forget(id, &old);
+        assert!(cache.get(id).is_none());
+
+        let new = SecretString::from("ghs_new");
+        cache.put(id, new, later);
+        cache.forget(id, &old);
+        assert_eq!(
+            cache.get(id).map(|t| t.expose_secret().to_string()),
+            Some("ghs_new".to_string())
+        );
+    }
+
+    #[test]
+    fn tokens_are_not_used_within_the_margin_of_their_expiry() {
+        let cache = TokenCache::default();
+        let id = InstallationId(8);
+        let soon =
+            OffsetDateTime::now_utc() + time::Duration::seconds(TOKEN_REFRESH_MARGIN_SECS - 10);
+        cache.put(id, SecretString::from("ghs_soon"), soon);
+        assert!(cache.get(id).is_none());
     }
 }

@@ -191,8 +191,11 @@ impl GitHubApp {
                 Ok(r) => status_error(&r, &what),
                 Err(e) => e,
             };
+            // A 401 with an installation token: the cached token was revoked or expired
+            // early. Drop it, mint a new one, and try once more.
             if let (Auth::Installation(id), Some(401), false) = (auth, err.status(), refreshed) {
-                self.tokens.forget(id);
+                tracing::warn!(request = %what, installation = id.0, "GitHub rejected the installation token; minting a new one");
+                self.tokens.forget(id, &bearer);
                 refreshed = true;
                 continue;
             }

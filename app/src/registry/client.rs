@@ -248,14 +248,41 @@ impl RegistryClient {
     }
 
     /// One version of a crate; `Ok(None)` when the crate exists but not that version.
+    ///
+    /// A memoized index file that lacks the version is fetched once more before `None`: the
+    /// version may have been published since it was read (`lockwatch serve` keeps its client
+    /// until the next advisory refresh, and a pull request may bump to a release minutes old).
     pub async fn entry(
         &self,
         registry: &IndexUrl,
         name: &str,
         version: &str,
     ) -> Result<Option<IndexEntry>, FetchError> {
+        let find = |file: &ParsedIndex| file.entries.iter().find(|e| e.version == version).cloned();
         let file = self.index_file(registry, name).await?;
-        Ok(file.entries.iter().find(|e| e.version == version).cloned())
+        if let Some(e) = find(&file) {
+            return Ok(Some(e));
+        }
+        self.forget_index(registry, name, &file);
+        let file = self.index_file(registry, name).await?;
+        Ok(find(&file))
+    }
+
+    /// Drop the memoized index file of `name` if it is still `stale` (a concurrent lookup
+    /// may already have replaced it: that newer one is kept).
+    fn forget_index(&self, registry: &IndexUrl, name: &str, stale: &Arc<ParsedIndex>) {
+        let mut map = match self.inner.indexes.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let key = (registry.clone(), name.to_ascii_lowercase());
+        if map
+            .get(&key)
+            .and_then(|cell| cell.get())
+            .is_some_and(|current| Arc::ptr_eq(current, stale))
+        {
+            map.remove(&key);
+        }
     }
 
     /// Downloads a `.crate` and verifies it against `expected_sha256` (the lock
@@ -521,9 +548,18 @@ mod tests {
         let e = c.entry(&reg, "Foo-Bar", "1.1.0").await.unwrap().unwrap();
         assert!(e.yanked);
         assert_eq!(e.pubtime, Some(t));
-        assert_eq!(c.entry(&reg, "Foo-Bar", "9.9.9").await.unwrap(), None);
         // One request for the index file, whatever the case of the name.
         assert_eq!(fake.requests(), vec!["GET /index/fo/o-/foo-bar".to_owned()]);
+        // A version missing from the memoized file: the file is read once more.
+        assert_eq!(c.entry(&reg, "Foo-Bar", "9.9.9").await.unwrap(), None);
+        assert_eq!(fake.requests().len(), 2);
+        // A version published after the file was memoized is found.
+        fake.publish("Foo-Bar", "1.2.0", b"three".to_vec(), vec![]);
+        let e = c.entry(&reg, "foo-bar", "1.2.0").await.unwrap().unwrap();
+        assert_eq!(e.version, "1.2.0");
+        assert_eq!(fake.requests().len(), 3);
+        assert_eq!(c.index_entries(&reg, "Foo-Bar").await.unwrap().len(), 3);
+        assert_eq!(fake.requests().len(), 3);
     }
 
     #[tokio::test]

@@ -122,9 +122,42 @@ pub async fn collect(
         change.head_policy = repo.file_at(POLICY_PATH, head).await?;
     }
     if files.capped {
-        change.notes.push(format!(
-            "GitHub lists at most {MAX_CHANGED_FILES} changed files per pull request; files past that were not seen."
-        ));
+        change.notes.push(capped_note());
     }
     Ok(change)
+}
+
+/// Said when GitHub's file list stopped at its cap: changes past it were not seen.
+pub fn capped_note() -> String {
+    format!(
+        "GitHub lists at most {} changed files of a pull request, and this one reached that limit: the file list was truncated by GitHub, so dependency changes in files past the first {} may be missed.",
+        thousands(MAX_CHANGED_FILES),
+        thousands(MAX_CHANGED_FILES)
+    )
+}
+
+/// `3000` as `3,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_note_names_the_limit_readably() {
+        assert_eq!(thousands(3000), "3,000");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert!(capped_note().contains("at most 3,000 changed files"));
+    }
 }

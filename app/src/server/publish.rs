@@ -241,10 +241,26 @@ pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcom
     let pipeline = ctx.pipeline.get();
 
     if !changes::changes_dependencies(&files) {
-        let review = empty_review();
         if let Some(newer) = superseded(ctx, req, pr).await? {
             return complete_superseded(&repo, check, &newer).await;
         }
+        if files.capped {
+            // GitHub stopped listing at its cap: "no dependency changes" would be a guess.
+            // Nothing is claimed either way; an existing comment is left as it is.
+            repo.complete_check_run(
+                check,
+                Conclusion::Neutral,
+                "Too many changed files to see every dependency change",
+                &format!(
+                    "No `Cargo.lock` or `Cargo.toml` is among the files GitHub listed for this pull request, but the list is incomplete.\n\n{}\n\nReview the dependency changes of this pull request by hand, or split it into smaller pull requests.",
+                    changes::capped_note()
+                ),
+                &[],
+            )
+            .await?;
+            return Ok(Outcome::Published);
+        }
+        let review = empty_review();
         // No new comment; an existing one is edited to say there is nothing any more.
         repo.upsert_report_comment(pr, &render_markdown(&review), false)
             .await?;

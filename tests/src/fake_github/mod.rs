@@ -76,6 +76,10 @@ pub enum FaultKind {
     /// Answer normally, after this delay.
     Slow(Duration),
     NotFound,
+    /// Revoke every installation token issued so far (as when an installation token is
+    /// revoked on GitHub), then answer this request `401 Bad credentials`, as GitHub does
+    /// for a revoked token.
+    RevokeTokens,
 }
 
 #[derive(Debug, Clone)]
@@ -117,6 +121,12 @@ pub struct CheckRun {
 pub struct World {
     pub installations: HashMap<u64, Vec<String>>,
     tokens: HashMap<String, u64>,
+    /// Installation tokens minted (`POST /app/installations/{id}/access_tokens` answered).
+    pub tokens_minted: usize,
+    /// Installation tokens revoked by [`FaultKind::RevokeTokens`].
+    pub tokens_revoked: usize,
+    /// Requests refused `401` for a missing, unknown or revoked installation token.
+    pub unauthorized: usize,
     /// (repo, sha) -> path -> bytes.
     pub trees: HashMap<(String, String), BTreeMap<String, Vec<u8>>>,
     pub prs: HashMap<(String, u64), Pr>,
@@ -393,16 +403,17 @@ async fn handle(
             params.get("owner").map_or("", |v| v),
             params.get("repo").map_or("", |v| v)
         );
-        let w = s.world.lock().expect("fake GitHub state");
+        let mut w = s.world.lock().expect("fake GitHub state");
         let ok = token
             .as_deref()
             .and_then(|t| w.tokens.get(t))
             .and_then(|i| w.installations.get(i))
             .is_some_and(|repos| repos.contains(&repo));
-        drop(w);
         if !ok {
+            w.unauthorized += 1;
             return error(StatusCode::UNAUTHORIZED, "Bad credentials");
         }
+        drop(w);
     }
     // Injected faults.
     let fault = {
@@ -428,6 +439,13 @@ async fn handle(
                 .into_response();
         }
         Some(FaultKind::Slow(d)) => tokio::time::sleep(d).await,
+        Some(FaultKind::RevokeTokens) => {
+            let mut w = s.world.lock().expect("fake GitHub state");
+            w.tokens_revoked += w.tokens.len();
+            w.tokens.clear();
+            w.unauthorized += 1;
+            return error(StatusCode::UNAUTHORIZED, "Bad credentials");
+        }
         None => {}
     }
     let body: Value = if body.is_empty() {
@@ -539,6 +557,7 @@ fn dispatch(
                 return error(StatusCode::NOT_FOUND, "Not Found");
             }
             let n = w.id();
+            w.tokens_minted += 1;
             let token = format!("ghs_TEST{n}x{}", "a".repeat(12 + (n as usize % 7)));
             w.tokens.insert(token.clone(), id);
             let expires = (time::OffsetDateTime::now_utc() + time::Duration::hours(1))
