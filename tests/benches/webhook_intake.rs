@@ -4,8 +4,12 @@
 //! handler that answers 202, in the same run. (The idle memory of `lockwatch serve` is
 //! measured by the `review_latency` bench, idle after start-up and after reviews.)
 //!
-//! Load: a bounded number of requests from 32 concurrent keep-alive connections (reqwest),
-//! all to 127.0.0.1. `--workers 0` still runs one worker (the minimum); GitHub is a closed
+//! Load: a bounded number of requests from 32, 128 and 256 concurrent keep-alive
+//! connections (reqwest, in the same process), all to 127.0.0.1, for 200 different pull
+//! requests. Each delivery waits for the commit that holds it (SQLite, `synchronize=FULL`):
+//! with C connections and a commit taking L, at most C deliveries share a commit, so
+//! throughput is at most C / L; group commit is what lets more connections mean more
+//! throughput instead of a longer queue for the disk. `--workers 0` still runs one worker (the minimum); GitHub is a closed
 //! loopback port, so the few jobs it claims during the run fail at once and go back to the
 //! queue: the queue only grows.
 
@@ -20,33 +24,37 @@ use lockwatch_tests::fake_github::webhooks::{delivery_id, pull_request, signatur
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const REQUESTS: usize = 4000;
-const CONCURRENCY: usize = 32;
+const REQUESTS: usize = 8000;
+const CONCURRENCY: [usize; 3] = [32, 128, 256];
+const PULL_REQUESTS: u64 = 200;
 const SECRET: &str = "bench-secret";
 
-async fn load(url: String, body: Arc<Vec<u8>>) -> (f64, Duration, Duration, usize) {
+/// A signed `synchronize` payload per pull request.
+type Bodies = Arc<Vec<(Vec<u8>, String)>>;
+
+async fn load(url: String, bodies: Bodies, concurrency: usize) -> (f64, Duration, Duration, usize) {
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONCURRENCY)
+        .pool_max_idle_per_host(concurrency)
         .build()
         .unwrap();
-    let sig = signature(SECRET, &body);
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for t in 0..CONCURRENCY {
-        let (client, url, body, sig) = (client.clone(), url.clone(), body.clone(), sig.clone());
+    for t in 0..concurrency {
+        let (client, url, bodies) = (client.clone(), url.clone(), bodies.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut accepted = 0;
-            for _ in (t..REQUESTS).step_by(CONCURRENCY) {
+            for i in (t..REQUESTS).step_by(concurrency) {
+                let (body, sig) = &bodies[i % bodies.len()];
                 let t0 = Instant::now();
                 let r = client
                     .post(&url)
                     .header("content-type", "application/json")
                     .header("x-github-event", "pull_request")
                     .header("x-github-delivery", delivery_id())
-                    .header("x-hub-signature-256", &sig)
+                    .header("x-hub-signature-256", sig)
                     .header("user-agent", "GitHub-Hookshot/bench")
-                    .body(body.as_ref().clone())
+                    .body(body.clone())
                     .send()
                     .await
                     .unwrap();
@@ -111,15 +119,21 @@ fn serve_args(data: &std::path::Path) -> lockwatch::server::ServeArgs {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     lockwatch::http::install_crypto_provider();
-    let body = Arc::new(
-        serde_json::to_vec(&pull_request(
-            "synchronize",
-            2,
-            &"b".repeat(40),
-            &"c".repeat(40),
-            false,
-        ))
-        .unwrap(),
+    let bodies: Bodies = Arc::new(
+        (1..=PULL_REQUESTS)
+            .map(|pr| {
+                let body = serde_json::to_vec(&pull_request(
+                    "synchronize",
+                    pr,
+                    &"b".repeat(40),
+                    &format!("{pr:040x}"),
+                    false,
+                ))
+                .unwrap();
+                let sig = signature(SECRET, &body);
+                (body, sig)
+            })
+            .collect(),
     );
 
     let bare = Router::new().route("/webhook", post(|| async { StatusCode::ACCEPTED }));
@@ -133,25 +147,22 @@ async fn main() {
         .unwrap();
     let url = format!("http://{}/webhook", server.addr());
 
-    let (b_rps, b_p50, b_p99, b_ok) = load(bare_url, body.clone()).await;
-    let (l_rps, l_p50, l_p99, l_ok) = load(url, body.clone()).await;
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
-        "| handler ({REQUESTS} signed deliveries, {CONCURRENCY} connections) | deliveries/s | p50 | p99 | 202s |\n|---|---|---|---|---|"
+        "| connections ({REQUESTS} signed deliveries each) | bare axum handler: deliveries/s, p50, p99 | lockwatch `/webhook` (verify, parse, queue durably): deliveries/s, p50, p99 | ratio | 202s |"
     );
-    println!(
-        "| bare axum handler (202, nothing else) | {b_rps:.0} | {:.2} ms | {:.2} ms | {b_ok} |",
-        ms(b_p50),
-        ms(b_p99)
-    );
-    println!(
-        "| lockwatch `/webhook` (verify, parse, queue durably, 202) | {l_rps:.0} | {:.2} ms | {:.2} ms | {l_ok} |",
-        ms(l_p50),
-        ms(l_p99)
-    );
-    println!(
-        "| ratio lockwatch / bare | {:.0} % | | | |",
-        100.0 * l_rps / b_rps
-    );
+    println!("|---|---|---|---|---|");
+    for c in CONCURRENCY {
+        let (b_rps, b_p50, b_p99, _) = load(bare_url.clone(), bodies.clone(), c).await;
+        let (l_rps, l_p50, l_p99, l_ok) = load(url.clone(), bodies.clone(), c).await;
+        println!(
+            "| {c} | {b_rps:.0}/s, {:.2} ms, {:.2} ms | {l_rps:.0}/s, {:.2} ms, {:.2} ms | {:.0} % | {l_ok} of {REQUESTS} |",
+            ms(b_p50),
+            ms(b_p99),
+            ms(l_p50),
+            ms(l_p99),
+            100.0 * l_rps / b_rps
+        );
+    }
     server.shutdown().await;
 }
