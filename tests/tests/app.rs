@@ -363,7 +363,34 @@ async fn pr_without_dependency_changes_gets_a_success_check_and_no_comment() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_synchronize_events_in_a_burst_review_only_the_last_head() {
-    let h = Harness::new(&["--coalesce-ms", "1500"]).await;
+    burst_reviews_only_the_last_head(&[]).await;
+}
+
+/// The same on a PostgreSQL job database (several replicas' configuration).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_a_burst_reviews_only_the_last_head() {
+    let Some(url) = postgres_or_skip().await else {
+        return;
+    };
+    burst_reviews_only_the_last_head(&["--database-url", &url]).await;
+}
+
+/// A fresh PostgreSQL database, or None (with a message) when none is configured; CI sets
+/// `LOCKWATCH_REQUIRE_POSTGRES=1`, which turns a missing one into a failure.
+async fn postgres_or_skip() -> Option<String> {
+    let url = lockwatch::testkit::databases::fresh_postgres()
+        .await
+        .expect("LOCKWATCH_TEST_POSTGRES_URL is usable");
+    if url.is_none() {
+        eprintln!("not run: set LOCKWATCH_TEST_POSTGRES_URL (see tests/start-postgres.sh)");
+    }
+    url
+}
+
+async fn burst_reviews_only_the_last_head(extra: &[&str]) {
+    let mut args = vec!["--coalesce-ms", "1500"];
+    args.extend_from_slice(extra);
+    let h = Harness::new(&args).await;
     let base = h.commit(&tree(None, 0));
     let mut heads = Vec::new();
     for i in 0..10 {
@@ -669,7 +696,23 @@ async fn wait_all_completed(fake: &FakeGitHub, heads: &[String]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abrupt_stop_mid_queue_then_restart_publishes_every_review_exactly_once() {
-    let mut h = Harness::new(&["--workers", "2"]).await;
+    abrupt_stop_then_restart(&[]).await;
+}
+
+/// On PostgreSQL a restarted replica does not take over running jobs at start (another
+/// replica may be running them): they come back when their lease runs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_abrupt_stop_then_restart_publishes_every_review_exactly_once() {
+    let Some(url) = postgres_or_skip().await else {
+        return;
+    };
+    abrupt_stop_then_restart(&["--database-url", &url, "--job-lease-secs", "10"]).await;
+}
+
+async fn abrupt_stop_then_restart(extra: &[&str]) {
+    let mut args = vec!["--workers", "2"];
+    args.extend_from_slice(extra);
+    let mut h = Harness::new(&args).await;
     // Slow GitHub, so the stop lands mid-queue and mid-review.
     h.fake.fail(
         "pulls/get",
