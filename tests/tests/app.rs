@@ -382,7 +382,10 @@ async fn postgres_or_skip() -> Option<String> {
         .await
         .expect("LOCKWATCH_TEST_POSTGRES_URL is usable");
     if url.is_none() {
-        eprintln!("not run: set LOCKWATCH_TEST_POSTGRES_URL (see tests/start-postgres.sh)");
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("not run: set LOCKWATCH_TEST_POSTGRES_URL (see tests/start-postgres.sh)");
+        }
     }
     url
 }
