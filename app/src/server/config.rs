@@ -77,7 +77,8 @@ pub struct ServeArgs {
         default_value = "./lockwatch-data"
     )]
     pub data_dir: PathBuf,
-    /// Job database (default: `sqlite://DATA_DIR/lockwatch.db`).
+    /// Job database: `sqlite://PATH` or `postgres://...` (default: `DATABASE_URL`, else
+    /// `sqlite://DATA_DIR/lockwatch.db`).
     #[arg(
         long,
         value_name = "URL",
@@ -164,9 +165,13 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// `--database-url`, else `LOCKWATCH_DATABASE_URL`, else the conventional
+    /// `DATABASE_URL` (how PostgreSQL is usually handed to a container), else SQLite in the
+    /// data directory.
     pub fn database_url(&self) -> String {
         self.database_url
             .clone()
+            .or_else(|| std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()))
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("lockwatch.db").display()))
     }
 }

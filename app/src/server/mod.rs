@@ -153,7 +153,9 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<RunningServer> {
     crate::http::install_crypto_provider();
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
-    let store = Store::open(&args.database_url()).await?;
+    let database_url = args.database_url();
+    let store = Store::open(&database_url).await?;
+    tracing::info!(database = %crate::queue::redact(&database_url), backend = ?store.backend(), "job database open");
     let recovered = store.recover_running().await?;
     if recovered > 0 {
         tracing::warn!(
