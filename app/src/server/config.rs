@@ -171,6 +171,7 @@ impl ServeArgs {
     pub fn database_url(&self) -> String {
         self.database_url
             .clone()
+            .filter(|u| !u.is_empty())
             .or_else(|| std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()))
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("lockwatch.db").display()))
     }
