@@ -20,6 +20,9 @@ pub(super) fn ms(d: Duration) -> i64 {
 }
 
 /// The claim statement; `$lock` is the row-locking clause of the candidate's sub-select.
+/// The first line walks the `jobs_active` index from the earliest due job and stops at the
+/// first job not yet due: a running job was due when it was claimed, so every job that may
+/// be claimed has `run_after <= now`.
 macro_rules! claim_sql {
     ($lock:literal) => {
         concat!(
@@ -27,7 +30,8 @@ macro_rules! claim_sql {
                              updated_at = $2
              WHERE id = (
                 SELECT j.id FROM jobs j
-                WHERE ((j.state = 'queued' AND j.run_after <= $2)
+                WHERE j.state IN ('queued', 'running') AND j.run_after <= $2
+                  AND ((j.state = 'queued' AND j.run_after <= $2)
                        OR (j.state = 'running' AND j.lease_until < $2))
                   AND (j.pr_number IS NULL OR NOT EXISTS (
                         SELECT 1 FROM jobs r

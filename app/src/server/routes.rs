@@ -134,17 +134,18 @@ async fn webhook(State(state): State<AppState>, delivery: Delivery) -> Response 
             }
         }
         Event::Review(request) => {
+            let delay = if request.pr_number.is_some() {
+                state.0.coalesce
+            } else {
+                Duration::ZERO
+            };
             let job = NewJob {
                 installation_id: i64::try_from(request.installation_id).unwrap_or(i64::MAX),
                 repo: request.repo.clone(),
                 pr_number: request.pr_number.and_then(|n| i64::try_from(n).ok()),
                 head_sha: request.head_sha.clone(),
                 request: serde_json::to_string(&request).unwrap_or_default(),
-                delay: if request.pr_number.is_some() {
-                    state.0.coalesce
-                } else {
-                    Duration::ZERO
-                },
+                delay,
             };
             match store
                 .enqueue(&delivery.id, &delivery.event, Some(job))
@@ -160,7 +161,17 @@ async fn webhook(State(state): State<AppState>, delivery: Delivery) -> Response 
                     tracing::info!(delivery = %delivery.id, repo = %request.repo,
                         pr = ?request.pr_number, head_sha = %request.head_sha,
                         trigger = %request.trigger, outcome = ?outcome, "review queued");
-                    state.0.wake.notify_waiters();
+                    // Wake the workers when the job becomes due, not before: a worker woken
+                    // early would only find nothing to claim, once per delivery.
+                    let wake = state.0.wake.clone();
+                    if delay.is_zero() {
+                        wake.notify_waiters();
+                    } else {
+                        tokio::spawn(async move {
+                            tokio::time::sleep(delay).await;
+                            wake.notify_waiters();
+                        });
+                    }
                     (StatusCode::ACCEPTED, "queued\n").into_response()
                 }
                 Err(e) => store_error(m, &delivery.event, &e),
