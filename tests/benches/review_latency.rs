@@ -21,10 +21,10 @@
 use clap::Parser;
 use lockwatch::cli::{Cli, Command};
 use lockwatch::registry::fake::FakeRegistry;
-use lockwatch::testkit::Krate;
+use lockwatch_tests::bumps::publish_build_script_bumps;
 use lockwatch_tests::fake_github::webhooks::{self, Sign, delivery_id};
 use lockwatch_tests::fake_github::{APP_ID, FakeGitHub, Published, test_key_path};
-use lockwatch_tests::lockgen::{Pkg, lock, member};
+use lockwatch_tests::lockgen::{Pkg, lock};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -33,53 +33,16 @@ const RUNS_DEFAULT: usize = 20;
 const SECRET: &str = "bench-secret";
 const WAIT: Duration = Duration::from_secs(60);
 
-fn pkg(name: &str, version: &str, sum: &str) -> Pkg {
-    Pkg {
-        name: name.into(),
-        version: version.into(),
-        source: Some("registry+https://github.com/rust-lang/crates.io-index".into()),
-        checksum: Some(sum.into()),
-        deps: Vec::new(),
-    }
-}
-
 /// Publish 20 crates in two versions each; the base and head trees of the bump.
 fn bump(registry: &FakeRegistry) -> (Vec<(String, String)>, Vec<(String, String)>) {
-    let (mut base, mut head) = (vec![], vec![]);
     let names: Vec<String> = (0..CRATES).map(|i| format!("latcrate{i:02}")).collect();
     let mut manifest =
         "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n"
             .to_string();
-    for (i, name) in names.iter().enumerate() {
+    for name in &names {
         manifest.push_str(&format!("{name} = \"1\"\n"));
-        let build = format!(
-            "fn main() {{\n    println!(\"cargo:rerun-if-changed=build.rs\");\n    let _ = std::env::var(\"OUT_DIR\");\n    // {i}\n}}\n"
-        );
-        let lib: String = (0..100)
-            .map(|j| format!("pub fn f{j}() -> u32 {{ {j} }}\n"))
-            .collect();
-        let old = Krate::new(name, "1.0.0")
-            .file("src/lib.rs", &lib)
-            .file("build.rs", &build)
-            .build();
-        let new = Krate::new(name, "1.0.1")
-            .file("src/lib.rs", &lib)
-            .file("build.rs", &format!("{build}// changed\n"))
-            .build();
-        base.push(pkg(
-            name,
-            "1.0.0",
-            &registry.publish(name, "1.0.0", old, vec![]),
-        ));
-        head.push(pkg(
-            name,
-            "1.0.1",
-            &registry.publish(name, "1.0.1", new, vec![]),
-        ));
     }
-    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    base.push(member("app", "0.1.0").deps(&refs));
-    head.push(member("app", "0.1.0").deps(&refs));
+    let (base, head) = publish_build_script_bumps(registry, &names, 100);
     let tree = |pkgs: &[Pkg]| {
         vec![
             ("Cargo.toml".to_string(), manifest.clone()),

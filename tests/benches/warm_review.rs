@@ -5,22 +5,12 @@
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
 use lockwatch::registry::fake::FakeRegistry;
-use lockwatch::testkit::Krate;
 use lockwatch_tests::bin::{fixture_db, run_lockwatch};
-use lockwatch_tests::lockgen::{Pkg, lock, member};
+use lockwatch_tests::bumps::publish_build_script_bumps;
+use lockwatch_tests::lockgen::lock;
 use std::time::Instant;
 
 const CRATES_DEFAULT: usize = 150;
-
-fn pkg(name: &str, version: &str, sum: &str) -> Pkg {
-    Pkg {
-        name: name.into(),
-        version: version.into(),
-        source: Some("registry+https://github.com/rust-lang/crates.io-index".into()),
-        checksum: Some(sum.into()),
-        deps: Vec::new(),
-    }
-}
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -29,37 +19,8 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(CRATES_DEFAULT);
     let registry = FakeRegistry::start().await;
-    let (mut base, mut head) = (vec![], vec![]);
     let names: Vec<String> = (0..crates).map(|i| format!("benchcrate{i:03}")).collect();
-    for (i, name) in names.iter().enumerate() {
-        let build = format!(
-            "fn main() {{\n    println!(\"cargo:rerun-if-changed=build.rs\");\n    let _ = std::env::var(\"OUT_DIR\");\n    // {i}\n}}\n"
-        );
-        let lib: String = (0..200)
-            .map(|j| format!("pub fn f{j}() -> u32 {{ {j} }}\n"))
-            .collect();
-        let old = Krate::new(name, "1.0.0")
-            .file("src/lib.rs", &lib)
-            .file("build.rs", &build)
-            .build();
-        let new = Krate::new(name, "1.0.1")
-            .file("src/lib.rs", &lib)
-            .file("build.rs", &format!("{build}// changed\n"))
-            .build();
-        base.push(pkg(
-            name,
-            "1.0.0",
-            &registry.publish(name, "1.0.0", old, vec![]),
-        ));
-        head.push(pkg(
-            name,
-            "1.0.1",
-            &registry.publish(name, "1.0.1", new, vec![]),
-        ));
-    }
-    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    base.push(member("app", "0.1.0").deps(&refs));
-    head.push(member("app", "0.1.0").deps(&refs));
+    let (base, head) = publish_build_script_bumps(&registry, &names, 200);
     let scratch = tempfile::tempdir().unwrap();
     let (b, h) = (
         scratch.path().join("base.lock"),

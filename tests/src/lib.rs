@@ -1,6 +1,7 @@
 //! Test support shared by lockwatch's end-to-end tests.
 
 pub mod bin;
+pub mod bumps;
 pub mod fake_github;
 pub mod gitrepo;
 pub mod lockgen;
