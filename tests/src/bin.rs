@@ -27,24 +27,27 @@ fn nested_cargo_build() -> Command {
     cmd
 }
 
+/// Build `bin` of `package` in this test binary's profile and return its path.
+fn build_binary(package: &str, bin: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // target/<profile>/deps/<test> -> target/<profile>/<bin>
+    let dir = exe.parent().and_then(|p| p.parent()).expect("target dir");
+    let mut cmd = nested_cargo_build();
+    cmd.args(["--quiet", "-p", package, "--bin", bin]);
+    if dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().expect("cargo build");
+    assert!(status.success(), "building {bin} failed");
+    dir.join(format!("{bin}{}", std::env::consts::EXE_SUFFIX))
+}
+
 /// Path of the `lockwatch` binary, brought up to date once per test process (this crate
 /// does not depend on the binary, so `cargo test -p lockwatch-tests` alone would not build it).
 pub fn lockwatch_bin() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
-        .get_or_init(|| {
-            let exe = std::env::current_exe().expect("current exe");
-            // target/<profile>/deps/<test> -> target/<profile>/lockwatch
-            let dir = exe.parent().and_then(|p| p.parent()).expect("target dir");
-            let mut cmd = nested_cargo_build();
-            cmd.args(["--quiet", "-p", "lockwatch", "--bin", "lockwatch"]);
-            if dir.file_name().is_some_and(|n| n == "release") {
-                cmd.arg("--release");
-            }
-            let status = cmd.status().expect("cargo build");
-            assert!(status.success(), "building lockwatch failed");
-            dir.join(format!("lockwatch{}", std::env::consts::EXE_SUFFIX))
-        })
+        .get_or_init(|| build_binary("lockwatch", "lockwatch"))
         .clone()
 }
 
@@ -53,24 +56,7 @@ pub fn lockwatch_bin() -> PathBuf {
 pub fn lockwatch_action_bin() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
-        .get_or_init(|| {
-            let exe = std::env::current_exe().expect("current exe");
-            let dir = exe.parent().and_then(|p| p.parent()).expect("target dir");
-            let mut cmd = nested_cargo_build();
-            cmd.args([
-                "--quiet",
-                "-p",
-                "lockwatch-action",
-                "--bin",
-                "lockwatch-action",
-            ]);
-            if dir.file_name().is_some_and(|n| n == "release") {
-                cmd.arg("--release");
-            }
-            let status = cmd.status().expect("cargo build");
-            assert!(status.success(), "building lockwatch-action failed");
-            dir.join(format!("lockwatch-action{}", std::env::consts::EXE_SUFFIX))
-        })
+        .get_or_init(|| build_binary("lockwatch-action", "lockwatch-action"))
         .clone()
 }
 

@@ -1138,48 +1138,66 @@ async fn binary_harness() -> (Harness, String) {
     (h, listen)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_mid_review_requeues_the_job_uncounted_and_the_restart_publishes_it_once() {
-    let (h, listen) = binary_harness().await;
-    let logs = tempfile::tempdir().expect("test step");
-    let grace = ["--shutdown-grace-secs", "1"];
-    let mut first = ServeProcess::spawn(
+/// Start the real binary with `grace` seconds of shutdown grace, open PR `pr` (a bump of
+/// `time`) while GitHub answers its file list after `slow`, and return once the review is
+/// running: its check run is open and the file list is being read. Returns the server and
+/// the head SHA.
+async fn real_server_mid_review(
+    h: &Harness,
+    listen: &str,
+    log: &Path,
+    grace: &str,
+    pr: u64,
+    slow: Duration,
+) -> (ServeProcess, String) {
+    let server = ServeProcess::spawn(
         &h.fake.url,
         h.data.path(),
-        &listen,
-        &logs.path().join("first.log"),
-        &grace,
+        listen,
+        log,
+        &["--shutdown-grace-secs", grace],
     );
     ServeProcess::wait_ready(&h.url).await;
     let base = h.commit(&tree(None, 0));
     let head = h.commit(&tree(Some("1.5.4"), 0));
-    h.fake.set_pr(11, &base, &head, false);
-    // The file list takes 20 s: far longer than the grace period.
-    h.fake.fail(
-        "pulls/list-files",
-        FaultKind::Slow(Duration::from_secs(20)),
-        1,
-    );
+    h.fake.set_pr(pr, &base, &head, false);
+    h.fake.fail("pulls/list-files", FaultKind::Slow(slow), 1);
     assert_eq!(
         h.deliver(
             "pull_request",
-            &webhooks::pull_request("opened", 11, &base, &head, false)
+            &webhooks::pull_request("opened", pr, &base, &head, false)
         )
         .await
         .0,
         202
     );
-    // The review is running: its check run is open and the file list is being read.
     let opened = h.fake.next(WAIT).await;
     assert!(
         matches!(&opened, Published::CheckRunCreated { head_sha, status, .. } if *head_sha == head && status == "in_progress"),
         "{opened:?}"
     );
     let deadline = tokio::time::Instant::now() + WAIT;
-    while file_list_pages(&h.fake, 11) == 0 {
+    while file_list_pages(&h.fake, pr) == 0 {
         assert!(tokio::time::Instant::now() < deadline, "no file list read");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    (server, head)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_review_requeues_the_job_uncounted_and_the_restart_publishes_it_once() {
+    let (h, listen) = binary_harness().await;
+    let logs = tempfile::tempdir().expect("test step");
+    // The file list takes 20 s: far longer than the 1 s grace period.
+    let (mut first, head) = real_server_mid_review(
+        &h,
+        &listen,
+        &logs.path().join("first.log"),
+        "1",
+        11,
+        Duration::from_secs(20),
+    )
+    .await;
     let t = std::time::Instant::now();
     first.sigterm();
     let status = first.exited(Duration::from_secs(15)).await;
@@ -1209,7 +1227,7 @@ async fn sigterm_mid_review_requeues_the_job_uncounted_and_the_restart_publishes
         h.data.path(),
         &listen,
         &logs.path().join("second.log"),
-        &grace,
+        &["--shutdown-grace-secs", "1"],
     );
     ServeProcess::wait_ready(&h.url).await;
     let events = h.fake.until(WAIT, is_completed).await;
@@ -1238,38 +1256,15 @@ async fn sigterm_mid_review_requeues_the_job_uncounted_and_the_restart_publishes
 async fn sigterm_stops_accepting_and_lets_a_running_review_finish_within_the_grace_period() {
     let (h, listen) = binary_harness().await;
     let logs = tempfile::tempdir().expect("test step");
-    let grace = ["--shutdown-grace-secs", "30"];
-    let mut first = ServeProcess::spawn(
-        &h.fake.url,
-        h.data.path(),
+    let (mut first, head) = real_server_mid_review(
+        &h,
         &listen,
         &logs.path().join("first.log"),
-        &grace,
-    );
-    ServeProcess::wait_ready(&h.url).await;
-    let base = h.commit(&tree(None, 0));
-    let head = h.commit(&tree(Some("1.5.4"), 0));
-    h.fake.set_pr(12, &base, &head, false);
-    h.fake.fail(
-        "pulls/list-files",
-        FaultKind::Slow(Duration::from_secs(5)),
-        1,
-    );
-    h.deliver(
-        "pull_request",
-        &webhooks::pull_request("opened", 12, &base, &head, false),
+        "30",
+        12,
+        Duration::from_secs(5),
     )
     .await;
-    let opened = h.fake.next(WAIT).await;
-    assert!(
-        matches!(&opened, Published::CheckRunCreated { .. }),
-        "{opened:?}"
-    );
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while file_list_pages(&h.fake, 12) == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "no file list read");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
     first.sigterm();
     // New connections are refused at once, while the review still runs.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
@@ -1316,7 +1311,7 @@ async fn sigterm_stops_accepting_and_lets_a_running_review_finish_within_the_gra
         h.data.path(),
         &listen,
         &logs.path().join("second.log"),
-        &grace,
+        &["--shutdown-grace-secs", "1"],
     );
     ServeProcess::wait_ready(&h.url).await;
     let m = h.metrics().await;
