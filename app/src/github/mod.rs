@@ -27,6 +27,11 @@ pub struct RepoName {
 }
 
 impl RepoName {
+    /// The REST path of this repository followed by `rest`: `/repos/{owner}/{name}{rest}`.
+    pub fn api_path(&self, rest: &str) -> String {
+        format!("/repos/{}/{}{rest}", self.owner(), self.name())
+    }
+
     /// Parse `owner/name`; both parts must be non-empty and free of `/`.
     pub fn parse(full: &str) -> Option<RepoName> {
         let (owner, name) = full.split_once('/')?;

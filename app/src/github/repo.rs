@@ -74,7 +74,7 @@ impl RepoClient {
     }
 
     fn path(&self, rest: &str) -> String {
-        format!("/repos/{}/{}{rest}", self.repo.owner(), self.repo.name())
+        self.repo.api_path(rest)
     }
 
     async fn get(

@@ -68,7 +68,7 @@ impl TokenClient {
     }
 
     fn path(&self, rest: &str) -> String {
-        format!("/repos/{}/{}{rest}", self.repo.owner(), self.repo.name())
+        self.repo.api_path(rest)
     }
 
     /// Find lockwatch's comment (by `COMMENT_MARKER`) and edit it in place; create it only
