@@ -2,30 +2,28 @@
 //!
 //! Every accepted delivery must be on disk before its 202 goes out, and a durable commit
 //! costs one fsync (SQLite `synchronous=FULL`, or a PostgreSQL WAL flush). One commit per
-//! delivery caps intake at the disk's fsync rate, and one statement per step per delivery
-//! caps it at the database driver's round trips. Instead, one writer task takes every
-//! delivery waiting at that moment (up to `MAX_BATCH`) and, in one transaction:
+//! delivery caps intake at the disk's fsync rate, and one statement per delivery caps it at
+//! the database driver's round trips. Instead, one writer task takes every delivery waiting
+//! at that moment (up to `MAX_BATCH`) and writes them with one statement: an
+//! `INSERT ... SELECT` from a JSON array of the batch (one bound value, so one prepared
+//! statement whatever the batch size), `ON CONFLICT DO NOTHING RETURNING delivery_id`, which
+//! says which delivery ids are new (the rest are redeliveries). On SQLite that statement
+//! is its own transaction; on PostgreSQL it runs in one holding the fold lock shared (see
+//! `fold`).
 //!
-//! 1. inserts them all with one multi-row `INSERT ... ON CONFLICT DO NOTHING RETURNING`,
-//!    which says which delivery ids are new (the rest are redeliveries);
-//! 2. folds the new ones into jobs with three set-based statements: the newest head of
-//!    each pull request is remembered, queued jobs of those pull requests for another head
-//!    are superseded, and one job is queued for each pull request's newest head unless one
-//!    is queued for that head already. The batch's rows are those from the first `seq` the
-//!    insert returned on: batches are written one at a time.
-//!
-//! It commits once, and only then answers each waiting handler. Durability is unchanged:
-//! no handler hears "queued" before the commit that holds its delivery has returned. The
-//! result equals enqueuing the deliveries one by one in arrival order (a head that a later
-//! delivery of the batch supersedes never becomes a job). If a batch fails, each of its
-//! deliveries is retried in a transaction of its own, so one bad delivery cannot sink the
-//! others. On PostgreSQL a transaction-scoped advisory lock makes the writers of several
-//! replicas fold one at a time.
+//! Only then is each waiting handler answered: no handler hears "queued" before the commit
+//! that holds its delivery has returned. Turning deliveries into jobs (coalescing per pull
+//! request) is not on this path: `fold` does it after the commit, in batches of its own,
+//! and a crash in between loses nothing, as the deliveries are the durable record. If a
+//! batch fails, each of its deliveries is retried in a statement of its own, so one bad
+//! delivery cannot sink the others.
 
 use super::connect::Backend;
+use super::fold::{FOLD_LOCK, FoldSoon};
 use super::store::{Enqueued, NewJob, ms, now_ms};
+use super::write_gate::WriteGate;
 use anyhow::anyhow;
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::{AnyPool, Row};
 use std::collections::HashSet;
 use tokio::sync::{mpsc, oneshot};
 
@@ -50,10 +48,15 @@ pub struct GroupCommit {
 
 impl GroupCommit {
     /// Start the writer task on the current tokio runtime. It ends when every handle is
-    /// dropped, after writing what is pending.
-    pub fn start(pool: AnyPool, backend: Backend) -> GroupCommit {
+    /// dropped, after writing what is pending. `folder` hears of every commit.
+    pub fn start(
+        pool: AnyPool,
+        backend: Backend,
+        gate: WriteGate,
+        folder: FoldSoon,
+    ) -> GroupCommit {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(writer(pool, backend, rx));
+        tokio::spawn(writer(pool, backend, gate, folder, rx));
         GroupCommit { tx }
     }
 
@@ -81,9 +84,25 @@ impl GroupCommit {
     }
 }
 
-async fn writer(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<Pending>) {
+async fn writer(
+    pool: AnyPool,
+    backend: Backend,
+    gate: WriteGate,
+    folder: FoldSoon,
+    mut rx: mpsc::Receiver<Pending>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let turn = gate.enter().await;
+        // Deliveries that arrived while waiting for the turn join this commit.
+        if batch.len() < MAX_BATCH {
+            while let Ok(p) = rx.try_recv() {
+                batch.push(p);
+                if batch.len() == MAX_BATCH {
+                    break;
+                }
+            }
+        }
         let results = match write(&pool, backend, &batch).await {
             Ok(results) => results,
             Err(e) if batch.len() > 1 => {
@@ -100,6 +119,10 @@ async fn writer(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<Pending>
             }
             Err(e) => vec![Err(e)],
         };
+        drop(turn);
+        if results.iter().any(Result::is_ok) {
+            folder.deliveries_committed();
+        }
         for (pending, result) in batch.drain(..).zip(results) {
             if let Err(e) = &result {
                 tracing::error!(delivery = %pending.delivery_id, error = %format!("{e:#}"),
@@ -112,29 +135,87 @@ async fn writer(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<Pending>
     }
 }
 
-/// Any number, the same in every replica: the key of the fold's advisory lock.
-const FOLD_LOCK: i64 = 0x6c6f_636b_7761_7463; // "lockwatc"
+/// One delivery as the insert reads it from the batch's JSON array.
+#[derive(serde::Serialize)]
+struct BatchRow<'a> {
+    id: &'a str,
+    event: &'a str,
+    installation_id: Option<i64>,
+    repo: Option<&'a str>,
+    pr_number: Option<i64>,
+    head_sha: Option<&'a str>,
+    request: Option<&'a str>,
+    run_after: Option<i64>,
+}
 
-/// Write a batch in one transaction; one result per delivery, in order. An error means
-/// nothing of the batch was committed.
+/// `$1`: the batch as a JSON array of `BatchRow`, in arrival order; `$2`: now.
+const INSERT_SQLITE: &str = "INSERT INTO deliveries (delivery_id, event, received_at,
+        installation_id, repo, pr_number, head_sha, request, run_after)
+    SELECT value ->> 'id', value ->> 'event', $2, value ->> 'installation_id',
+           value ->> 'repo', value ->> 'pr_number', value ->> 'head_sha',
+           value ->> 'request', value ->> 'run_after'
+    FROM json_each($1) WHERE true ORDER BY key
+    ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id";
+const INSERT_POSTGRES: &str = "INSERT INTO deliveries (delivery_id, event, received_at,
+        installation_id, repo, pr_number, head_sha, request, run_after)
+    SELECT r.v ->> 'id', r.v ->> 'event', $2, (r.v ->> 'installation_id')::BIGINT,
+           r.v ->> 'repo', (r.v ->> 'pr_number')::BIGINT, r.v ->> 'head_sha',
+           r.v ->> 'request', (r.v ->> 'run_after')::BIGINT
+    FROM jsonb_array_elements($1::JSONB) WITH ORDINALITY AS r(v, n) ORDER BY r.n
+    ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id";
+
+/// Write a batch, durably; one result per delivery, in order. An error means nothing of
+/// the batch was committed.
 async fn write(
     pool: &AnyPool,
     backend: Backend,
     batch: &[Pending],
 ) -> anyhow::Result<Vec<anyhow::Result<Enqueued>>> {
     let now = now_ms();
-    let mut tx = pool.begin().await?;
-    if backend == Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(FOLD_LOCK)
-            .execute(&mut *tx)
-            .await?;
+    let rows: Vec<BatchRow<'_>> = batch
+        .iter()
+        .map(|p| {
+            let job = p.job.as_ref();
+            BatchRow {
+                id: &p.delivery_id,
+                event: &p.event,
+                installation_id: job.map(|j| j.installation_id),
+                repo: job.map(|j| j.repo.as_str()),
+                pr_number: job.and_then(|j| j.pr_number),
+                head_sha: job.map(|j| j.head_sha.as_str()),
+                request: job.map(|j| j.request.as_str()),
+                run_after: job.map(|j| now + ms(j.delay)),
+            }
+        })
+        .collect();
+    let json = serde_json::to_string(&rows)?;
+    let inserted = match backend {
+        Backend::Sqlite => {
+            sqlx::query(INSERT_SQLITE)
+                .bind(json)
+                .bind(now)
+                .fetch_all(pool)
+                .await?
+        }
+        Backend::Postgres => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
+                .bind(FOLD_LOCK)
+                .execute(&mut *tx)
+                .await?;
+            let rows = sqlx::query(INSERT_POSTGRES)
+                .bind(json)
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            rows
+        }
+    };
+    let mut new = HashSet::with_capacity(inserted.len());
+    for r in &inserted {
+        new.insert(r.try_get::<String, _>("delivery_id")?);
     }
-    let (new, seqs) = insert_deliveries(&mut tx, batch, now).await?;
-    if let Some(seqs) = seqs {
-        fold(&mut tx, seqs, now).await?;
-    }
-    tx.commit().await?;
     let mut answered = HashSet::new();
     Ok(batch
         .iter()
@@ -153,123 +234,10 @@ async fn write(
         .collect())
 }
 
-/// Columns bound per delivery in the multi-row insert.
-const COLUMNS: usize = 9;
-
-/// The first and last `seq` of a batch's new deliveries.
-type SeqRange = (i64, i64);
-
-/// Insert the batch's deliveries; returns the ids that were new and their `seq` range.
-async fn insert_deliveries(
-    conn: &mut AnyConnection,
-    batch: &[Pending],
-    now: i64,
-) -> anyhow::Result<(HashSet<String>, Option<SeqRange>)> {
-    let mut sql = String::from(
-        "INSERT INTO deliveries (delivery_id, event, received_at, installation_id, repo,
-                                 pr_number, head_sha, request, run_after) VALUES ",
-    );
-    for row in 0..batch.len() {
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for col in 0..COLUMNS {
-            if col > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("${}", row * COLUMNS + col + 1));
-        }
-        sql.push(')');
-    }
-    sql.push_str(" ON CONFLICT (delivery_id) DO NOTHING RETURNING seq, delivery_id");
-    // Only numbered parameters go into the text; every value is bound.
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for p in batch {
-        let job = p.job.as_ref();
-        query = query
-            .bind(p.delivery_id.as_str())
-            .bind(p.event.as_str())
-            .bind(now)
-            .bind(job.map(|j| j.installation_id))
-            .bind(job.map(|j| j.repo.as_str()))
-            .bind(job.and_then(|j| j.pr_number))
-            .bind(job.map(|j| j.head_sha.as_str()))
-            .bind(job.map(|j| j.request.as_str()))
-            .bind(job.map(|j| now + ms(j.delay)));
-    }
-    let rows = query.fetch_all(&mut *conn).await?;
-    let mut new = HashSet::with_capacity(rows.len());
-    let mut seqs: Option<SeqRange> = None;
-    for r in &rows {
-        new.insert(r.try_get::<String, _>("delivery_id")?);
-        let seq: i64 = r.try_get("seq")?;
-        seqs = Some(seqs.map_or((seq, seq), |(a, b)| (a.min(seq), b.max(seq))));
-    }
-    Ok((new, seqs))
-}
-
-/// `d` is the newest delivery of its pull request.
-const NEWEST_OF_ITS_PR: &str = "d.seq = (SELECT MAX(e.seq) FROM deliveries e
-    WHERE e.head_sha IS NOT NULL AND e.repo = d.repo AND e.pr_number = d.pr_number)";
-
-/// Turn the batch's deliveries into jobs.
-///
-/// The batch is named by its `seq` range (both bounds: PostgreSQL then estimates a handful
-/// of rows even before its statistics know the newest ones) and every lookup per delivery
-/// is a correlated subquery on an index, so each statement costs a few index probes per
-/// delivery of the batch, however many deliveries and jobs the tables hold.
-async fn fold(conn: &mut AnyConnection, (first, last): SeqRange, now: i64) -> anyhow::Result<()> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO pr_heads (repo, pr_number, head_sha, updated_at)
-         SELECT d.repo, d.pr_number, d.head_sha, d.received_at FROM deliveries d
-         WHERE d.seq BETWEEN $1 AND $2 AND d.head_sha IS NOT NULL AND d.pr_number IS NOT NULL
-           AND {NEWEST_OF_ITS_PR}
-         ON CONFLICT (repo, pr_number)
-         DO UPDATE SET head_sha = excluded.head_sha, updated_at = excluded.updated_at"
-    )))
-    .bind(first)
-    .bind(last)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        // CROSS JOIN: SQLite walks the batch first (a handful of rows), never every job.
-        "UPDATE jobs SET state = 'superseded', updated_at = $3
-         WHERE id IN (
-            SELECT j.id FROM deliveries d CROSS JOIN pr_heads p CROSS JOIN jobs j
-            WHERE d.seq BETWEEN $1 AND $2 AND d.head_sha IS NOT NULL AND d.pr_number IS NOT NULL
-              AND p.repo = d.repo AND p.pr_number = d.pr_number
-              AND j.repo = d.repo AND j.pr_number = d.pr_number AND j.state = 'queued'
-              AND j.head_sha <> p.head_sha)",
-    )
-    .bind(first)
-    .bind(last)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO jobs (delivery_id, installation_id, repo, pr_number, head_sha, request,
-                           state, attempts, run_after, created_at, updated_at)
-         SELECT d.delivery_id, d.installation_id, d.repo, d.pr_number, d.head_sha, d.request,
-                'queued', 0, d.run_after, d.received_at, d.received_at
-         FROM deliveries d
-         WHERE d.seq BETWEEN $1 AND $2 AND d.head_sha IS NOT NULL
-           AND (d.pr_number IS NULL OR ({NEWEST_OF_ITS_PR}
-                AND (SELECT COUNT(*) FROM jobs j
-                     WHERE j.state = 'queued' AND j.repo = d.repo
-                       AND j.pr_number = d.pr_number AND j.head_sha = d.head_sha) = 0))
-         ORDER BY d.seq"
-    )))
-    .bind(first)
-    .bind(last)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::queue::fold::Folder;
     use crate::testkit::databases::job_databases;
     use std::time::Duration;
 
@@ -312,10 +280,10 @@ mod tests {
         )
     }
 
-    /// One batch leaves the queue as enqueuing its deliveries one at a time in the same
-    /// order would: the same deliveries, newest heads and queued reviews.
+    /// Batches folded once leave the queue as enqueuing and folding each delivery one at a
+    /// time in the same order would: the same deliveries, newest heads and queued reviews.
     #[tokio::test]
-    async fn a_batch_equals_its_deliveries_one_at_a_time() {
+    async fn batches_folded_at_once_equal_deliveries_folded_one_at_a_time() {
         for seed in 1..=5_u64 {
             // a small linear congruential generator: repeatable, no dependency
             let mut x = seed;
@@ -347,21 +315,32 @@ mod tests {
                         .expect("configured")
                 };
                 let (batched, backend) = super::super::connect::open(&url2).await.expect("open");
+                let fold_one =
+                    Folder::new(one_by_one.clone(), backend, WriteGate::for_backend(backend));
                 for &(d, pr, head) in &deliveries {
                     let r = write(&one_by_one, backend, &[pending(d, pr, head)])
                         .await
                         .expect("write");
                     assert_eq!(r.len(), 1);
+                    fold_one.fold().await.expect("fold");
                 }
-                let batch: Vec<_> = deliveries
-                    .iter()
-                    .map(|&(d, pr, head)| pending(d, pr, head))
-                    .collect();
-                let results = write(&batched, backend, &batch).await.expect("write");
-                let new = results
-                    .iter()
-                    .filter(|r| matches!(r, Ok(Enqueued::Queued)))
-                    .count();
+                // Several batches, folded once at the end.
+                let mut new = 0;
+                for chunk in deliveries.chunks(usize::try_from(seed).expect("small") * 17) {
+                    let batch: Vec<_> = chunk
+                        .iter()
+                        .map(|&(d, pr, head)| pending(d, pr, head))
+                        .collect();
+                    let results = write(&batched, backend, &batch).await.expect("write");
+                    new += results
+                        .iter()
+                        .filter(|r| matches!(r, Ok(Enqueued::Queued)))
+                        .count();
+                }
+                Folder::new(batched.clone(), backend, WriteGate::for_backend(backend))
+                    .fold()
+                    .await
+                    .expect("fold");
                 let a = state(&one_by_one).await;
                 let b = state(&batched).await;
                 assert_eq!(new, a.0.len(), "seed {seed}");

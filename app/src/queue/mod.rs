@@ -8,8 +8,10 @@
 //! out); jobs are retried with backoff up to a bound.
 
 mod connect;
+mod fold;
 mod group_commit;
 mod store;
+mod write_gate;
 
 pub use connect::{Backend, redact};
 pub use store::{Enqueued, Job, JobCounts, NewJob, Store};

@@ -3,7 +3,9 @@
 //! only job claiming differs (see `claim`).
 
 use super::connect::{self, Backend};
+use super::fold::Folder;
 use super::group_commit::GroupCommit;
+use super::write_gate::WriteGate;
 use sqlx::{AnyPool, Row};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -105,6 +107,8 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     intake: GroupCommit,
+    folder: Folder,
+    gate: WriteGate,
 }
 
 impl Store {
@@ -112,11 +116,17 @@ impl Store {
     /// `postgres://...`) and apply migrations.
     pub async fn open(url: &str) -> anyhow::Result<Store> {
         let (pool, backend) = connect::open(url).await?;
-        let intake = GroupCommit::start(pool.clone(), backend);
+        let gate = WriteGate::for_backend(backend);
+        let folder = Folder::new(pool.clone(), backend, gate.clone());
+        // Deliveries a stopped process accepted but had not folded yet.
+        folder.fold().await?;
+        let intake = GroupCommit::start(pool.clone(), backend, gate.clone(), folder.background());
         Ok(Store {
             pool,
             backend,
             intake,
+            folder,
+            gate,
         })
     }
 
@@ -131,7 +141,8 @@ impl Store {
     }
 
     /// Record a delivery and, when it carries one, its job. Returns once durably
-    /// committed; concurrent deliveries share one commit (see `group_commit`).
+    /// committed; concurrent deliveries share one commit (see `group_commit`). The job is
+    /// folded in with the pull request's others (see `fold`) before anything reads jobs.
     pub async fn enqueue(
         &self,
         delivery_id: &str,
@@ -146,6 +157,7 @@ impl Store {
     /// other replicas may be running those jobs, and a dead replica's jobs come back when
     /// their lease runs out.
     pub async fn recover_running(&self) -> anyhow::Result<u64> {
+        let _turn = self.gate.enter().await;
         if self.backend == Backend::Postgres {
             return Ok(0);
         }
@@ -165,6 +177,8 @@ impl Store {
     /// candidate row is locked with `FOR UPDATE SKIP LOCKED`, so replicas claiming at the
     /// same moment take different jobs; SQLite has one writer at a time anyway.
     pub async fn claim(&self, lease: Duration) -> anyhow::Result<Option<Job>> {
+        self.folder.fold().await?;
+        let _turn = self.gate.enter().await;
         let now = now_ms();
         let sql = match self.backend {
             Backend::Sqlite => CLAIM,
@@ -190,6 +204,7 @@ impl Store {
 
     /// Milliseconds until the next queued job is due (None: nothing queued).
     pub async fn next_due_in(&self) -> anyhow::Result<Option<Duration>> {
+        self.folder.fold().await?;
         let next: Option<i64> =
             sqlx::query_scalar("SELECT MIN(run_after) FROM jobs WHERE state = 'queued'")
                 .fetch_one(&self.pool)
@@ -199,6 +214,7 @@ impl Store {
 
     /// Remember the check run a job created (so a re-run finds it again).
     pub async fn set_check_run(&self, job_id: i64, check_run_id: i64) -> anyhow::Result<()> {
+        let _turn = self.gate.enter().await;
         sqlx::query("UPDATE jobs SET check_run_id = $2 WHERE id = $1")
             .bind(job_id)
             .bind(check_run_id)
@@ -209,6 +225,7 @@ impl Store {
 
     /// The job finished (published, or found superseded).
     pub async fn finish(&self, job_id: i64, state: &'static str) -> anyhow::Result<()> {
+        let _turn = self.gate.enter().await;
         sqlx::query(
             "UPDATE jobs SET state = $2, lease_until = NULL, updated_at = $3 WHERE id = $1",
         )
@@ -222,6 +239,7 @@ impl Store {
 
     /// Run the job again after `delay`.
     pub async fn retry(&self, job_id: i64, delay: Duration, error: &str) -> anyhow::Result<()> {
+        let _turn = self.gate.enter().await;
         let now = now_ms();
         sqlx::query(
             "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = $2, last_error = $3,
@@ -239,6 +257,7 @@ impl Store {
 
     /// The job failed for good.
     pub async fn fail(&self, job_id: i64, error: &str) -> anyhow::Result<()> {
+        let _turn = self.gate.enter().await;
         sqlx::query(
             "UPDATE jobs SET state = 'failed', lease_until = NULL, last_error = $2, updated_at = $3
              WHERE id = $1",
@@ -253,6 +272,7 @@ impl Store {
 
     /// Shutting down mid-job: queue it again without counting the attempt.
     pub async fn requeue(&self, job_id: i64) -> anyhow::Result<()> {
+        let _turn = self.gate.enter().await;
         let now = now_ms();
         sqlx::query(
             "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = $2,
@@ -268,6 +288,7 @@ impl Store {
 
     /// The newest head SHA seen for a pull request.
     pub async fn latest_head(&self, repo: &str, pr_number: i64) -> anyhow::Result<Option<String>> {
+        self.folder.fold().await?;
         Ok(
             sqlx::query_scalar("SELECT head_sha FROM pr_heads WHERE repo = $1 AND pr_number = $2")
                 .bind(repo)
@@ -279,6 +300,7 @@ impl Store {
 
     /// Jobs per state.
     pub async fn counts(&self) -> anyhow::Result<JobCounts> {
+        self.folder.fold().await?;
         let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
             .fetch_all(&self.pool)
             .await?;
@@ -304,6 +326,7 @@ impl Store {
         account: &str,
         action: &str,
     ) -> anyhow::Result<()> {
+        let _turn = self.gate.enter().await;
         sqlx::query(
             "INSERT INTO installations (id, account, last_action, updated_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (id) DO UPDATE SET account = $2, last_action = $3, updated_at = $4",
@@ -553,5 +576,37 @@ mod tests {
                 .expect("q"),
             Enqueued::Queued
         );
+    }
+
+    /// A process that stopped between accepting a delivery and folding it into a job:
+    /// the next start folds it, before any worker claims.
+    #[tokio::test]
+    async fn a_delivery_accepted_but_not_folded_is_queued_at_start() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for url in job_databases(dir.path()).await.expect("databases") {
+            let (pool, _) = connect::open(&url).await.expect("open");
+            sqlx::query(
+                "INSERT INTO deliveries (delivery_id, event, received_at, installation_id, repo,
+                                         pr_number, head_sha, request, run_after, folded)
+                 VALUES ('d1', 'pull_request', 1, 1, 'o/r', 5, 'abc', '{}', 1, 0)",
+            )
+            .execute(&pool)
+            .await
+            .expect("insert");
+            pool.close().await;
+            let s = Store::open(&url).await.expect("reopen");
+            let queued: Vec<String> =
+                sqlx::query_scalar("SELECT head_sha FROM jobs WHERE state = 'queued'")
+                    .fetch_all(&s.pool)
+                    .await
+                    .expect("jobs");
+            assert_eq!(queued, ["abc"], "{:?}", s.backend());
+            let unfolded: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE folded = 0")
+                    .fetch_one(&s.pool)
+                    .await
+                    .expect("count");
+            assert_eq!(unfolded, 0);
+        }
     }
 }
