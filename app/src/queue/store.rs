@@ -1,6 +1,6 @@
 //! The store: deliveries, jobs, newest heads per pull request, installations. The same
 //! queries run on SQLite and PostgreSQL (`$N` parameters, `ON CONFLICT`, `RETURNING`);
-//! only job claiming differs (see `claim`).
+//! only job claiming (see `claim`) and the intake's insert (see `group_commit`) differ.
 
 use super::connect::{self, Backend};
 use super::fold::Folder;
