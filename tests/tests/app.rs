@@ -482,6 +482,46 @@ async fn github_failing_three_times_then_recovering_publishes_once() {
     h.finish().await;
 }
 
+/// A review that runs longer than the job's lease keeps it by renewing the lease: the
+/// idle second worker never takes it over, so the pull request gets one check run and one
+/// comment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_review_longer_than_its_lease_is_not_taken_over() {
+    let h = Harness::new(&["--workers", "2", "--job-lease-secs", "3"]).await;
+    let base = h.commit(&tree(None, 0));
+    let head = h.commit(&tree(Some("1.5.4"), 0));
+    h.fake.set_pr(12, &base, &head, false);
+    let slow = Duration::from_millis(4500);
+    h.fake.fail("pulls/list-files", FaultKind::Slow(slow), 1);
+    let delivered = tokio::time::Instant::now();
+    h.deliver(
+        "pull_request",
+        &webhooks::pull_request("opened", 12, &base, &head, false),
+    )
+    .await;
+    let mut events = h.fake.until(WAIT, is_completed).await;
+    // Until the slow answer has come back and its review could have ended too.
+    tokio::time::sleep_until(delivered + slow + Duration::from_secs(1)).await;
+    h.idle().await;
+    events.extend(h.fake.drain().await);
+    // Taken over, the job would run twice: the second run reuses the check run and edits
+    // the comment, but both runs complete the check and finish the job.
+    assert_eq!(created_check_runs(&events), vec![head], "{events:#?}");
+    assert_eq!(
+        events.iter().filter(|e| is_completed(e)).count(),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(h.fake.check_runs().len(), 1);
+    assert_eq!(h.fake.comments().len(), 1);
+    let m = h.metrics().await;
+    assert!(
+        m.contains("lockwatch_jobs_total{outcome=\"done\"} 1"),
+        "{m}"
+    );
+    h.finish().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_signatures_get_401_and_nothing_is_queued() {
     let h = Harness::new(&[]).await;

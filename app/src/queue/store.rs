@@ -223,6 +223,31 @@ impl Store {
         Ok(())
     }
 
+    /// Renew the lease of a job this worker claimed (`attempt`: `Job::attempts` of that
+    /// claim); false when the job is no longer that claim's: re-queued, finished, or taken
+    /// over by another worker after the lease ran out (a claim counts a new attempt).
+    pub async fn extend_lease(
+        &self,
+        job_id: i64,
+        attempt: i64,
+        lease: Duration,
+    ) -> anyhow::Result<bool> {
+        let _turn = self.gate.enter().await;
+        let now = now_ms();
+        let renewed = sqlx::query(
+            "UPDATE jobs SET lease_until = $3, updated_at = $4
+             WHERE id = $1 AND attempts = $2 AND state = 'running'",
+        )
+        .bind(job_id)
+        .bind(attempt)
+        .bind(now + ms(lease))
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(renewed == 1)
+    }
+
     /// The job finished (published, or found superseded).
     pub async fn finish(&self, job_id: i64, state: &'static str) -> anyhow::Result<()> {
         let _turn = self.gate.enter().await;
@@ -576,6 +601,50 @@ mod tests {
                 .expect("q"),
             Enqueued::Queued
         );
+    }
+
+    /// A renewed lease keeps the job from other workers; a taken-over job cannot be
+    /// renewed by its first claimer.
+    #[tokio::test]
+    async fn renewed_leases_are_kept_and_taken_over_ones_are_not_renewed() {
+        let (_d, stores) = stores().await;
+        for s in stores {
+            s.enqueue("d1", "pull_request", Some(job(7, "a")))
+                .await
+                .expect("q");
+            let short = Duration::from_millis(300);
+            let j = s.claim(short).await.expect("claim").expect("job");
+            assert!(
+                s.extend_lease(j.id, j.attempts, Duration::from_secs(60))
+                    .await
+                    .expect("renew")
+            );
+            tokio::time::sleep(short * 2).await;
+            assert!(
+                s.claim(short).await.expect("claim").is_none(),
+                "{:?}",
+                s.backend()
+            );
+            // Not renewed: the lease runs out and another worker takes the job over.
+            assert!(
+                s.extend_lease(j.id, j.attempts, Duration::ZERO)
+                    .await
+                    .expect("renew")
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            let taken = s.claim(short).await.expect("claim").expect("taken over");
+            assert_eq!((taken.id, taken.attempts), (j.id, j.attempts + 1));
+            assert!(
+                !s.extend_lease(j.id, j.attempts, short)
+                    .await
+                    .expect("renew")
+            );
+            assert!(
+                s.extend_lease(taken.id, taken.attempts, short)
+                    .await
+                    .expect("renew")
+            );
+        }
     }
 
     /// A process that stopped between accepting a delivery and folding it into a job:

@@ -135,14 +135,23 @@ pub struct ServeArgs {
         default_value_t = 2000
     )]
     pub coalesce_ms: u64,
-    /// A job's lease: a job running longer than this is presumed dead and claimed again.
+    /// A running job's lease: renewed every third of it while the review runs; a job whose
+    /// lease ran out (its process died) is claimed again.
     #[arg(
         long,
         value_name = "SECS",
         env = "LOCKWATCH_JOB_LEASE_SECS",
-        default_value_t = 900
+        default_value_t = 60
     )]
     pub job_lease_secs: u64,
+    /// A review running longer than this is stopped and retried later.
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "LOCKWATCH_REVIEW_TIMEOUT_SECS",
+        default_value_t = 810
+    )]
+    pub review_timeout_secs: u64,
     /// Timeout of one GitHub request, in seconds.
     #[arg(
         long,

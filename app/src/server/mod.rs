@@ -216,7 +216,8 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<RunningServer> {
         settings: worker::WorkerSettings {
             max_attempts: args.max_attempts.max(1),
             retry_base: Duration::from_millis(args.retry_base_ms),
-            lease: Duration::from_secs(args.job_lease_secs.max(10)),
+            lease: Duration::from_secs(args.job_lease_secs.max(3)),
+            review_timeout: Duration::from_secs(args.review_timeout_secs.max(1)),
             shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
         },
         wake,

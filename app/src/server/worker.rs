@@ -20,7 +20,9 @@ const IDLE_POLL: Duration = Duration::from_millis(500);
 pub struct WorkerSettings {
     pub max_attempts: i64,
     pub retry_base: Duration,
+    /// Renewed every third of it while the job runs.
     pub lease: Duration,
+    pub review_timeout: Duration,
     pub shutdown_grace: Duration,
 }
 
@@ -64,6 +66,7 @@ pub async fn run(workers: Arc<Workers>, mut shutdown: watch::Receiver<bool>) {
                 let grace = workers.settings.shutdown_grace;
                 tokio::select! {
                     () = &mut work => {}
+                    () = keep_lease(&workers, &job) => {}
                     () = async { wait_for_shutdown(&mut shutdown).await; tokio::time::sleep(grace).await; } => {
                         tracing::warn!(job = job.id, "shutting down mid-review: the job goes back to the queue");
                         if let Err(e) = workers.ctx.store.requeue(job.id).await {
@@ -95,6 +98,35 @@ pub async fn run(workers: Arc<Workers>, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
+/// Renew a running job's lease every third of it, so that no other worker or replica
+/// takes over a review that is still going; only a dead process's jobs come back. Ends
+/// (and with it the job's `select!`) only if the job is no longer this worker's.
+async fn keep_lease(workers: &Workers, job: &Job) {
+    let (job_id, lease) = (job.id, workers.settings.lease);
+    loop {
+        tokio::time::sleep(lease / 3).await;
+        match workers
+            .ctx
+            .store
+            .extend_lease(job_id, job.attempts, lease)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(
+                    job = job_id,
+                    "the job is no longer running here; stopping it"
+                );
+                return;
+            }
+            // The next renewal may succeed; the lease still has two thirds to go.
+            Err(e) => {
+                tracing::warn!(job = job_id, error = %format!("{e:#}"), "cannot renew the job's lease")
+            }
+        }
+    }
+}
+
 async fn run_job(workers: &Workers, job: &Job) {
     let req: JobRequest = match serde_json::from_str(&job.request) {
         Ok(r) => r,
@@ -115,8 +147,7 @@ async fn run_job(workers: &Workers, job: &Job) {
     );
     async {
         let started = Instant::now();
-        // A job must end well inside its lease, or another worker would take it over.
-        let limit = workers.settings.lease.mul_f64(0.9);
+        let limit = workers.settings.review_timeout;
         let result = match tokio::time::timeout(limit, publish::run(&workers.ctx, job, &req)).await {
             Ok(r) => r,
             Err(_) => Err(JobError::Transient {
