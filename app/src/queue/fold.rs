@@ -16,8 +16,8 @@
 //! simply done again at the next one: the deliveries are the durable record, the jobs a view
 //! of them.
 //!
-//! Every reader of jobs or heads folds first (`Folder::fold`), so a delivery accepted
-//! before a claim is claimable by it. A background task also folds shortly after intake
+//! A claim, the job counts and the newest-head check fold first (`Folder::fold`), so a
+//! delivery accepted before a claim is claimable by it. A background task also folds shortly after intake
 //! commits, so that unfolded deliveries never pile up while no worker is claiming.
 //!
 //! On PostgreSQL the fold holds an exclusive transaction-scoped advisory lock and intake a

@@ -202,9 +202,10 @@ impl Store {
         }))
     }
 
-    /// Milliseconds until the next queued job is due (None: nothing queued).
+    /// Milliseconds until the next queued job is due (None: nothing queued). Workers ask
+    /// right after a claim, which folded; a delivery committed since then wakes them when
+    /// its job is due (see `server::routes`), so this does not fold again.
     pub async fn next_due_in(&self) -> anyhow::Result<Option<Duration>> {
-        self.folder.fold().await?;
         let next: Option<i64> =
             sqlx::query_scalar("SELECT MIN(run_after) FROM jobs WHERE state = 'queued'")
                 .fetch_one(&self.pool)
