@@ -2,7 +2,7 @@
 //! place) and the job summary.
 
 use crate::env::ActionEnv;
-use lockwatch::github::{CommentOutcome, GitHubError, PrNumber, RepoName, TokenClient};
+use lockwatch::github::{CommentOutcome, GitHubError, PrNumber, RepoClient, RepoName};
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
@@ -53,11 +53,11 @@ pub async fn comment(
             env.repository
         ));
     };
-    let client = match TokenClient::new(&env.api_url, token, repo.clone(), Duration::from_secs(30))
-    {
-        Ok(c) => c,
-        Err(e) => return CommentStatus::Failed(e.to_string()),
-    };
+    let client =
+        match RepoClient::with_token(&env.api_url, token, repo.clone(), Duration::from_secs(30)) {
+            Ok(c) => c,
+            Err(e) => return CommentStatus::Failed(e.to_string()),
+        };
     let url = |id: u64| {
         format!(
             "{}/{repo}/pull/{number}#issuecomment-{id}",

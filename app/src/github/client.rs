@@ -1,4 +1,6 @@
-//! `GitHubApp`: octocrab with a configurable base URL, and the one request wrapper.
+//! `GitHubApp`: octocrab with a configurable base URL, and the one request wrapper. It
+//! speaks as the App (JWT, installation tokens) or, for the GitHub Action, with one fixed
+//! token (`GitHubApp::with_token`); the retries, error mapping and metrics are the same.
 
 use super::auth::{AppKey, TokenCache};
 use super::models::InstallationToken;
@@ -44,6 +46,14 @@ pub struct GitHubAppConfig {
 pub(crate) enum Auth {
     App,
     Installation(InstallationId),
+    /// The client's fixed token (`GitHubApp::with_token`).
+    Token,
+}
+
+/// What the client signs requests with.
+enum Credentials {
+    App { key: AppKey, tokens: TokenCache },
+    Token(SecretString),
 }
 
 /// A response with its body read.
@@ -83,8 +93,7 @@ impl ApiResponse {
 pub struct GitHubApp {
     octo: Octocrab,
     base: String,
-    key: AppKey,
-    tokens: TokenCache,
+    credentials: Credentials,
     timeout: Duration,
     retries: u32,
     backoff: Duration,
@@ -95,7 +104,7 @@ impl std::fmt::Debug for GitHubApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GitHubApp")
             .field("base", &self.base)
-            .field("app_id", &self.key.app_id())
+            .field("app_id", &self.app_id())
             .finish_non_exhaustive()
     }
 }
@@ -108,18 +117,13 @@ impl GitHubApp {
             config.private_key_pem.expose_secret().as_bytes(),
         )?;
         let base = config.api_url.trim_end_matches('/').to_string();
-        let octo = Octocrab::builder()
-            .base_uri(base.as_str())
-            .map_err(|e| GitHubError::Credentials(format!("bad GitHub API URL: {e}")))?
-            .set_connect_timeout(Some(config.timeout))
-            .set_read_timeout(Some(config.timeout))
-            .build()
-            .map_err(|e| GitHubError::Credentials(format!("cannot build the client: {e}")))?;
         Ok(GitHubApp {
-            octo,
+            octo: octocrab_for(&base, config.timeout)?,
             base,
-            key,
-            tokens: TokenCache::default(),
+            credentials: Credentials::App {
+                key,
+                tokens: TokenCache::default(),
+            },
             timeout: config.timeout,
             retries: config.retries,
             backoff: config.backoff,
@@ -127,8 +131,42 @@ impl GitHubApp {
         })
     }
 
-    pub fn app_id(&self) -> u64 {
-        self.key.app_id()
+    /// A client that sends one fixed token (the Actions `GITHUB_TOKEN`) with every request;
+    /// `Auth::Token` requests use it. Two retries, from 250 ms, for transient failures.
+    pub fn with_token(
+        api_url: &str,
+        token: SecretString,
+        timeout: Duration,
+    ) -> Result<GitHubApp, GitHubError> {
+        crate::http::install_crypto_provider();
+        let base = api_url.trim_end_matches('/').to_string();
+        Ok(GitHubApp {
+            octo: octocrab_for(&base, timeout)?,
+            base,
+            credentials: Credentials::Token(token),
+            timeout,
+            retries: 2,
+            backoff: Duration::from_millis(250),
+            observer: None,
+        })
+    }
+
+    /// The App's id; `None` for a fixed-token client.
+    pub fn app_id(&self) -> Option<u64> {
+        match &self.credentials {
+            Credentials::App { key, .. } => Some(key.app_id()),
+            Credentials::Token(_) => None,
+        }
+    }
+
+    /// The App's key and installation tokens, for `Auth::App` and `Auth::Installation`.
+    fn app_credentials(&self) -> Result<(&AppKey, &TokenCache), GitHubError> {
+        match &self.credentials {
+            Credentials::App { key, tokens } => Ok((key, tokens)),
+            Credentials::Token(_) => Err(GitHubError::Credentials(
+                "a token client cannot speak as a GitHub App".into(),
+            )),
+        }
     }
 
     /// The path (and query) of a URL GitHub gave us, if it points at our API base.
@@ -139,7 +177,8 @@ impl GitHubApp {
 
     /// An installation token, from the cache or freshly made.
     async fn installation_token(&self, id: InstallationId) -> Result<SecretString, GitHubError> {
-        if let Some(t) = self.tokens.get(id) {
+        let (_, tokens) = self.app_credentials()?;
+        if let Some(t) = tokens.get(id) {
             return Ok(t);
         }
         let path = format!("/app/installations/{}/access_tokens", id.0);
@@ -162,7 +201,7 @@ impl GitHubApp {
             message: format!("bad expires_at: {e}"),
         })?;
         let token = SecretString::from(tok.token);
-        self.tokens.put(id, token.clone(), expires_at);
+        tokens.put(id, token.clone(), expires_at);
         Ok(token)
     }
 
@@ -180,8 +219,16 @@ impl GitHubApp {
         let mut attempt = 0u32;
         loop {
             let bearer = match auth {
-                Auth::App => self.key.jwt()?,
+                Auth::App => self.app_credentials()?.0.jwt()?,
                 Auth::Installation(id) => Box::pin(self.installation_token(id)).await?,
+                Auth::Token => match &self.credentials {
+                    Credentials::Token(t) => t.clone(),
+                    Credentials::App { .. } => {
+                        return Err(GitHubError::Credentials(
+                            "an App client has no fixed token".into(),
+                        ));
+                    }
+                },
             };
             let result = self
                 .send_once(&method, path, &bearer, body, accept, &what)
@@ -195,7 +242,7 @@ impl GitHubApp {
             // early. Drop it, mint a new one, and try once more.
             if let (Auth::Installation(id), Some(401), false) = (auth, err.status(), refreshed) {
                 tracing::warn!(request = %what, installation = id.0, "GitHub rejected the installation token; minting a new one");
-                self.tokens.forget(id, &bearer);
+                self.app_credentials()?.1.forget(id, &bearer);
                 refreshed = true;
                 continue;
             }
@@ -241,6 +288,16 @@ impl GitHubApp {
         }
         result
     }
+}
+
+fn octocrab_for(base: &str, timeout: Duration) -> Result<Octocrab, GitHubError> {
+    Octocrab::builder()
+        .base_uri(base)
+        .map_err(|e| GitHubError::Credentials(format!("bad GitHub API URL: {e}")))?
+        .set_connect_timeout(Some(timeout))
+        .set_read_timeout(Some(timeout))
+        .build()
+        .map_err(|e| GitHubError::Credentials(format!("cannot build the client: {e}")))
 }
 
 /// One request with a bearer credential and a timeout; the answer's body is read in full

@@ -9,12 +9,10 @@ mod auth;
 mod client;
 mod models;
 mod repo;
-mod token;
 
 pub use client::{ApiObserver, GitHubApp, GitHubAppConfig};
 pub use models::{Annotation, CheckRun, Conclusion, IssueComment, PrFile, PullRequest};
 pub use repo::{ChangedFiles, CommentOutcome, MAX_CHANGED_FILES, RepoClient};
-pub use token::TokenClient;
 
 use std::fmt;
 use std::time::Duration;

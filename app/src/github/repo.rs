@@ -6,8 +6,10 @@ use super::{
     Annotation, CheckRun, CommitSha, Conclusion, GitHubError, InstallationId, PrNumber, RepoName,
 };
 use axum::http::Method;
+use secrecy::SecretString;
 use serde_json::json;
 use std::sync::Arc;
+use std::time::Duration;
 
 const JSON: &str = "application/vnd.github+json";
 const RAW: &str = "application/vnd.github.raw+json";
@@ -43,7 +45,7 @@ pub enum CommentOutcome {
 #[derive(Debug, Clone)]
 pub struct RepoClient {
     app: Arc<GitHubApp>,
-    installation: InstallationId,
+    auth: Auth,
     repo: RepoName,
 }
 
@@ -64,9 +66,25 @@ impl RepoClient {
     pub fn new(app: Arc<GitHubApp>, installation: InstallationId, repo: RepoName) -> Self {
         RepoClient {
             app,
-            installation,
+            auth: Auth::Installation(installation),
             repo,
         }
+    }
+
+    /// One repository with a fixed token (the GitHub Action's `GITHUB_TOKEN`), for the
+    /// same sticky comment as the App's. `api_url`: `https://api.github.com` or GHES's
+    /// `https://HOST/api/v3`.
+    pub fn with_token(
+        api_url: &str,
+        token: SecretString,
+        repo: RepoName,
+        timeout: Duration,
+    ) -> Result<Self, GitHubError> {
+        Ok(RepoClient {
+            app: Arc::new(GitHubApp::with_token(api_url, token, timeout)?),
+            auth: Auth::Token,
+            repo,
+        })
     }
 
     pub fn repo(&self) -> &RepoName {
@@ -83,13 +101,7 @@ impl RepoClient {
         accept: &str,
     ) -> Result<super::client::ApiResponse, GitHubError> {
         self.app
-            .send(
-                Method::GET,
-                path,
-                Auth::Installation(self.installation),
-                None,
-                accept,
-            )
+            .send(Method::GET, path, self.auth, None, accept)
             .await
     }
 
@@ -100,13 +112,7 @@ impl RepoClient {
         body: &serde_json::Value,
     ) -> Result<super::client::ApiResponse, GitHubError> {
         self.app
-            .send(
-                method,
-                path,
-                Auth::Installation(self.installation),
-                Some(body),
-                JSON,
-            )
+            .send(method, path, self.auth, Some(body), JSON)
             .await
     }
 
@@ -239,7 +245,7 @@ impl RepoClient {
         Ok(list.check_runs.into_iter().find(|c| {
             c.name == name
                 && c.head_sha == sha.as_str()
-                && c.app.as_ref().is_none_or(|a| a.id == app_id)
+                && c.app.as_ref().is_none_or(|a| Some(a.id) == app_id)
         }))
     }
 
