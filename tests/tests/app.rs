@@ -135,6 +135,24 @@ impl Harness {
         self.server = Some(server);
     }
 
+    /// A pull request `pr` whose head adds regex 1.5.4 (which has an advisory, fixed in
+    /// 1.5.5); returns its base and head SHAs.
+    fn bump_pr(&self, pr: u64) -> (String, String) {
+        let base = self.commit(&tree(None, 0));
+        let head = self.commit(&tree(Some("1.5.4"), 0));
+        self.fake.set_pr(pr, &base, &head, false);
+        (base, head)
+    }
+
+    /// Deliver `pull_request` `opened` for `pr`.
+    async fn open(&self, pr: u64, base: &str, head: &str) -> (u16, String) {
+        self.deliver(
+            "pull_request",
+            &webhooks::pull_request("opened", pr, base, head, false),
+        )
+        .await
+    }
+
     fn commit(&self, files: &[(String, String)]) -> String {
         let s = sha();
         let refs: Vec<(&str, &str)> = files
@@ -441,9 +459,7 @@ async fn burst_reviews_only_the_last_head(extra: &[&str]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn github_failing_three_times_then_recovering_publishes_once() {
     let h = Harness::new(&[]).await;
-    let base = h.commit(&tree(None, 0));
-    let head = h.commit(&tree(Some("1.5.4"), 0));
-    h.fake.set_pr(4, &base, &head, false);
+    let (base, head) = h.bump_pr(4);
     h.fake.fail("checks/create", FaultKind::ServerError, 3);
     h.fake.fail(
         "issues/create-comment",
@@ -457,11 +473,7 @@ async fn github_failing_three_times_then_recovering_publishes_once() {
         FaultKind::Slow(Duration::from_millis(300)),
         1,
     );
-    h.deliver(
-        "pull_request",
-        &webhooks::pull_request("opened", 4, &base, &head, false),
-    )
-    .await;
+    h.open(4, &base, &head).await;
     let events = h.fake.until(WAIT, is_completed).await;
     assert_eq!(created_check_runs(&events).len(), 1);
     assert_eq!(conclusion_of(&events).1, "failure");
@@ -488,17 +500,11 @@ async fn github_failing_three_times_then_recovering_publishes_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_review_longer_than_its_lease_is_not_taken_over() {
     let h = Harness::new(&["--workers", "2", "--job-lease-secs", "3"]).await;
-    let base = h.commit(&tree(None, 0));
-    let head = h.commit(&tree(Some("1.5.4"), 0));
-    h.fake.set_pr(12, &base, &head, false);
+    let (base, head) = h.bump_pr(12);
     let slow = Duration::from_millis(4500);
     h.fake.fail("pulls/list-files", FaultKind::Slow(slow), 1);
     let delivered = tokio::time::Instant::now();
-    h.deliver(
-        "pull_request",
-        &webhooks::pull_request("opened", 12, &base, &head, false),
-    )
-    .await;
+    h.open(12, &base, &head).await;
     let mut events = h.fake.until(WAIT, is_completed).await;
     // Until the slow answer has come back and its review could have ended too.
     tokio::time::sleep_until(delivered + slow + Duration::from_secs(1)).await;
@@ -610,14 +616,8 @@ async fn bad_signatures_get_401_and_nothing_is_queued() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rerequested_checks_rerun_the_review_or_say_there_is_no_pr() {
     let h = Harness::new(&[]).await;
-    let base = h.commit(&tree(None, 0));
-    let head = h.commit(&tree(Some("1.5.4"), 0));
-    h.fake.set_pr(2, &base, &head, false);
-    h.deliver(
-        "pull_request",
-        &webhooks::pull_request("opened", 2, &base, &head, false),
-    )
-    .await;
+    let (base, head) = h.bump_pr(2);
+    h.open(2, &base, &head).await;
     let first = h.fake.until(WAIT, is_completed).await;
     assert_eq!(conclusion_of(&first).1, "failure");
 
@@ -650,15 +650,9 @@ async fn rerequested_checks_rerun_the_review_or_say_there_is_no_pr() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn giving_up_reports_neutral_never_failure() {
     let h = Harness::new(&["--max-attempts", "2"]).await;
-    let base = h.commit(&tree(None, 0));
-    let head = h.commit(&tree(Some("1.5.4"), 0));
-    h.fake.set_pr(6, &base, &head, false);
+    let (base, head) = h.bump_pr(6);
     h.fake.fail("pulls/list-files", FaultKind::ServerError, 100);
-    h.deliver(
-        "pull_request",
-        &webhooks::pull_request("opened", 6, &base, &head, false),
-    )
-    .await;
+    h.open(6, &base, &head).await;
     let events = h.fake.until(WAIT, is_completed).await;
     assert!(events.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: Some(c), title: Some(t), summary: Some(s), .. }
         if c == "neutral" && t == "lockwatch could not finish" && s.contains("502"))), "{events:#?}");
@@ -911,11 +905,7 @@ async fn more_than_3000_changed_files_are_capped_like_github_and_the_review_says
     // the first 3,000, 100 per page, and the last page has no `Link: next`.
     let head = h.commit(&tree(Some("1.5.4"), 3100));
     h.fake.set_pr(7, &base, &head, false);
-    h.deliver(
-        "pull_request",
-        &webhooks::pull_request("opened", 7, &base, &head, false),
-    )
-    .await;
+    h.open(7, &base, &head).await;
     let events = h.fake.until(WAIT, is_completed).await;
     assert_eq!(
         file_list_pages(&h.fake, 7),
@@ -976,17 +966,11 @@ async fn more_than_3000_changed_files_are_capped_like_github_and_the_review_says
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_installation_token_is_replaced_once_and_the_review_published_once() {
     let h = Harness::new(&[]).await;
-    let base = h.commit(&tree(None, 0));
-    let head = h.commit(&tree(Some("1.5.4"), 0));
-    h.fake.set_pr(8, &base, &head, false);
+    let (base, head) = h.bump_pr(8);
     // Mid-review (after the pull request was read and the check run opened with the cached
     // token), the token is revoked: GitHub answers 401 to it from then on.
     h.fake.fail("pulls/list-files", FaultKind::RevokeTokens, 1);
-    h.deliver(
-        "pull_request",
-        &webhooks::pull_request("opened", 8, &base, &head, false),
-    )
-    .await;
+    h.open(8, &base, &head).await;
     let events = h.fake.until(WAIT, is_completed).await;
     assert_eq!(created_check_runs(&events), vec![head.clone()]);
     assert_eq!(conclusion_of(&events).1, "failure");
@@ -1029,16 +1013,10 @@ async fn a_revoked_installation_token_is_replaced_once_and_the_review_published_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_rejected_again_after_the_refresh_is_not_retried_in_a_loop() {
     let h = Harness::new(&["--max-attempts", "1"]).await;
-    let base = h.commit(&tree(None, 0));
-    let head = h.commit(&tree(Some("1.5.4"), 0));
-    h.fake.set_pr(10, &base, &head, false);
+    let (base, head) = h.bump_pr(10);
     // Both the cached token and the fresh one are refused on the file list.
     h.fake.fail("pulls/list-files", FaultKind::RevokeTokens, 2);
-    h.deliver(
-        "pull_request",
-        &webhooks::pull_request("opened", 10, &base, &head, false),
-    )
-    .await;
+    h.open(10, &base, &head).await;
     let events = h.fake.until(WAIT, is_completed).await;
     // One refresh per request, not more; the job gives up (401 is not transient) and says so
     // on the check run, with a token minted for that (its cached one was revoked too).
@@ -1204,19 +1182,9 @@ async fn real_server_mid_review(
         &["--shutdown-grace-secs", grace],
     );
     ServeProcess::wait_ready(&h.url).await;
-    let base = h.commit(&tree(None, 0));
-    let head = h.commit(&tree(Some("1.5.4"), 0));
-    h.fake.set_pr(pr, &base, &head, false);
+    let (base, head) = h.bump_pr(pr);
     h.fake.fail("pulls/list-files", FaultKind::Slow(slow), 1);
-    assert_eq!(
-        h.deliver(
-            "pull_request",
-            &webhooks::pull_request("opened", pr, &base, &head, false)
-        )
-        .await
-        .0,
-        202
-    );
+    assert_eq!(h.open(pr, &base, &head).await.0, 202);
     let opened = h.fake.next(WAIT).await;
     assert!(
         matches!(&opened, Published::CheckRunCreated { head_sha, status, .. } if *head_sha == head && status == "in_progress"),
@@ -1407,11 +1375,7 @@ async fn a_version_published_after_an_earlier_review_is_found_in_the_index() {
     let base = h.commit(&tree_with("1.0.0", &s0));
     let head = h.commit(&tree_with("1.0.1", &s1));
     h.fake.set_pr(13, &base, &head, false);
-    h.deliver(
-        "pull_request",
-        &webhooks::pull_request("opened", 13, &base, &head, false),
-    )
-    .await;
+    h.open(13, &base, &head).await;
     let summary = |events: &[Published]| {
         events
             .iter()
