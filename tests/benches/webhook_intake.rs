@@ -6,7 +6,7 @@
 //!
 //! Load: a bounded number of requests from 32, 128 and 256 concurrent keep-alive
 //! connections (reqwest, in the same process), all to 127.0.0.1, for 200 different pull
-//! requests. Each delivery waits for the commit that holds it (SQLite, `synchronize=FULL`):
+//! requests. Each delivery waits for the commit that holds it (SQLite, `synchronous=FULL`):
 //! with C connections and a commit taking L, at most C deliveries share a commit, so
 //! throughput is at most C / L; group commit is what lets more connections mean more
 //! throughput instead of a longer queue for the disk. `--workers 0` still runs one worker (the minimum); GitHub is a closed
