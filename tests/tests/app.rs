@@ -933,12 +933,15 @@ async fn more_than_3000_changed_files_are_capped_like_github_and_the_review_says
 
     // A push whose only dependency change sorts past the cap (GitHub's order is not the
     // reviewer's choice): nothing among the 3,000 listed files is a lock file or manifest.
-    // That is not "no dependency changes": neutral, says why, and the comment is left alone.
-    let mut past_cap = tree(Some("1.5.5"), 0);
-    for i in 0..3100 {
-        past_cap.push((format!("Assets/a{i:04}.txt"), format!("{i}\n")));
-    }
-    let moved = h.commit(&past_cap);
+    // The root `Cargo.lock` is read at both commits anyway; it changed (regex 1.5.4 becomes
+    // 1.5.5), so it is reviewed: the same comment is edited, and says how it was found.
+    let assets = |mut files: Vec<(String, String)>| {
+        for i in 0..3100 {
+            files.push((format!("Assets/a{i:04}.txt"), format!("{i}\n")));
+        }
+        files
+    };
+    let moved = h.commit(&assets(tree(Some("1.5.5"), 0)));
     h.fake.set_pr(7, &base, &moved, false);
     h.deliver(
         "pull_request",
@@ -946,9 +949,40 @@ async fn more_than_3000_changed_files_are_capped_like_github_and_the_review_says
     )
     .await;
     let events = h.fake.until(WAIT, is_completed).await;
+    let (reviewed, conclusion, _) = conclusion_of(&events);
+    assert_eq!((reviewed, conclusion.as_str()), (moved.clone(), "success"));
+    let past_cap = "Cargo.lock is past the end of GitHub's list of changed files; lockwatch read it at both commits and reviewed its changes.";
+    let edited = events
+        .iter()
+        .find_map(|e| match e {
+            Published::CommentEdited { id, body } if *id == comment.0 => Some(body.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("the comment was not edited: {events:#?}"));
+    assert!(edited.contains("regex"), "{edited}");
+    assert!(!edited.contains("RUSTSEC-2022-0013"), "{edited}");
+    assert!(
+        edited.contains(past_cap) && edited.contains(note),
+        "{edited}"
+    );
+
+    // A dependency change past the cap that is not the root lock file (here the manifest
+    // only; the root `Cargo.lock` is the base's): not "no dependency changes" either.
+    // Neutral, says why, and the comment is left alone.
+    let mut manifest_only = tree(None, 0);
+    manifest_only[0].1.push_str("\n[features]\nextra = []\n");
+    let manifest_moved = h.commit(&assets(manifest_only));
+    h.fake.set_pr(7, &base, &manifest_moved, false);
+    h.deliver(
+        "pull_request",
+        &webhooks::pull_request("synchronize", 7, &base, &manifest_moved, false),
+    )
+    .await;
+    let events = h.fake.until(WAIT, is_completed).await;
     assert!(
         events.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: Some(c), title: Some(t), summary: Some(s), head_sha, .. }
-            if c == "neutral" && t == "Too many changed files to see every dependency change" && s.contains(note) && *head_sha == moved)),
+            if c == "neutral" && t == "Too many changed files to see every dependency change" && s.contains(note)
+                && s.contains("The root `Cargo.lock` is the same at both commits") && *head_sha == manifest_moved)),
         "{events:#?}"
     );
     assert!(
@@ -959,7 +993,7 @@ async fn more_than_3000_changed_files_are_capped_like_github_and_the_review_says
         "the comment must not claim anything about a list GitHub cut: {events:#?}"
     );
     assert_eq!(h.fake.comments().len(), 1);
-    assert_eq!(h.fake.comments()[0].body, comment.1);
+    assert_eq!(h.fake.comments()[0].body, edited);
     h.finish().await;
 }
 

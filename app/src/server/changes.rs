@@ -54,15 +54,66 @@ async fn both_sides(
     })
 }
 
-/// Read everything the pipeline needs for this pull request.
+/// The root lock file, which most pull requests that change dependencies change.
+const ROOT_LOCK: &str = "Cargo.lock";
+
+/// When GitHub's list stopped at its cap without naming the root `Cargo.lock`, a change to
+/// it may lie past the cap (GitHub's order is by path, and `Assets/` sorts before
+/// `Cargo.lock`): read it at both commits. `Some` when the two differ, a change the list
+/// did not show; `None` when the list is complete, names it, or it did not change.
+pub async fn unlisted_root_lock(
+    repo: &RepoClient,
+    files: &ChangedFiles,
+    base: &CommitSha,
+    head: &CommitSha,
+) -> Result<Option<LockfileInput>, GitHubError> {
+    let listed = files
+        .files
+        .iter()
+        .any(|f| f.filename == ROOT_LOCK || f.previous_filename.as_deref() == Some(ROOT_LOCK));
+    if !files.capped || listed {
+        return Ok(None);
+    }
+    let base_bytes = repo.file_at(ROOT_LOCK, base).await?;
+    let head_bytes = repo.file_at(ROOT_LOCK, head).await?;
+    if base_bytes == head_bytes {
+        return Ok(None);
+    }
+    Ok(Some(LockfileInput {
+        path: ROOT_LOCK.to_string(),
+        base: base_bytes,
+        head: head_bytes,
+    }))
+}
+
+/// Read everything the pipeline needs for this pull request. `unlisted_lock`: the root
+/// lock file's change when GitHub's capped list did not show it (`unlisted_root_lock`).
 pub async fn collect(
     repo: &RepoClient,
     files: &ChangedFiles,
+    unlisted_lock: Option<LockfileInput>,
     base: &CommitSha,
     head: &CommitSha,
 ) -> Result<ChangeSet, GitHubError> {
     let mut change = ChangeSet::default();
     let mut manifests: BTreeSet<String> = BTreeSet::new();
+    if let Some(lock) = unlisted_lock {
+        change.changed_files.push(ChangedPath {
+            path: lock.path.clone(),
+            status: match (&lock.base, &lock.head) {
+                (None, _) => "added",
+                (_, None) => "removed",
+                _ => "modified",
+            }
+            .to_string(),
+        });
+        change.notes.push(format!(
+            "{} is past the end of GitHub's list of changed files; lockwatch read it at both commits and reviewed its changes.",
+            lock.path
+        ));
+        manifests.insert(sibling_manifest(&lock.path));
+        change.lockfiles.push(lock);
+    }
     let mut read = 0usize;
     for f in &files.files {
         let old = f.previous_filename.as_deref().unwrap_or(&f.filename);

@@ -238,9 +238,10 @@ pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcom
         .ok_or_else(|| JobError::Permanent("the pull request has no base SHA".into()))?;
     let check = ensure_check_run(ctx, &repo, job, req, &head).await?;
     let files = repo.changed_files(pr).await?;
+    let unlisted_lock = changes::unlisted_root_lock(&repo, &files, &base, &head).await?;
     let pipeline = ctx.pipeline.get();
 
-    if !changes::changes_dependencies(&files) {
+    if !changes::changes_dependencies(&files) && unlisted_lock.is_none() {
         if let Some(newer) = superseded(ctx, req, pr).await? {
             return complete_superseded(&repo, check, &newer).await;
         }
@@ -252,7 +253,7 @@ pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcom
                 Conclusion::Neutral,
                 "Too many changed files to see every dependency change",
                 &format!(
-                    "No `Cargo.lock` or `Cargo.toml` is among the files GitHub listed for this pull request, but the list is incomplete.\n\n{}\n\nReview the dependency changes of this pull request by hand, or split it into smaller pull requests.",
+                    "No `Cargo.lock` or `Cargo.toml` is among the files GitHub listed for this pull request, but the list is incomplete. The root `Cargo.lock` is the same at both commits; other lock files and manifests past the end of the list were not seen.\n\n{}\n\nReview the dependency changes of this pull request by hand, or split it into smaller pull requests.",
                     changes::capped_note()
                 ),
                 &[],
@@ -275,7 +276,7 @@ pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcom
         return Ok(Outcome::Published);
     }
 
-    let mut change = changes::collect(&repo, &files, &base, &head).await?;
+    let mut change = changes::collect(&repo, &files, unlisted_lock, &base, &head).await?;
     // Split commands name the branch the author knows (`origin/main`), not a SHA.
     if !pull.base.ref_name.is_empty() {
         change.base_ref = Some(format!("origin/{}", pull.base.ref_name));
