@@ -55,6 +55,15 @@ fn with_create_mode(url: &str) -> String {
 
 /// Connect and apply the backend's migrations.
 pub async fn open(url: &str) -> anyhow::Result<(AnyPool, Backend)> {
+    open_migrated_to(url, None).await
+}
+
+/// Connect and apply the backend's migrations up to `version` (all when `None`): tests
+/// build a database of an earlier version with it.
+pub(super) async fn open_migrated_to(
+    url: &str,
+    version: Option<i64>,
+) -> anyhow::Result<(AnyPool, Backend)> {
     sqlx::any::install_default_drivers();
     let backend = Backend::of(url)?;
     let url = match backend {
@@ -92,10 +101,11 @@ pub async fn open(url: &str) -> anyhow::Result<(AnyPool, Backend)> {
         Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
         Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
     };
-    migrator
-        .run(&pool)
-        .await
-        .context("cannot apply database migrations")?;
+    match version {
+        None => migrator.run(&pool).await,
+        Some(v) => migrator.run_to(v, &pool).await,
+    }
+    .context("cannot apply database migrations")?;
     Ok((pool, backend))
 }
 

@@ -148,13 +148,16 @@ struct BatchRow<'a> {
     run_after: Option<i64>,
 }
 
-/// `$1`: the batch as a JSON array of `BatchRow`, in arrival order; `$2`: now.
+/// `$1`: the batch as a JSON array of `BatchRow`, in arrival order; `$2`: now. SQLite's
+/// `jsonb_each` parses the array once and hands each row over in its binary form, which
+/// `->>` reads without parsing; `json_each` would hand each row over as text, parsed again
+/// by every `->>` (9 times per row).
 const INSERT_SQLITE: &str = "INSERT INTO deliveries (delivery_id, event, received_at,
         installation_id, repo, pr_number, head_sha, request, run_after)
     SELECT value ->> 'id', value ->> 'event', $2, value ->> 'installation_id',
            value ->> 'repo', value ->> 'pr_number', value ->> 'head_sha',
            value ->> 'request', value ->> 'run_after'
-    FROM json_each($1) WHERE true ORDER BY key
+    FROM jsonb_each($1) WHERE true ORDER BY key
     ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id";
 const INSERT_POSTGRES: &str = "INSERT INTO deliveries (delivery_id, event, received_at,
         installation_id, repo, pr_number, head_sha, request, run_after)

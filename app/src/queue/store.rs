@@ -657,8 +657,8 @@ mod tests {
             let (pool, _) = connect::open(&url).await.expect("open");
             sqlx::query(
                 "INSERT INTO deliveries (delivery_id, event, received_at, installation_id, repo,
-                                         pr_number, head_sha, request, run_after, folded)
-                 VALUES ('d1', 'pull_request', 1, 1, 'o/r', 5, 'abc', '{}', 1, 0)",
+                                         pr_number, head_sha, request, run_after)
+                 VALUES ('d1', 'pull_request', 1, 1, 'o/r', 5, 'abc', '{}', 1)",
             )
             .execute(&pool)
             .await
@@ -671,12 +671,13 @@ mod tests {
                     .await
                     .expect("jobs");
             assert_eq!(queued, ["abc"], "{:?}", s.backend());
-            let unfolded: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE folded = 0")
-                    .fetch_one(&s.pool)
-                    .await
-                    .expect("count");
-            assert_eq!(unfolded, 0);
+            let (cursor, newest): (i64, i64) = sqlx::query_as(
+                "SELECT (SELECT last_seq FROM fold_cursor), (SELECT MAX(seq) FROM deliveries)",
+            )
+            .fetch_one(&s.pool)
+            .await
+            .expect("cursor");
+            assert_eq!(cursor, newest, "the cursor is past the folded delivery");
         }
     }
 }
