@@ -2,13 +2,17 @@
 
 use crate::server::{self, ServeArgs};
 use clap::Args;
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 fn init_logging(format: &str) {
     let filter = EnvFilter::try_from_env("LOCKWATCH_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,octocrab=warn,sqlx=warn,hyper=warn"));
+    // Colours only for a person at a terminal: a log file or a container's log collector
+    // would get the escape codes as text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = if format == "json" {
         builder.json().try_init()
