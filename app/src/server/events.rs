@@ -70,29 +70,50 @@ struct Account {
 #[serde(default)]
 struct Repository {
     full_name: Option<String>,
-    url: Option<String>,
 }
 
+/// `pull_request` of a `pull_request` event. Its `head.repo` and `base.repo` (a whole
+/// repository each, a third of the payload) are not declared, so the parser skips them
+/// without matching every key against field names.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct PullRequest {
     number: Option<u64>,
     head: Option<GitRef>,
-    base: Option<GitRef>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct GitRef {
     sha: Option<String>,
-    repo: Option<Repository>,
+}
+
+/// A pull request as `check_run` and `check_suite` events list them (small objects).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct CheckPullRequest {
+    number: Option<u64>,
+    head: Option<GitRef>,
+    base: Option<BaseRef>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct BaseRef {
+    repo: Option<RepoUrl>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RepoUrl {
+    url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct Check {
     head_sha: Option<String>,
-    pull_requests: Vec<PullRequest>,
+    pull_requests: Vec<CheckPullRequest>,
 }
 
 #[derive(Debug, Default, Deserialize)]
