@@ -6,7 +6,7 @@
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
 use lockwatch::advisories::AdvisoryDb;
-use lockwatch::engine::{AdvisorySource, LockfileInput, ReviewInput, review};
+use lockwatch::engine::{AdvisorySource, LockfileInput, ParsedLockfile, ReviewInput, review};
 use lockwatch::lockfile::{crate_names, diff, parse_lock};
 use lockwatch::policy::Policy;
 use lockwatch::typosquat::{PopularCrates, TyposquatChecker};
@@ -77,12 +77,14 @@ fn main() {
     let db = AdvisoryDb::load(&db_dir, Some(&names)).unwrap();
     let checker = TyposquatChecker::new(PopularCrates::embedded());
     time("engine review (diff, advisories, typosquat)", 20, || {
+        // Parsing included, as the pipeline does it once per review.
+        let lockfiles = [ParsedLockfile::parse(&LockfileInput {
+            path: "Cargo.lock".into(),
+            base: Some(base.clone()),
+            head: Some(head.clone()),
+        })];
         let input = ReviewInput {
-            lockfiles: vec![LockfileInput {
-                path: "Cargo.lock".into(),
-                base: Some(base.clone()),
-                head: Some(head.clone()),
-            }],
+            lockfiles: &lockfiles,
             advisories: AdvisorySource::Db(&db),
             typosquat: Some(&checker),
             facts: None,

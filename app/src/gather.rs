@@ -6,9 +6,9 @@
 //! repository and installation shares them. Git sources and unknown registries are never
 //! fetched (the lock file is attacker-controlled): the engine reports them instead.
 
-use crate::engine::{CrateFacts, IndexFacts, LockfileInput, VersionFacts, wants_fetch};
+use crate::engine::{CrateFacts, IndexFacts, ParsedLockfile, VersionFacts, wants_fetch};
 use crate::inspect::{CrateSurface, InspectLimits, inspect_crate};
-use crate::lockfile::{diff, parse_lock};
+use crate::lockfile::diff;
 use crate::registry::{DepKind, FetchError, IndexUrl, RegistryClient};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -42,15 +42,14 @@ struct Wanted {
 
 impl Gatherer {
     /// Facts for every fetchable change of these lock files.
-    pub async fn gather(&self, lockfiles: &[LockfileInput], now: i64) -> CrateFacts {
+    pub async fn gather(&self, lockfiles: &[ParsedLockfile], now: i64) -> CrateFacts {
         let mut wanted: Vec<Wanted> = Vec::new();
         for lf in lockfiles {
-            let base = lf.base.as_deref().map(parse_lock).and_then(Result::ok);
-            let head = lf.head.as_deref().map(parse_lock).and_then(Result::ok);
-            if lf.head.is_some() && head.is_none() {
-                continue; // unreviewable lock file: the engine says so
-            }
-            for c in diff(base.as_ref(), head.as_ref())
+            // An unreadable head is unreviewable (the engine says so); an unreadable base
+            // reads as no base, so every head crate counts as new.
+            let Ok(head) = &lf.head else { continue };
+            let base = lf.base.as_ref().ok().and_then(Option::as_ref);
+            for c in diff(base, head.as_ref())
                 .changes
                 .iter()
                 .filter(|c| wants_fetch(c))

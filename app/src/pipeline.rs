@@ -5,7 +5,8 @@
 use crate::advisories::AdvisoryDb;
 use crate::engine::CrateFacts;
 use crate::engine::{
-    AdvisorySource, Code, Finding, Level, LockfileInput, Review, ReviewInput, review,
+    AdvisorySource, Code, Finding, Level, LockfileInput, ParsedLockfile, Review, ReviewInput,
+    review,
 };
 use crate::gather::Gatherer;
 use crate::policy::{POLICY_PATH, Policy, parse_policy};
@@ -128,8 +129,11 @@ impl Pipeline {
             policy.cooldown_hours = hours;
         }
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        // Parsed once: the fetch stage and the engine both read them.
+        let lockfiles: Vec<ParsedLockfile> =
+            change.lockfiles.iter().map(ParsedLockfile::parse).collect();
         let facts = match &self.gatherer {
-            Some(g) => g.gather(&change.lockfiles, now).await,
+            Some(g) => g.gather(&lockfiles, now).await,
             None => CrateFacts {
                 not_fetched: Some(self.no_fetch_reason.clone()),
                 deliberate: true,
@@ -144,7 +148,7 @@ impl Pipeline {
             Advisories::Unavailable(reason) => AdvisorySource::Unavailable(reason),
         };
         let input = ReviewInput {
-            lockfiles: change.lockfiles.clone(),
+            lockfiles: &lockfiles,
             advisories,
             typosquat: Some(&self.typosquat),
             facts: Some(&facts),

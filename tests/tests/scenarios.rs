@@ -7,7 +7,9 @@
 #![allow(clippy::unwrap_used)]
 
 use lockwatch::advisories::AdvisoryDb;
-use lockwatch::engine::{AdvisorySource, CrateFacts, LockfileInput, ReviewInput, review};
+use lockwatch::engine::{
+    AdvisorySource, CrateFacts, LockfileInput, ParsedLockfile, ReviewInput, review,
+};
 use lockwatch::policy::Policy;
 use lockwatch::typosquat::{PopularCrates, TyposquatChecker};
 use serde_json::{Value, json};
@@ -70,12 +72,13 @@ fn scenarios() {
             deliberate: true,
             ..Default::default()
         };
+        let lockfiles = [ParsedLockfile::parse(&LockfileInput {
+            path: "Cargo.lock".into(),
+            base: std::fs::read(dir.join("base.Cargo.lock")).ok(),
+            head: std::fs::read(dir.join("head.Cargo.lock")).ok(),
+        })];
         let input = ReviewInput {
-            lockfiles: vec![LockfileInput {
-                path: "Cargo.lock".into(),
-                base: std::fs::read(dir.join("base.Cargo.lock")).ok(),
-                head: std::fs::read(dir.join("head.Cargo.lock")).ok(),
-            }],
+            lockfiles: &lockfiles,
             advisories: AdvisorySource::Db(&db),
             typosquat: Some(&checker),
             facts: Some(&facts),

@@ -2,6 +2,7 @@
 
 use super::facts::CrateFacts;
 use crate::advisories::AdvisoryDb;
+use crate::lockfile::{LockError, ParsedLock, parse_lock};
 use crate::typosquat::TyposquatChecker;
 
 /// One lock file on both sides (`None`: absent on that side).
@@ -11,6 +12,26 @@ pub struct LockfileInput {
     pub path: String,
     pub base: Option<Vec<u8>>,
     pub head: Option<Vec<u8>>,
+}
+
+/// A lock file's two sides, parsed once for both the fetch stage and the engine (a
+/// 550-package lock takes milliseconds to parse). `Ok(None)`: absent on that side; `Err`:
+/// present but unreadable, which the engine reports as `unreviewable`.
+#[derive(Debug)]
+pub struct ParsedLockfile {
+    pub path: String,
+    pub base: Result<Option<ParsedLock>, LockError>,
+    pub head: Result<Option<ParsedLock>, LockError>,
+}
+
+impl ParsedLockfile {
+    pub fn parse(input: &LockfileInput) -> ParsedLockfile {
+        ParsedLockfile {
+            path: input.path.clone(),
+            base: input.base.as_deref().map(parse_lock).transpose(),
+            head: input.head.as_deref().map(parse_lock).transpose(),
+        }
+    }
 }
 
 /// Where advisories come from for this review.
@@ -24,7 +45,7 @@ pub enum AdvisorySource<'a> {
 /// Everything one review looks at.
 #[derive(Debug)]
 pub struct ReviewInput<'a> {
-    pub lockfiles: Vec<LockfileInput>,
+    pub lockfiles: &'a [ParsedLockfile],
     pub advisories: AdvisorySource<'a>,
     /// None disables the typosquat check.
     pub typosquat: Option<&'a TyposquatChecker>,

@@ -9,7 +9,7 @@ use super::review::{
 };
 use crate::advisories::{AdvisoryDb, category_of, hits_for, suggest_fix};
 use crate::lockfile::{
-    Change, ChangeKind, DependencyGraph, LockDiff, ParsedLock, SourceKind, diff, parse_lock,
+    Change, ChangeKind, DependencyGraph, LockDiff, ParsedLock, SourceKind, diff,
 };
 use crate::policy::Policy;
 use std::collections::HashSet;
@@ -34,13 +34,11 @@ pub fn review(input: &ReviewInput<'_>, policy: &Policy) -> Review {
             notes.push(format!("advisory file {path} was skipped: {reason}"));
         }
     }
-    for lf in &input.lockfiles {
-        let base = lf.base.as_deref().map(parse_lock).transpose();
-        let head = lf.head.as_deref().map(parse_lock).transpose();
-        let (base, head) = match (base, head) {
-            (Ok(b), Ok(h)) => (b, h),
+    for lf in input.lockfiles {
+        let (base, head) = match (&lf.base, &lf.head) {
+            (Ok(b), Ok(h)) => (b.as_ref(), h.as_ref()),
             (b, h) => {
-                for (side, result) in [("base", b.err()), ("head", h.err())] {
+                for (side, result) in [("base", b.as_ref().err()), ("head", h.as_ref().err())] {
                     if let Some(e) = result {
                         findings.push(
                             Finding::new(Code::Unreviewable, format!("{} ({side}) {e}", lf.path))
@@ -60,15 +58,8 @@ pub fn review(input: &ReviewInput<'_>, policy: &Policy) -> Review {
                 continue;
             }
         };
-        let (review, mut lf_findings) = review_lockfile(
-            &lf.path,
-            base.as_ref(),
-            head.as_ref(),
-            db,
-            input,
-            policy,
-            &mut notes,
-        );
+        let (review, mut lf_findings) =
+            review_lockfile(&lf.path, base, head, db, input, policy, &mut notes);
         lockfiles.push(review);
         findings.append(&mut lf_findings);
     }

@@ -9,7 +9,7 @@ mod review;
 
 pub use facts::{CrateFacts, IndexFacts, VersionFacts, wants_fetch};
 pub use finding::{AdvisoryRef, AdvisoryStatus, Code, Evidence, Finding, Level};
-pub use input::{AdvisorySource, LockfileInput, ReviewInput};
+pub use input::{AdvisorySource, LockfileInput, ParsedLockfile, ReviewInput};
 pub use judge::review;
 pub use review::{
     ChangeRow, LockfileReview, LockfileStatus, Review, SCHEMA_VERSION, Summary, Verdict,

@@ -200,7 +200,7 @@ async fn complete_superseded(
 fn empty_review() -> Review {
     let db = AdvisoryDb::from_advisories(Vec::new(), "none");
     let input = ReviewInput {
-        lockfiles: Vec::new(),
+        lockfiles: &[],
         advisories: AdvisorySource::Db(&db),
         typosquat: None,
         facts: None,
