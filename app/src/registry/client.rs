@@ -44,6 +44,11 @@ pub struct RegistryClientConfig {
     /// configured registry declares in its own `config.json`. `Some(list)`:
     /// only the index hosts and these hosts may serve downloads.
     pub allowed_dl_hosts: Option<Vec<String>>,
+    /// How long a memoized index file is used before it is read again. A long-lived
+    /// client (`lockwatch serve`) would otherwise see a version yanked after the file was
+    /// read only when the client is rebuilt; a version published since is found anyway
+    /// (see [`RegistryClient::entry`]).
+    pub index_ttl: Duration,
 }
 
 impl Default for RegistryClientConfig {
@@ -62,6 +67,7 @@ impl Default for RegistryClientConfig {
             max_crate_bytes: 50_000_000,
             max_index_bytes: 16 * 1024 * 1024,
             allowed_dl_hosts: None,
+            index_ttl: Duration::from_secs(5 * 60),
         }
     }
 }
@@ -82,9 +88,16 @@ struct Inner {
     semaphore: Semaphore,
     cache: Option<CrateCache>,
     configs: Memo<IndexUrl, RegistryConfig>,
-    indexes: Memo<(IndexUrl, String), ParsedIndex>,
+    indexes: Memo<(IndexUrl, String), MemoIndex>,
     /// `host:port` that may be contacted: index hosts, then learned/pinned `dl` hosts.
     allowed: RwLock<HashSet<String>>,
+}
+
+/// A memoized index file and when it was read.
+#[derive(Debug)]
+struct MemoIndex {
+    read_at: std::time::Instant,
+    file: Arc<ParsedIndex>,
 }
 
 /// How one attempt failed.
@@ -228,14 +241,30 @@ impl RegistryClient {
         let path = index_path(name).ok_or_else(not_found)?;
         let url = registry.join(&path).ok_or_else(not_found)?;
         let key = (registry.clone(), name.to_ascii_lowercase());
-        let cell = memo_cell(&self.inner.indexes, key);
-        cell.get_or_try_init(|| async {
+        let read = || async {
             let what = format!("crate {name} in {registry}");
-            let body = self.get(url, self.inner.cfg.max_index_bytes, &what).await?;
-            Ok(Arc::new(parse_index_file(name, &body)?))
-        })
-        .await
-        .cloned()
+            let body = self
+                .get(url.clone(), self.inner.cfg.max_index_bytes, &what)
+                .await?;
+            Ok::<_, FetchError>(Arc::new(MemoIndex {
+                read_at: std::time::Instant::now(),
+                file: Arc::new(parse_index_file(name, &body)?),
+            }))
+        };
+        let memo = memo_cell(&self.inner.indexes, key.clone())
+            .get_or_try_init(read)
+            .await?
+            .clone();
+        if memo.read_at.elapsed() <= self.inner.cfg.index_ttl {
+            return Ok(memo.file.clone());
+        }
+        // Too old: read again (once, however many lookups find it old at the same time).
+        self.forget_index(registry, name, &memo.file);
+        let memo = memo_cell(&self.inner.indexes, key)
+            .get_or_try_init(read)
+            .await?
+            .clone();
+        Ok(memo.file.clone())
     }
 
     /// All versions of a crate listed in the index (including yanked ones).
@@ -279,7 +308,7 @@ impl RegistryClient {
         if map
             .get(&key)
             .and_then(|cell| cell.get())
-            .is_some_and(|current| Arc::ptr_eq(current, stale))
+            .is_some_and(|current| Arc::ptr_eq(&current.file, stale))
         {
             map.remove(&key);
         }
@@ -560,6 +589,36 @@ mod tests {
         assert_eq!(fake.requests().len(), 3);
         assert_eq!(c.index_entries(&reg, "Foo-Bar").await.unwrap().len(), 3);
         assert_eq!(fake.requests().len(), 3);
+    }
+
+    /// A yank after the file was memoized is seen once the memo is older than its TTL
+    /// (`lockwatch serve` keeps one client for an hour).
+    #[tokio::test]
+    async fn a_memoized_index_file_is_read_again_after_its_ttl() {
+        let fake = FakeRegistry::start().await;
+        fake.publish("foo", "1.0.0", b"one".to_vec(), vec![]);
+        let ttl = Duration::from_millis(300);
+        let c = RegistryClient::new(
+            RegistryClientConfig {
+                index_ttl: ttl,
+                ..cfg(fake.index_url())
+            },
+            None,
+        )
+        .unwrap();
+        let reg = fake.index_url();
+        let yanked = || async { c.entry(&reg, "foo", "1.0.0").await.unwrap().unwrap().yanked };
+        assert!(!yanked().await);
+        fake.yank("foo", "1.0.0");
+        // Within the TTL the memo answers, without a request.
+        assert!(!yanked().await);
+        assert_eq!(fake.requests().len(), 1);
+        tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+        assert!(yanked().await);
+        assert_eq!(fake.requests().len(), 2);
+        // The file read again is memoized in turn.
+        assert!(yanked().await);
+        assert_eq!(fake.requests().len(), 2);
     }
 
     #[tokio::test]
