@@ -685,3 +685,43 @@ fn policy_is_read_from_the_base_revision() {
         "base policy (warn) applies, not the head's allow"
     );
 }
+
+/// `lockwatch healthcheck` (the container's HEALTHCHECK): 0 for a 2xx, 1 otherwise, and
+/// a failure says why in one line, down to the cause (here the refused connection).
+#[test]
+fn healthcheck_exit_codes_and_the_cause_of_a_failure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let answer = |status: &'static str| {
+        let listener = listener.try_clone().unwrap();
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = conn.read(&mut buf);
+            let reply =
+                format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            conn.write_all(reply.as_bytes()).unwrap();
+        })
+    };
+    let url = format!("http://{addr}/healthz");
+    let ok = answer("200 OK");
+    let out = run_lockwatch(&["healthcheck", "--url", &url], tmp.path());
+    ok.join().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let unavailable = answer("503 Service Unavailable");
+    let out = run_lockwatch(&["healthcheck", "--url", &url], tmp.path());
+    unavailable.join().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("503"),
+        "{out:?}"
+    );
+    drop(listener);
+    let out = run_lockwatch(&["healthcheck", "--url", &url], tmp.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.to_lowercase().contains("refused"), "{err}");
+}

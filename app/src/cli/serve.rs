@@ -53,7 +53,8 @@ pub async fn healthcheck(args: HealthcheckArgs) -> anyhow::Result<i32> {
             Ok(1)
         }
         Err(e) => {
-            super::output::error_line(&format!("{}: {e}", args.url));
+            // The whole chain: "error sending request" alone hides a TLS or DNS cause.
+            super::output::error_line(&format!("{}: {:#}", args.url, anyhow::Error::from(e)));
             Ok(1)
         }
     }
