@@ -39,6 +39,13 @@ if [ -z "${BARE_BIN:-}" ]; then
     BARE_BIN=target/release/examples/bare_webhook
 fi
 
+for port in $BARE_PORT $LW_PORT; do
+    if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+        echo "port $port is in use: stop what listens there first" >&2
+        exit 1
+    fi
+done
+
 work=$(mktemp -d)
 pids=()
 cleanup() {
