@@ -258,13 +258,33 @@ impl RegistryClient {
         if memo.read_at.elapsed() <= self.inner.cfg.index_ttl {
             return Ok(memo.file.clone());
         }
-        // Too old: read again (once, however many lookups find it old at the same time).
-        self.forget_index(registry, name, &memo.file);
-        let memo = memo_cell(&self.inner.indexes, key)
-            .get_or_try_init(read)
-            .await?
-            .clone();
-        Ok(memo.file.clone())
+        // Too old: read it again. If the registry cannot answer now, the copy read earlier
+        // is still the best answer, kept for another TTL.
+        let fresh = match read().await {
+            Ok(fresh) => fresh,
+            Err(e) => {
+                tracing::warn!(krate = name, error = %e,
+                    "cannot read an index file again; using the copy read earlier");
+                Arc::new(MemoIndex {
+                    read_at: std::time::Instant::now(),
+                    file: memo.file.clone(),
+                })
+            }
+        };
+        self.replace_index(key, &memo, fresh.clone());
+        Ok(fresh.file.clone())
+    }
+
+    /// Memoize `fresh` in place of `old`, unless a concurrent lookup replaced `old` first.
+    fn replace_index(&self, key: (IndexUrl, String), old: &Arc<MemoIndex>, fresh: Arc<MemoIndex>) {
+        let mut map = match self.inner.indexes.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let current = map.get(&key).and_then(|cell| cell.get());
+        if current.is_none_or(|current| Arc::ptr_eq(current, old)) {
+            map.insert(key, Arc::new(OnceCell::new_with(Some(fresh))));
+        }
     }
 
     /// All versions of a crate listed in the index (including yanked ones).
@@ -619,6 +639,13 @@ mod tests {
         // The file read again is memoized in turn.
         assert!(yanked().await);
         assert_eq!(fake.requests().len(), 2);
+        // Old again while the registry fails: the copy read earlier still answers.
+        fake.publish("foo", "1.1.0", b"two".to_vec(), vec![]);
+        fake.fail_next("/index/", 500, 100);
+        tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+        assert!(yanked().await);
+        assert!(fake.requests().len() > 2, "it tried to read the file again");
+        assert_eq!(c.index_entries(&reg, "foo").await.unwrap().len(), 1);
     }
 
     #[tokio::test]
