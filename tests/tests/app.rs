@@ -144,6 +144,17 @@ impl Harness {
         (base, head)
     }
 
+    /// A push to `pr`: its head moves to `head`, and `pull_request` `synchronize` is
+    /// delivered.
+    async fn push(&self, pr: u64, base: &str, head: &str) -> (u16, String) {
+        self.fake.set_pr(pr, base, head, false);
+        self.deliver(
+            "pull_request",
+            &webhooks::pull_request("synchronize", pr, base, head, false),
+        )
+        .await
+    }
+
     /// Deliver `pull_request` `opened` for `pr`.
     async fn open(&self, pr: u64, base: &str, head: &str) -> (u16, String) {
         self.deliver(
@@ -342,16 +353,7 @@ async fn advisory_pr_fails_with_annotations_then_fix_passes_then_no_dependency_c
     let mut no_deps = tree(None, 120);
     no_deps.push(("src/lib.rs".into(), "pub fn f() {}\n".into()));
     let plain = h.commit(&no_deps);
-    h.fake.set_pr(2, &base, &plain, false);
-    assert_eq!(
-        h.deliver(
-            "pull_request",
-            &webhooks::pull_request("synchronize", 2, &base, &plain, false)
-        )
-        .await
-        .0,
-        202
-    );
+    assert_eq!(h.push(2, &base, &plain).await.0, 202);
     let events = h.fake.until(WAIT, is_completed).await;
     assert_eq!(conclusion_of(&events).1, "success");
     assert!(events.iter().any(|e| matches!(e, Published::CommentEdited { id, body } if *id == comment_id && body.contains("does not change dependencies"))), "{events:#?}");
@@ -942,12 +944,7 @@ async fn more_than_3000_changed_files_are_capped_like_github_and_the_review_says
         files
     };
     let moved = h.commit(&assets(tree(Some("1.5.5"), 0)));
-    h.fake.set_pr(7, &base, &moved, false);
-    h.deliver(
-        "pull_request",
-        &webhooks::pull_request("synchronize", 7, &base, &moved, false),
-    )
-    .await;
+    h.push(7, &base, &moved).await;
     let events = h.fake.until(WAIT, is_completed).await;
     let (reviewed, conclusion, _) = conclusion_of(&events);
     assert_eq!((reviewed, conclusion.as_str()), (moved.clone(), "success"));
@@ -972,12 +969,7 @@ async fn more_than_3000_changed_files_are_capped_like_github_and_the_review_says
     let mut manifest_only = tree(None, 0);
     manifest_only[0].1.push_str("\n[features]\nextra = []\n");
     let manifest_moved = h.commit(&assets(manifest_only));
-    h.fake.set_pr(7, &base, &manifest_moved, false);
-    h.deliver(
-        "pull_request",
-        &webhooks::pull_request("synchronize", 7, &base, &manifest_moved, false),
-    )
-    .await;
+    h.push(7, &base, &manifest_moved).await;
     let events = h.fake.until(WAIT, is_completed).await;
     assert!(
         events.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: Some(c), title: Some(t), summary: Some(s), head_sha, .. }
@@ -1033,11 +1025,7 @@ async fn a_revoked_installation_token_is_replaced_once_and_the_review_published_
     // The next review uses the new token from the cache: no third mint.
     let head2 = h.commit(&tree(Some("1.5.4"), 1));
     h.fake.set_pr(9, &base, &head2, false);
-    h.deliver(
-        "pull_request",
-        &webhooks::pull_request("opened", 9, &base, &head2, false),
-    )
-    .await;
+    h.open(9, &base, &head2).await;
     let events = h.fake.until(WAIT, is_completed).await;
     assert_eq!(conclusion_of(&events).0, head2);
     assert_eq!(h.fake.world(|w| (w.tokens_minted, w.unauthorized)), (2, 1));
@@ -1430,11 +1418,7 @@ async fn a_version_published_after_an_earlier_review_is_found_in_the_index() {
     let s2 = publish("1.0.2");
     let next = h.commit(&tree_with("1.0.2", &s2));
     h.fake.set_pr(14, &head, &next, false);
-    h.deliver(
-        "pull_request",
-        &webhooks::pull_request("opened", 14, &head, &next, false),
-    )
-    .await;
+    h.open(14, &head, &next).await;
     let second = summary(&h.fake.until(WAIT, is_completed).await);
     assert!(!second.contains("not in the index"), "{second}");
     h.fake.drain().await;
