@@ -74,16 +74,8 @@ pub async fn unlisted_root_lock(
     if !files.capped || listed {
         return Ok(None);
     }
-    let base_bytes = repo.file_at(ROOT_LOCK, base).await?;
-    let head_bytes = repo.file_at(ROOT_LOCK, head).await?;
-    if base_bytes == head_bytes {
-        return Ok(None);
-    }
-    Ok(Some(LockfileInput {
-        path: ROOT_LOCK.to_string(),
-        base: base_bytes,
-        head: head_bytes,
-    }))
+    let lock = both_sides(repo, ROOT_LOCK, ROOT_LOCK, base, head, "modified").await?;
+    Ok((lock.base != lock.head).then_some(lock))
 }
 
 /// Read everything the pipeline needs for this pull request. `unlisted_lock`: the root
