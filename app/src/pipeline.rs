@@ -38,6 +38,22 @@ pub struct ChangeSet {
     pub base_ref: Option<String>,
 }
 
+impl ChangeSet {
+    /// The change of a merge group (a merge queue's commit of one or more pull requests on
+    /// top of the target branch), reviewed by the App and the Action alike. The lock files,
+    /// advisories and crates are judged as usual; the split rule (`mixed-pr`) is not: it
+    /// was judged on each pull request, and a group that combines a dependency pull request
+    /// with a feature pull request is what a merge queue is for.
+    pub fn into_merge_group(mut self) -> ChangeSet {
+        self.changed_files.clear();
+        self.head_policy = None;
+        self.notes.push(
+            "Merge group: the combined change of the queued pull requests, reviewed against the target branch. The split rule (`mixed-pr`) applies to each pull request, not to the group.".into(),
+        );
+        self
+    }
+}
+
 /// The advisory database as the pipeline sees it.
 #[derive(Debug, Clone)]
 pub enum Advisories {

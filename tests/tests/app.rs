@@ -649,6 +649,112 @@ async fn rerequested_checks_rerun_the_review_or_say_there_is_no_pr() {
     h.finish().await;
 }
 
+/// A merge group's head: regex 1.5.4 added (RUSTSEC-2022-0013) by one queued pull
+/// request, and by another a code change with serde bumped in the lock file only: as one
+/// pull request that would be a `mixed-pr`; in a merge group it is two pull requests.
+fn merge_group_head_tree() -> Vec<(String, String)> {
+    let mut files = tree(Some("1.5.4"), 0);
+    for (path, text) in &mut files {
+        match path.as_str() {
+            "Cargo.lock" => {
+                *text = text.replace(
+                    "\"serde\"\nversion = \"1.0.0\"",
+                    "\"serde\"\nversion = \"1.0.1\"",
+                )
+            }
+            "src/main.rs" => *text = "fn main() {\n    println!(\"queued\");\n}\n".into(),
+            _ => {}
+        }
+    }
+    files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_group_gets_a_check_run_on_its_head_against_its_base_and_no_comment() {
+    let h = Harness::new(&[]).await;
+    let base = h.commit(&tree(None, 0));
+    let head_tree = merge_group_head_tree();
+    assert!(
+        head_tree
+            .iter()
+            .any(|(p, t)| p == "Cargo.lock" && t.contains("version = \"1.0.1\""))
+    );
+    let head = h.commit(&head_tree);
+    let (status, _) = h
+        .deliver("merge_group", &webhooks::merge_group(&base, &head))
+        .await;
+    assert_eq!(status, 202);
+    let events = h.fake.until(WAIT, is_completed).await;
+    assert_eq!(created_check_runs(&events), vec![head.clone()]);
+    let (sha_done, conclusion, annotations) = conclusion_of(&events);
+    assert_eq!(
+        (sha_done.as_str(), conclusion.as_str()),
+        (head.as_str(), "failure")
+    );
+    let lock_text = &head_tree
+        .iter()
+        .find(|(p, _)| p == "Cargo.lock")
+        .expect("lock")
+        .1;
+    let line = package_line(lock_text, "regex");
+    assert!(
+        annotations
+            .iter()
+            .any(|a| a["path"] == "Cargo.lock" && a["start_line"] == line),
+        "{annotations:#?}"
+    );
+    let summary = events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Published::CheckRunUpdated {
+                conclusion: Some(_),
+                summary: Some(s),
+                ..
+            } => Some(s.clone()),
+            _ => None,
+        })
+        .expect("a summary");
+    assert!(summary.contains("RUSTSEC-2022-0013"), "{summary}");
+    assert!(summary.contains("Merge group"), "{summary}");
+    assert!(!summary.contains("**mixed-pr**"), "{summary}");
+    assert!(
+        h.fake.comments().is_empty(),
+        "a merge group gets no comment"
+    );
+    assert!(
+        h.fake
+            .world(|w| w.log.iter().any(
+                |l| l == &format!("GET /repos/Codertocat/Hello-World/compare/{base}...{head}")
+            )),
+        "the files came from the compare API"
+    );
+
+    // The same change as one pull request is a mixed-pr (so the rule above was skipped,
+    // not blind): the pull request gets its comment, the merge group did not.
+    h.fake.set_pr(8, &base, &head, false);
+    h.open(8, &base, &head).await;
+    let pr_events = h.fake.until(WAIT, is_completed).await;
+    let pr_comment = pr_events
+        .iter()
+        .find_map(|e| match e {
+            Published::CommentCreated { issue: 8, body, .. } => Some(body.clone()),
+            _ => None,
+        })
+        .expect("the pull request's comment");
+    assert!(pr_comment.contains("**mixed-pr**"), "{pr_comment}");
+
+    // A merge group that changes no dependency file: a quick success, still no comment.
+    let code_only = h.commit(&tree(None, 3));
+    h.deliver("merge_group", &webhooks::merge_group(&base, &code_only))
+        .await;
+    let quick = h.fake.until(WAIT, is_completed).await;
+    assert!(quick.iter().any(|e| matches!(e, Published::CheckRunUpdated { head_sha, conclusion: Some(c), title: Some(t), .. }
+        if *head_sha == code_only && c == "success" && t == "No dependency changes")), "{quick:#?}");
+    assert_eq!(h.fake.comments().len(), 1);
+    h.finish().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn giving_up_reports_neutral_never_failure() {
     let h = Harness::new(&["--max-attempts", "2"]).await;

@@ -12,7 +12,7 @@ mod repo;
 
 pub use client::{ApiObserver, GitHubApp, GitHubAppConfig};
 pub use models::{Annotation, CheckRun, Conclusion, IssueComment, PrFile, PullRequest};
-pub use repo::{ChangedFiles, CommentOutcome, MAX_CHANGED_FILES, RepoClient};
+pub use repo::{ChangedFiles, CommentOutcome, MAX_CHANGED_FILES, MAX_COMPARED_FILES, RepoClient};
 
 use std::fmt;
 use std::time::Duration;

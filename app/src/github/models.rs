@@ -63,6 +63,13 @@ pub struct CheckRun {
     pub app: Option<AppRef>,
 }
 
+/// The part of a commit comparison lockwatch reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Comparison {
+    #[serde(default)]
+    pub files: Vec<PrFile>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct CheckRunList {
     #[serde(default)]

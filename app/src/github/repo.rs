@@ -1,7 +1,7 @@
 //! `RepoClient`: the named operations lockwatch performs on one repository.
 
 use super::client::{Auth, GitHubApp};
-use super::models::{CheckRunList, IssueComment, PrFile, PullRequest};
+use super::models::{CheckRunList, Comparison, IssueComment, PrFile, PullRequest};
 use super::{
     Annotation, CheckRun, CommitSha, Conclusion, GitHubError, InstallationId, PrNumber, RepoName,
 };
@@ -15,6 +15,8 @@ const JSON: &str = "application/vnd.github+json";
 const RAW: &str = "application/vnd.github.raw+json";
 /// GitHub lists at most this many files of a pull request.
 pub const MAX_CHANGED_FILES: usize = 3000;
+/// GitHub lists at most this many files of a comparison of two commits.
+pub const MAX_COMPARED_FILES: usize = 300;
 /// Annotations per check-run request (GitHub's limit).
 const ANNOTATIONS_PER_REQUEST: usize = 50;
 /// `output.summary` limit of the Checks API.
@@ -166,6 +168,22 @@ impl RepoClient {
             )
             .await?;
         Ok(ChangedFiles { files, capped })
+    }
+
+    /// The files changed from `base` to `head` (compare API; GitHub lists at most 300, on
+    /// the first page only), for a merge group, which has no pull request to list them.
+    pub async fn compared_files(
+        &self,
+        base: &CommitSha,
+        head: &CommitSha,
+    ) -> Result<ChangedFiles, GitHubError> {
+        let url = self.path(&format!("/compare/{}...{}", base.as_str(), head.as_str()));
+        let comparison: Comparison = self.get(&url, JSON).await?.json("GET compare")?;
+        let capped = comparison.files.len() >= MAX_COMPARED_FILES;
+        Ok(ChangedFiles {
+            files: comparison.files,
+            capped,
+        })
     }
 
     /// A file's bytes at a commit (contents API, raw media type: works past 1 MB), or `None`

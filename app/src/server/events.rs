@@ -14,6 +14,10 @@ pub struct JobRequest {
     /// `None`: a re-requested check on a commit with no pull request in the payload.
     pub pr_number: Option<u64>,
     pub head_sha: String,
+    /// The base commit of a merge group (`merge_group.checks_requested`): the head is
+    /// reviewed against it, with a check run and no comment. `None` for everything else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge_group_base_sha: Option<String>,
 }
 
 impl JobRequest {
@@ -50,6 +54,7 @@ struct Payload {
     pull_request: Option<PullRequest>,
     check_run: Option<Check>,
     check_suite: Option<Check>,
+    merge_group: Option<MergeGroup>,
     changes: Option<Changes>,
 }
 
@@ -116,6 +121,15 @@ struct Check {
     pull_requests: Vec<CheckPullRequest>,
 }
 
+/// `merge_group` of a `merge_group` event: the queue's temporary branch (`head_sha`) and
+/// the commit of the target branch it was made on (`base_sha`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct MergeGroup {
+    head_sha: Option<String>,
+    base_sha: Option<String>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct Changes {
@@ -129,7 +143,12 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Event, String> {
     }
     let interesting = matches!(
         event,
-        "pull_request" | "check_run" | "check_suite" | "installation" | "installation_repositories"
+        "pull_request"
+            | "check_run"
+            | "check_suite"
+            | "merge_group"
+            | "installation"
+            | "installation_repositories"
     );
     if !interesting {
         return Ok(Event::Ignored(format!("event {event}")));
@@ -186,6 +205,7 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Event, String> {
                 repo: repo.to_string(),
                 pr_number: Some(number),
                 head_sha: sha(pr.head.and_then(|h| h.sha).as_deref())?,
+                merge_group_base_sha: None,
             }))
         }
         "check_run" | "check_suite" if action == "rerequested" => {
@@ -218,6 +238,20 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Event, String> {
                 repo: repo.to_string(),
                 pr_number,
                 head_sha,
+                merge_group_base_sha: None,
+            }))
+        }
+        // A merge queue asks for the required checks of a merge group (`destroyed` needs
+        // nothing: the check run on a discarded group's head no longer matters).
+        "merge_group" if action == "checks_requested" => {
+            let group = v.merge_group.unwrap_or_default();
+            Ok(Event::Review(JobRequest {
+                trigger,
+                installation_id,
+                repo: repo.to_string(),
+                pr_number: None,
+                head_sha: sha(group.head_sha.as_deref())?,
+                merge_group_base_sha: Some(sha(group.base_sha.as_deref())?),
             }))
         }
         _ => Ok(Event::Ignored(trigger)),
@@ -264,6 +298,46 @@ mod tests {
         ));
         assert!(parse("pull_request", b"not json").is_err());
         assert_eq!(parse("ping", b"{}"), Ok(Event::Ping));
+    }
+
+    /// GitHub's example `merge_group` payload (octokit/webhooks), as the tests' fixture.
+    fn merge_group_example() -> Value {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/github/webhooks/merge_group/checks_requested.payload.json"
+        );
+        serde_json::from_slice(&std::fs::read(path).expect("merge_group fixture")).expect("json")
+    }
+
+    #[test]
+    fn a_merge_group_is_reviewed_head_against_base_without_a_pull_request() {
+        let body = serde_json::to_vec(&merge_group_example()).expect("json");
+        let Ok(Event::Review(r)) = parse("merge_group", &body) else {
+            panic!("not a review")
+        };
+        assert_eq!(r.trigger, "merge_group.checks_requested");
+        assert_eq!(r.repo, "octo-org/octo-repo");
+        assert_eq!(r.pr_number, None);
+        assert_eq!(r.head_sha, "2ffea6db159f6b6c47a24e778fb9ef40cf6b1c7d");
+        assert_eq!(
+            r.merge_group_base_sha.as_deref(),
+            Some("380387fbc80638b734a49e1be1c4dfec1c01b33c")
+        );
+        // The stored job round-trips; jobs queued before this field existed still read.
+        let stored = serde_json::to_string(&r).expect("json");
+        assert_eq!(serde_json::from_str::<JobRequest>(&stored).ok(), Some(r));
+        let old = r#"{"trigger":"pull_request.opened","installation_id":1,"repo":"a/b","pr_number":2,"head_sha":"ec26c3e57ca3a959ca5aad62de7213c562f8c821"}"#;
+        let old: JobRequest = serde_json::from_str(old).expect("a job from before");
+        assert_eq!(old.merge_group_base_sha, None);
+
+        let mut destroyed = merge_group_example();
+        destroyed["action"] = json!("destroyed");
+        let body = serde_json::to_vec(&destroyed).expect("json");
+        assert!(matches!(parse("merge_group", &body), Ok(Event::Ignored(_))));
+        let mut no_base = merge_group_example();
+        no_base["merge_group"]["base_sha"] = Value::Null;
+        let body = serde_json::to_vec(&no_base).expect("json");
+        assert!(parse("merge_group", &body).is_err());
     }
 
     #[test]

@@ -70,7 +70,10 @@ pub struct JobContext {
     pub pipeline: SharedPipeline,
 }
 
-fn repo_client(ctx: &JobContext, req: &JobRequest) -> Result<(RepoClient, CommitSha), JobError> {
+pub(super) fn repo_client(
+    ctx: &JobContext,
+    req: &JobRequest,
+) -> Result<(RepoClient, CommitSha), JobError> {
     let repo = RepoName::parse(&req.repo)
         .ok_or_else(|| JobError::Permanent(format!("bad repository name {}", req.repo)))?;
     let head = CommitSha::parse(&req.head_sha)
@@ -86,14 +89,14 @@ fn repo_client(ctx: &JobContext, req: &JobRequest) -> Result<(RepoClient, Commit
 }
 
 /// The verdict line of a rendered report, without the heading marks.
-fn headline(body: &str) -> String {
+pub(super) fn headline(body: &str) -> String {
     body.lines()
         .find(|l| l.starts_with("## "))
         .map(|l| l.trim_start_matches("## ").to_string())
         .unwrap_or_else(|| "lockwatch".to_string())
 }
 
-fn conclusion(v: Verdict) -> Conclusion {
+pub(super) fn conclusion(v: Verdict) -> Conclusion {
     match v {
         Verdict::Fail => Conclusion::Failure,
         // `warn` findings are worth a look but must not block a merge: `neutral`.
@@ -135,7 +138,7 @@ pub fn annotations(review: &Review) -> Vec<Annotation> {
 }
 
 /// Find this head's check run again (stored id, or by name + head SHA), else create one.
-async fn ensure_check_run(
+pub(super) async fn ensure_check_run(
     ctx: &JobContext,
     repo: &RepoClient,
     job: &Job,
@@ -213,6 +216,9 @@ fn empty_review() -> Review {
 
 /// Run one review job.
 pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcome, JobError> {
+    if let Some(base) = &req.merge_group_base_sha {
+        return super::merge_group::run(ctx, job, req, base).await;
+    }
     let (repo, head) = repo_client(ctx, req)?;
     let Some(pr) = req.pr_number.map(PrNumber) else {
         let check = ensure_check_run(ctx, &repo, job, req, &head).await?;

@@ -146,6 +146,33 @@ impl World {
         self.next_id += 1;
         1000 + self.next_id
     }
+
+    /// The files that differ from commit `base` to commit `head`, by path, as GitHub lists
+    /// them (`filename`, `status`).
+    fn changed_between(&self, repo: &str, base: &str, head: &str) -> Vec<Value> {
+        let empty = BTreeMap::new();
+        let tree = |sha: &str| {
+            self.trees
+                .get(&(repo.to_string(), sha.to_string()))
+                .unwrap_or(&empty)
+        };
+        let (b, h) = (tree(base), tree(head));
+        let mut files = Vec::new();
+        for (path, content) in h {
+            match b.get(path) {
+                None => files.push(json!({"filename": path, "status": "added"})),
+                Some(old) if old != content => {
+                    files.push(json!({"filename": path, "status": "modified"}))
+                }
+                _ => {}
+            }
+        }
+        for path in b.keys().filter(|k| !h.contains_key(*k)) {
+            files.push(json!({"filename": path, "status": "removed"}));
+        }
+        files.sort_by(|a, b| a["filename"].as_str().cmp(&b["filename"].as_str()));
+        files
+    }
 }
 
 struct Shared {
@@ -580,33 +607,34 @@ fn dispatch(
             let Some(pr) = w.prs.get(&(repo.clone(), num("pull_number"))).cloned() else {
                 return error(StatusCode::NOT_FOUND, "Not Found");
             };
-            let empty = BTreeMap::new();
-            let b = w
-                .trees
-                .get(&(repo.clone(), pr.base_sha.clone()))
-                .unwrap_or(&empty);
-            let h = w
-                .trees
-                .get(&(repo.clone(), pr.head_sha.clone()))
-                .unwrap_or(&empty);
-            let mut files = Vec::new();
-            for (path, content) in h {
-                match b.get(path) {
-                    None => files.push(json!({"filename": path, "status": "added"})),
-                    Some(old) if old != content => {
-                        files.push(json!({"filename": path, "status": "modified"}))
-                    }
-                    _ => {}
-                }
-            }
-            for path in b.keys().filter(|k| !h.contains_key(*k)) {
-                files.push(json!({"filename": path, "status": "removed"}));
-            }
-            files.sort_by(|a, b| a["filename"].as_str().cmp(&b["filename"].as_str()));
+            let mut files = w.changed_between(&repo, &pr.base_sha, &pr.head_sha);
             files.truncate(3000);
             let path = format!("/repos/{repo}/pulls/{}/files", num("pull_number"));
             let (chunk, link) = page_of(&files, query, &base, &path);
             with_link(StatusCode::OK, Value::Array(chunk), link)
+        }
+        // `BASE...HEAD`; the files of the whole comparison come on the first page, 300 at
+        // most, as GitHub lists them.
+        "repos/compare-commits" => {
+            let basehead = p.get("basehead").cloned().unwrap_or_default();
+            let Some((b, h)) = basehead.split_once("...") else {
+                w.errors
+                    .push(format!("compare without BASE...HEAD: {basehead}"));
+                return error(StatusCode::NOT_FOUND, "Not Found");
+            };
+            for sha in [b, h] {
+                if !w.trees.contains_key(&(repo.clone(), sha.to_string())) {
+                    return error(StatusCode::NOT_FOUND, "Not Found");
+                }
+            }
+            let mut files = w.changed_between(&repo, b, h);
+            let total = files.len();
+            files.truncate(300);
+            axum::Json(json!({
+                "status": "ahead", "ahead_by": 1, "behind_by": 0, "total_commits": 1,
+                "commits": [], "files": files, "changed_files_in_comparison": total,
+            }))
+            .into_response()
         }
         "repos/get-content" => {
             if accept != "application/vnd.github.raw+json" {

@@ -46,6 +46,21 @@ pub fn pull_request(
     v
 }
 
+/// A `merge_group` `checks_requested` delivery from GitHub's example, moved to `REPO` and
+/// to this merge group's head and base commits.
+pub fn merge_group(base_sha: &str, head_sha: &str) -> Value {
+    let mut v = fixture("merge_group/checks_requested.payload.json");
+    v["merge_group"]["head_sha"] = json!(head_sha);
+    v["merge_group"]["base_sha"] = json!(base_sha);
+    v["merge_group"]["head_commit"]["id"] = json!(head_sha);
+    let (owner, name) = super::REPO.split_once('/').expect("owner/name");
+    v["repository"]["full_name"] = json!(super::REPO);
+    v["repository"]["name"] = json!(name);
+    v["repository"]["owner"]["login"] = json!(owner);
+    v["installation"]["id"] = json!(super::INSTALLATION);
+    v
+}
+
 /// `sha256=<hex HMAC-SHA256>` over exactly these bytes.
 pub fn signature(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("fake GitHub");
