@@ -19,6 +19,10 @@ pub enum Target {
     },
     /// Two explicit revisions (`base`/`head` inputs, e.g. on `workflow_dispatch`).
     Range { base: String, head: String },
+    /// A merge queue's merge group (`merge_group`): its head against its base, like a
+    /// pull request without a comment and without the split rule (a group combines pull
+    /// requests, each reviewed on its own).
+    MergeGroup { base: String, head: String },
     /// Every lock file at `head`, against nothing (`push`, `schedule`, `workflow_dispatch`
     /// without `base`): a periodic advisory scan.
     FullScan { head: String },
@@ -86,6 +90,18 @@ pub fn target(env: &ActionEnv, inputs: &Inputs) -> anyhow::Result<Target> {
                 draft,
             })
         }
+        "merge_group" => {
+            let v = read_payload(env)?;
+            let base = match &inputs.base {
+                Some(b) => b.clone(),
+                None => sha_at(&v, "/merge_group/base_sha")?.to_string(),
+            };
+            let head = match &inputs.head {
+                Some(h) => h.clone(),
+                None => sha_at(&v, "/merge_group/head_sha")?.to_string(),
+            };
+            Ok(Target::MergeGroup { base, head })
+        }
         "push" | "schedule" | "workflow_dispatch" => Ok(match &inputs.base {
             Some(base) => Target::Range {
                 base: base.clone(),
@@ -102,7 +118,7 @@ pub fn target(env: &ActionEnv, inputs: &Inputs) -> anyhow::Result<Target> {
                 head: head_default(),
             }),
             None => bail!(
-                "lockwatch reviews pull_request, pull_request_target, push, schedule and workflow_dispatch events; for `{other}`, set the base (and head) inputs"
+                "lockwatch reviews pull_request, pull_request_target, merge_group, push, schedule and workflow_dispatch events; for `{other}`, set the base (and head) inputs"
             ),
         },
     }

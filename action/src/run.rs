@@ -75,7 +75,9 @@ fn collect(
     out: &mut dyn Write,
 ) -> anyhow::Result<ChangeSet> {
     let (base, head) = match target {
-        Target::PullRequest { base, head, .. } | Target::Range { base, head } => (base, head),
+        Target::PullRequest { base, head, .. }
+        | Target::Range { base, head }
+        | Target::MergeGroup { base, head } => (base, head),
         Target::FullScan { head } => {
             if let Some(line) = ensure_commit(dir, head, "head")? {
                 say(out, &line);
@@ -95,7 +97,11 @@ fn collect(
     }
     let rc = from_repo(dir, base, Some(head))
         .with_context(|| format!("cannot compare {base} with {head}"))?;
-    change_set(dir, rc)
+    let change = change_set(dir, rc)?;
+    Ok(match target {
+        Target::MergeGroup { .. } => change.into_merge_group(),
+        _ => change,
+    })
 }
 
 async fn try_run(env: &ActionEnv, out: &mut dyn Write) -> anyhow::Result<Outcome> {
@@ -259,6 +265,9 @@ fn describe(t: &Target) -> String {
             number, base, head, ..
         } => format!("pull request #{number}: {} -> {}", short(base), short(head)),
         Target::Range { base, head } => format!("{} -> {}", short(base), short(head)),
+        Target::MergeGroup { base, head } => {
+            format!("merge group: {} -> {}", short(base), short(head))
+        }
         Target::FullScan { head } => format!("every lock file at {}", short(head)),
     }
 }

@@ -709,3 +709,77 @@ async fn schedule_scans_every_lock_file_against_advisories() {
     assert!(step.summary().contains("Full scan"));
     assert_eq!(step.outputs()["comment-url"], "");
 }
+
+/// A merge group: regex 1.5.4 added by one queued pull request, and a code change with a
+/// lock-only serde bump by another (one pull request doing both would be a `mixed-pr`).
+fn merge_group_head() -> Vec<(String, String)> {
+    let mut files = tree(Some("1.5.4"));
+    for (path, text) in &mut files {
+        match path.as_str() {
+            "Cargo.lock" => {
+                *text = text.replace(
+                    "\"serde\"\nversion = \"1.0.0\"",
+                    "\"serde\"\nversion = \"1.0.1\"",
+                )
+            }
+            "src/main.rs" => *text = "fn main() {\n    println!(\"queued\");\n}\n".into(),
+            _ => {}
+        }
+    }
+    files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_group_reviews_the_group_head_against_its_base_without_a_comment() {
+    let head_tree = merge_group_head();
+    assert!(
+        head_tree
+            .iter()
+            .any(|(p, t)| p == "Cargo.lock" && t.contains("version = \"1.0.1\""))
+    );
+    let (repo, base, head) = repo_with(&tree(None), &head_tree);
+    let events = tempfile::tempdir().unwrap();
+    let event = events.path().join("merge_group.json");
+    let mut payload = webhooks::fixture("merge_group/checks_requested.payload.json");
+    payload["merge_group"]["base_sha"] = json!(base);
+    payload["merge_group"]["head_sha"] = json!(head);
+    std::fs::write(&event, serde_json::to_vec(&payload).unwrap()).unwrap();
+    // No GitHub at all: a merge group gets no comment, so nothing may be requested.
+    let mut step = Step::new(repo.path(), "http://127.0.0.1:9", "unused", "merge_group");
+    step.event(&event).set("GITHUB_SHA", head.as_str());
+    let (outcome, stdout) = step.run_in_process().await;
+    assert_eq!(outcome.error, None, "{stdout}");
+    assert!(
+        stdout.contains(&format!("merge group: {}", &base[..12])),
+        "{stdout}"
+    );
+    let review = outcome.review.unwrap();
+    let codes: Vec<&str> = review.findings.iter().map(|f| f.code.as_str()).collect();
+    assert!(codes.contains(&"advisory-vulnerability"), "{codes:?}");
+    assert!(!codes.contains(&"mixed-pr"), "{codes:?}");
+    assert_eq!(outcome.exit_code, 1);
+    assert!(outcome.comment.is_none());
+    assert!(step.summary().contains("Merge group"));
+    let line = package_line(&head_tree[1].1, "regex");
+    assert!(
+        stdout.contains(&format!("::error file=Cargo.lock,line={line}")),
+        "{stdout}"
+    );
+    assert_eq!(step.outputs()["verdict"], "fail");
+    assert_eq!(step.outputs()["comment-url"], "");
+
+    // The same two commits as one pull request: a mixed-pr, which the group is not.
+    let pr_event = event_file(events.path(), 9, &base, &head, false);
+    let mut pr_step = Step::new(repo.path(), "http://127.0.0.1:9", "unused", "pull_request");
+    pr_step.event(&pr_event).set("INPUT_COMMENT", "never");
+    let (pr_outcome, pr_stdout) = pr_step.run_in_process().await;
+    assert_eq!(pr_outcome.error, None, "{pr_stdout}");
+    assert!(
+        pr_outcome
+            .review
+            .unwrap()
+            .findings
+            .iter()
+            .any(|f| f.code.as_str() == "mixed-pr")
+    );
+}
