@@ -60,6 +60,14 @@ pub fn lockwatch_action_bin() -> PathBuf {
         .clone()
 }
 
+/// Path of the `cargo-lockwatch` binary (`cargo lockwatch`), built once per test process.
+pub fn cargo_lockwatch_bin() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| build_binary("lockwatch", "cargo-lockwatch"))
+        .clone()
+}
+
 /// Run `lockwatch` with arguments; HOME and the cache point at a scratch directory.
 pub fn run_lockwatch(args: &[&str], scratch: &std::path::Path) -> Output {
     Command::new(lockwatch_bin())

@@ -2,9 +2,11 @@
 
 use super::inputs;
 use super::output;
+use super::upstream::upstream_base;
 use crate::advisories::{AdvisoryDb, DEFAULT_ARCHIVE_URL, FetchOutcome, fetch_or_cached};
 use crate::engine::{LockfileInput, Verdict};
 use crate::gather::Gatherer;
+use crate::git::Repo;
 use crate::inspect::InspectLimits;
 use crate::lockfile::crate_names;
 use crate::pipeline::{Advisories, ChangeSet, Pipeline};
@@ -27,14 +29,16 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Repository mode: the git work tree to review.
+    /// Repository mode (the default): the git work tree to review (default: the one the
+    /// current directory is in).
     #[arg(long, value_name = "DIR", conflicts_with_all = ["base_lock", "head_lock"])]
     pub repo: Option<PathBuf>,
-    /// Repository mode: the base revision (e.g. origin/main).
-    #[arg(long, value_name = "REV", requires = "repo")]
+    /// Repository mode: the base revision (default: the merge base of HEAD and
+    /// origin/HEAD, else origin/main or origin/master).
+    #[arg(long, value_name = "REV", conflicts_with_all = ["base_lock", "head_lock"])]
     pub base: Option<String>,
     /// Repository mode: the head revision (default: the work tree).
-    #[arg(long, value_name = "REV", requires = "repo")]
+    #[arg(long, value_name = "REV", conflicts_with_all = ["base_lock", "head_lock"])]
     pub head: Option<String>,
     /// File mode: the lock file before the change.
     #[arg(long, value_name = "FILE", requires = "head_lock")]
@@ -73,20 +77,57 @@ pub struct CheckArgs {
     pub advisory_db_url: String,
 }
 
+/// Repository mode: the work tree and the base to compare it with.
+struct RepoTarget {
+    repo: Repo,
+    /// A revision or commit.
+    base: String,
+    /// The base as the author names it in commands (`origin/main`, `origin/HEAD`).
+    base_ref: String,
+}
+
+impl RepoTarget {
+    /// `--repo` (default: the current directory's repository) and `--base` (default: the
+    /// upstream merge base, said on stderr).
+    fn of(args: &CheckArgs) -> anyhow::Result<RepoTarget> {
+        let dir = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+        let repo = Repo::discover(&dir)?;
+        if let Some(base) = &args.base {
+            return Ok(RepoTarget {
+                repo,
+                base: base.clone(),
+                base_ref: base.clone(),
+            });
+        }
+        let found = upstream_base(&repo)?;
+        output::note(&format!(
+            "comparing {} with {} (the merge base of HEAD and {}); name another with --base REV",
+            args.head.as_deref().unwrap_or("the work tree"),
+            found.commit.chars().take(12).collect::<String>(),
+            found.upstream
+        ));
+        Ok(RepoTarget {
+            repo,
+            base: found.commit,
+            base_ref: found.upstream,
+        })
+    }
+}
+
 fn default_cache_dir() -> PathBuf {
     crate::config::cache_dir()
 }
 
 /// Run the check; returns the exit code.
 pub async fn run(args: CheckArgs) -> anyhow::Result<i32> {
-    let (lockfiles, repo_change) = match (&args.repo, &args.base_lock, &args.head_lock) {
-        (Some(dir), _, _) => {
-            let base = args.base.as_deref().context("--repo needs --base REV")?;
-            let change = inputs::from_repo(dir, base, args.head.as_deref())?;
-            (change.lockfiles.clone(), Some(change))
+    let (lockfiles, repo_change) = match (&args.base_lock, &args.head_lock) {
+        (Some(b), Some(h)) => (inputs::from_files(b, h)?, None),
+        (None, None) => {
+            let target = RepoTarget::of(&args)?;
+            let change = inputs::from_repo(target.repo.dir(), &target.base, args.head.as_deref())?;
+            (change.lockfiles.clone(), Some((change, target)))
         }
-        (None, Some(b), Some(h)) => (inputs::from_files(b, h)?, None),
-        _ => bail!("give --repo DIR --base REV [--head REV], or --base-lock FILE --head-lock FILE"),
+        _ => bail!("give --base-lock FILE and --head-lock FILE together"),
     };
     let cache_dir = args.cache_dir.clone().unwrap_or_else(default_cache_dir);
     let (advisories, notes) = load_advisories(
@@ -97,13 +138,13 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<i32> {
         &names_of(&lockfiles),
     )
     .await?;
-    let mut change = match (repo_change, &args.repo) {
-        (Some(rc), Some(dir)) => {
-            let mut change = inputs::change_set(dir, rc)?;
-            change.base_ref = args.base.clone();
+    let mut change = match repo_change {
+        Some((rc, target)) => {
+            let mut change = inputs::change_set(target.repo.dir(), rc)?;
+            change.base_ref = Some(target.base_ref);
             change
         }
-        _ => ChangeSet {
+        None => ChangeSet {
             lockfiles,
             ..Default::default()
         },

@@ -14,6 +14,11 @@ pub fn report(text: &str) {
     let _ = out.flush();
 }
 
+/// One line on stderr that is not an error (e.g. which base was chosen).
+pub fn note(message: &str) {
+    error_line(message);
+}
+
 /// One line on stderr.
 pub fn error_line(message: &str) {
     let line: String = message

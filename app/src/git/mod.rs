@@ -49,8 +49,36 @@ impl Repo {
         Ok(repo)
     }
 
+    /// The work tree `dir` is in, at its top level (so a subdirectory works, as `cargo`
+    /// finds its workspace from one).
+    pub fn discover(dir: &Path) -> Result<Self, GitError> {
+        let inner = Repo::open(dir)?;
+        let top = inner
+            .run(&["rev-parse", "--show-toplevel"])
+            .map_err(|_| GitError::NotARepo(dir.display().to_string()))?;
+        let top = String::from_utf8_lossy(&top).trim().to_string();
+        if top.is_empty() {
+            return Err(GitError::NotARepo(dir.display().to_string()));
+        }
+        Ok(Repo {
+            dir: PathBuf::from(top),
+        })
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The best common ancestor of two revisions (`git merge-base`), `None` when they have
+    /// none.
+    pub fn merge_base(&self, a: &str, b: &str) -> Result<Option<String>, GitError> {
+        let (a, b) = (self.resolve(a)?, self.resolve(b)?);
+        match self.run(&["merge-base", &a, &b]) {
+            Ok(out) => Ok(Some(String::from_utf8_lossy(&out).trim().to_string())),
+            // Exit status 1 without a message: unrelated histories.
+            Err(GitError::Failed { message, .. }) if message == "failed" => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     fn run(&self, args: &[&str]) -> Result<Vec<u8>, GitError> {
