@@ -27,6 +27,19 @@ impl JobRequest {
     }
 }
 
+/// The events the App subscribes to, each with the repository permission GitHub requires
+/// for the subscription. `deploy/app-manifest.json` must list exactly these (a test in
+/// `server::manifest` compares them).
+pub const SUBSCRIBED_EVENTS: &[(&str, &str)] = &[
+    ("pull_request", "pull_requests"),
+    ("check_run", "checks"),
+    ("check_suite", "checks"),
+    ("merge_group", "merge_queues"),
+];
+
+/// Events GitHub delivers to every App without a subscription.
+pub const ALWAYS_DELIVERED: &[&str] = &["ping", "installation", "installation_repositories"];
+
 /// What a delivery asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -141,15 +154,8 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Event, String> {
     if event == "ping" {
         return Ok(Event::Ping);
     }
-    let interesting = matches!(
-        event,
-        "pull_request"
-            | "check_run"
-            | "check_suite"
-            | "merge_group"
-            | "installation"
-            | "installation_repositories"
-    );
+    let interesting =
+        SUBSCRIBED_EVENTS.iter().any(|(e, _)| *e == event) || ALWAYS_DELIVERED.contains(&event);
     if !interesting {
         return Ok(Event::Ignored(format!("event {event}")));
     }
