@@ -14,8 +14,11 @@
 #   RUNNER_TEMP             where to unpack (default: a new temporary directory)
 set -euo pipefail
 
+work=""
 fail() {
   echo "::error title=lockwatch could not be installed::$*" >&2
+  # Nothing half-downloaded or unverified is left behind.
+  if [[ -n "$work" ]]; then rm -rf "$work"; fi
   exit 1
 }
 
@@ -70,7 +73,6 @@ fi
 lower() { tr '[:upper:]' '[:lower:]' <<<"$1"; }
 actual="$(sha256_of "$work/$asset")"
 if [[ "$(lower "$actual")" != "$(lower "$expected")" ]]; then
-  rm -rf "$work"
   fail "checksum mismatch for $asset: $source_of_expected says $expected, the download is $actual; not running it"
 fi
 

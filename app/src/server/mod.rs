@@ -7,7 +7,7 @@
 mod changes;
 pub mod config;
 pub mod events;
-mod manifest;
+pub mod manifest;
 mod merge_group;
 pub mod metrics;
 pub mod publish;
