@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Download lockwatch's release archive for this runner, verify its SHA-256, unpack it, and
-# print the directory that holds `lockwatch-action` and `lockwatch` (also written to
+# print the directory that holds `lockwatch-action` (and `lockwatch`; also written to
 # $GITHUB_OUTPUT as `dir=...`). Used by action/binary/action.yml; nothing is run here.
 #
 # Environment:
@@ -79,9 +79,7 @@ fi
 tar -xzf "$work/$asset" --no-same-owner -C "$work"
 rm -f "$work/$asset" "$work/SHA256SUMS"
 dir="$work/$name"
-for bin in lockwatch-action lockwatch; do
-  [[ -x "$dir/$bin" ]] || fail "$asset has no executable $name/$bin"
-done
+[[ -x "$dir/lockwatch-action" ]] || fail "$asset has no executable $name/lockwatch-action"
 echo "lockwatch $version ($target) verified: sha256 $actual"
 if [[ -n "${GITHUB_OUTPUT:-}" ]]; then
   echo "dir=$dir" >>"$GITHUB_OUTPUT"

@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use lockwatch_tests::bin::{fixture_db, lockwatch_action_bin, lockwatch_bin, repo_root};
+use lockwatch_tests::bin::{fixture_db, lockwatch_action_bin, repo_root};
 use lockwatch_tests::gitrepo::GitRepo;
 use lockwatch_tests::lockgen::{lock, member, reg};
 use sha2::{Digest, Sha256};
@@ -55,15 +55,15 @@ fn platform() -> (&'static str, &'static str) {
     }
 }
 
-/// A release archive as release.yml packs it: `lockwatch-VERSION-TARGET/` with the binaries
-/// (this build's real ones).
+/// A release archive as release.yml packs it, `lockwatch-VERSION-TARGET/`, with the binary
+/// the composite mode runs (this build's real `lockwatch-action`; the other binaries of a
+/// release are left out to keep the archive small).
 fn release_archive(dir: &Path, target: &str) -> Vec<u8> {
     let name = format!("lockwatch-{VERSION}-{target}");
     let stage = dir.join("stage").join(&name);
     std::fs::create_dir_all(&stage).unwrap();
-    for bin in [lockwatch_action_bin(), lockwatch_bin()] {
-        std::os::unix::fs::symlink(&bin, stage.join(bin.file_name().unwrap())).unwrap();
-    }
+    let bin = lockwatch_action_bin();
+    std::os::unix::fs::symlink(&bin, stage.join(bin.file_name().unwrap())).unwrap();
     let archive = dir.join(format!("{name}.tar.gz"));
     let out = Command::new("tar")
         .args(["--dereference", "-I", "gzip -1", "-cf"])
