@@ -19,10 +19,10 @@
 //! delivery cannot sink the others.
 
 use super::connect::Backend;
+use super::error::{StoreError, db};
 use super::fold::{FOLD_LOCK, FoldSoon};
-use super::store::{Enqueued, NewJob, ms, now_ms};
+use super::types::{Enqueued, NewJob, ms, now_ms};
 use super::write_gate::WriteGate;
-use anyhow::anyhow;
 use sqlx::{AnyPool, Row};
 use std::collections::HashSet;
 use tokio::sync::{mpsc, oneshot};
@@ -37,7 +37,7 @@ struct Pending {
     delivery_id: String,
     event: String,
     job: Option<NewJob>,
-    reply: oneshot::Sender<anyhow::Result<Enqueued>>,
+    reply: oneshot::Sender<Result<Enqueued, StoreError>>,
 }
 
 /// The handle handlers enqueue through.
@@ -66,7 +66,7 @@ impl GroupCommit {
         delivery_id: &str,
         event: &str,
         job: Option<NewJob>,
-    ) -> anyhow::Result<Enqueued> {
+    ) -> Result<Enqueued, StoreError> {
         let (reply, answer) = oneshot::channel();
         let pending = Pending {
             delivery_id: delivery_id.to_string(),
@@ -77,10 +77,9 @@ impl GroupCommit {
         self.tx
             .send(pending)
             .await
-            .map_err(|_| anyhow!("the job database writer has stopped"))?;
-        answer
-            .await
-            .map_err(|_| anyhow!("the job database writer stopped before committing"))?
+            .map_err(|_| StoreError::WriterStopped)?;
+        // The writer answers every delivery it took, unless it was stopped first.
+        answer.await.map_err(|_| StoreError::WriterStopped)?
     }
 }
 
@@ -106,12 +105,13 @@ async fn writer(
         let results = match write(&pool, backend, &batch).await {
             Ok(results) => results,
             Err(e) if batch.len() > 1 => {
-                tracing::warn!(deliveries = batch.len(), error = %format!("{e:#}"),
+                tracing::warn!(deliveries = batch.len(), error = %e,
                     "a batch of deliveries failed; writing them one at a time");
                 let mut results = Vec::with_capacity(batch.len());
                 for p in &batch {
                     results.push(match write(&pool, backend, std::slice::from_ref(p)).await {
-                        Ok(mut one) => one.pop().unwrap_or_else(|| Err(anyhow!("no result"))),
+                        // `write` answers each delivery of its batch.
+                        Ok(mut one) => one.pop().unwrap_or(Err(StoreError::WriterStopped)),
                         Err(e) => Err(e),
                     });
                 }
@@ -125,7 +125,7 @@ async fn writer(
         }
         for (pending, result) in batch.drain(..).zip(results) {
             if let Err(e) = &result {
-                tracing::error!(delivery = %pending.delivery_id, error = %format!("{e:#}"),
+                tracing::error!(delivery = %pending.delivery_id, error = %e,
                     "cannot commit a delivery");
             }
             // A handler that went away (client hung up) still had its delivery recorded;
@@ -173,7 +173,8 @@ async fn write(
     pool: &AnyPool,
     backend: Backend,
     batch: &[Pending],
-) -> anyhow::Result<Vec<anyhow::Result<Enqueued>>> {
+) -> Result<Vec<Result<Enqueued, StoreError>>, StoreError> {
+    let e = db(backend, "record deliveries");
     let now = now_ms();
     let rows: Vec<BatchRow<'_>> = batch
         .iter()
@@ -191,33 +192,34 @@ async fn write(
             }
         })
         .collect();
-    let json = serde_json::to_string(&rows)?;
+    let json = serde_json::to_string(&rows).map_err(|j| e(sqlx::Error::Encode(Box::new(j))))?;
     let inserted = match backend {
-        Backend::Sqlite => {
-            sqlx::query(INSERT_SQLITE)
-                .bind(json)
-                .bind(now)
-                .fetch_all(pool)
-                .await?
-        }
+        Backend::Sqlite => sqlx::query(INSERT_SQLITE)
+            .bind(json)
+            .bind(now)
+            .fetch_all(pool)
+            .await
+            .map_err(&e)?,
         Backend::Postgres => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin().await.map_err(&e)?;
             sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
                 .bind(FOLD_LOCK)
                 .execute(&mut *tx)
-                .await?;
+                .await
+                .map_err(&e)?;
             let rows = sqlx::query(INSERT_POSTGRES)
                 .bind(json)
                 .bind(now)
                 .fetch_all(&mut *tx)
-                .await?;
-            tx.commit().await?;
+                .await
+                .map_err(&e)?;
+            tx.commit().await.map_err(&e)?;
             rows
         }
     };
     let mut new = HashSet::with_capacity(inserted.len());
     for r in &inserted {
-        new.insert(r.try_get::<String, _>("delivery_id")?);
+        new.insert(r.try_get::<String, _>("delivery_id").map_err(&e)?);
     }
     let mut answered = HashSet::new();
     Ok(batch

@@ -10,10 +10,14 @@
 //! out); jobs are retried with backoff up to a bound.
 
 mod connect;
+mod error;
 mod fold;
 mod group_commit;
 mod store;
+mod types;
 mod write_gate;
 
 pub use connect::{Backend, redact};
-pub use store::{Enqueued, Job, JobCounts, NewJob, Store};
+pub use error::StoreError;
+pub use store::Store;
+pub use types::{Enqueued, Finished, Job, JobCounts, JobState, Lease, NewJob};

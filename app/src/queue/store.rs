@@ -3,23 +3,13 @@
 //! only job claiming (see `claim`) and the intake's insert (see `group_commit`) differ.
 
 use super::connect::{self, Backend};
+use super::error::{StoreError, db};
 use super::fold::Folder;
 use super::group_commit::GroupCommit;
+use super::types::{Enqueued, Finished, Job, JobCounts, JobState, NewJob, ms, now_ms};
 use super::write_gate::WriteGate;
 use sqlx::{AnyPool, Row};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// Milliseconds since the Unix epoch.
-pub(super) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
-pub(super) fn ms(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
+use std::time::Duration;
 
 /// The claim statement; `$lock` is the row-locking clause of the candidate's sub-select.
 /// The first line walks the `jobs_active` index from the earliest due job and stops at the
@@ -50,57 +40,6 @@ macro_rules! claim_sql {
 const CLAIM: &str = claim_sql!("");
 const CLAIM_SKIP_LOCKED: &str = claim_sql!(" FOR UPDATE SKIP LOCKED");
 
-/// A job to enqueue.
-#[derive(Debug, Clone)]
-pub struct NewJob {
-    pub installation_id: i64,
-    /// `owner/name`.
-    pub repo: String,
-    pub pr_number: Option<i64>,
-    pub head_sha: String,
-    /// JSON of the job's request (see `server::events::JobRequest`).
-    pub request: String,
-    /// Wait this long before the job may run (debounces bursts of pushes).
-    pub delay: Duration,
-}
-
-/// What `enqueue` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Enqueued {
-    /// Its review is queued: a new job, or one already queued for the same head.
-    Queued,
-    /// The delivery id was seen before: nothing was done.
-    Duplicate,
-    /// The delivery was recorded; it carries no job.
-    Recorded,
-}
-
-/// A claimed job.
-#[derive(Debug, Clone)]
-pub struct Job {
-    pub id: i64,
-    pub delivery_id: String,
-    pub installation_id: i64,
-    pub repo: String,
-    pub pr_number: Option<i64>,
-    pub head_sha: String,
-    pub request: String,
-    /// Attempts so far, this one included.
-    pub attempts: i64,
-    /// The check run created by an earlier attempt, if any.
-    pub check_run_id: Option<i64>,
-}
-
-/// Jobs per state.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct JobCounts {
-    pub queued: i64,
-    pub running: i64,
-    pub done: i64,
-    pub failed: i64,
-    pub superseded: i64,
-}
-
 /// The queue's database.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -114,7 +53,7 @@ pub struct Store {
 impl Store {
     /// Open (creating if needed) the database at `url` (`sqlite://PATH` or
     /// `postgres://...`) and apply migrations.
-    pub async fn open(url: &str) -> anyhow::Result<Store> {
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
         let (pool, backend) = connect::open(url).await?;
         let gate = WriteGate::for_backend(backend);
         let folder = Folder::new(pool.clone(), backend, gate.clone());
@@ -148,7 +87,7 @@ impl Store {
         delivery_id: &str,
         event: &str,
         job: Option<NewJob>,
-    ) -> anyhow::Result<Enqueued> {
+    ) -> Result<Enqueued, StoreError> {
         self.intake.enqueue(delivery_id, event, job).await
     }
 
@@ -156,7 +95,7 @@ impl Store {
     /// Returns how many. Only SQLite, where one process owns the database: on PostgreSQL
     /// other replicas may be running those jobs, and a dead replica's jobs come back when
     /// their lease runs out.
-    pub async fn recover_running(&self) -> anyhow::Result<u64> {
+    pub async fn recover_running(&self) -> Result<u64, StoreError> {
         let _turn = self.gate.enter().await;
         if self.backend == Backend::Postgres {
             return Ok(0);
@@ -168,7 +107,8 @@ impl Store {
         )
         .bind(now)
         .execute(&self.pool)
-        .await?
+        .await
+        .map_err(db(self.backend, "re-queue the jobs left running"))?
         .rows_affected())
     }
 
@@ -176,7 +116,7 @@ impl Store {
     /// lease; never a second job of a pull request that has one running. On PostgreSQL the
     /// candidate row is locked with `FOR UPDATE SKIP LOCKED`, so replicas claiming at the
     /// same moment take different jobs; SQLite has one writer at a time anyway.
-    pub async fn claim(&self, lease: Duration) -> anyhow::Result<Option<Job>> {
+    pub async fn claim(&self, lease: Duration) -> Result<Option<Job>, StoreError> {
         self.folder.fold().await?;
         let _turn = self.gate.enter().await;
         let now = now_ms();
@@ -184,43 +124,48 @@ impl Store {
             Backend::Sqlite => CLAIM,
             Backend::Postgres => CLAIM_SKIP_LOCKED,
         };
+        let e = db(self.backend, "claim a job");
         let row = sqlx::query(sql)
             .bind(now + ms(lease))
             .bind(now)
             .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| Job {
-            id: r.get("id"),
-            delivery_id: r.get("delivery_id"),
-            installation_id: r.get("installation_id"),
-            repo: r.get("repo"),
-            pr_number: r.get("pr_number"),
-            head_sha: r.get("head_sha"),
-            request: r.get("request"),
-            attempts: r.get("attempts"),
-            check_run_id: r.get("check_run_id"),
+            .await
+            .map_err(&e)?;
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(Job {
+            id: r.try_get("id").map_err(&e)?,
+            delivery_id: r.try_get("delivery_id").map_err(&e)?,
+            installation_id: r.try_get("installation_id").map_err(&e)?,
+            repo: r.try_get("repo").map_err(&e)?,
+            pr_number: r.try_get("pr_number").map_err(&e)?,
+            head_sha: r.try_get("head_sha").map_err(&e)?,
+            request: r.try_get("request").map_err(&e)?,
+            attempts: r.try_get("attempts").map_err(&e)?,
+            check_run_id: r.try_get("check_run_id").map_err(&e)?,
         }))
     }
 
     /// Milliseconds until the next queued job is due (None: nothing queued). Workers ask
     /// right after a claim, which folded; a delivery committed since then wakes them when
     /// its job is due (see `server::routes`), so this does not fold again.
-    pub async fn next_due_in(&self) -> anyhow::Result<Option<Duration>> {
+    pub async fn next_due_in(&self) -> Result<Option<Duration>, StoreError> {
         let next: Option<i64> =
             sqlx::query_scalar("SELECT MIN(run_after) FROM jobs WHERE state = 'queued'")
                 .fetch_one(&self.pool)
-                .await?;
+                .await
+                .map_err(db(self.backend, "read when the next job is due"))?;
         Ok(next.map(|t| Duration::from_millis(u64::try_from(t - now_ms()).unwrap_or(0))))
     }
 
     /// Remember the check run a job created (so a re-run finds it again).
-    pub async fn set_check_run(&self, job_id: i64, check_run_id: i64) -> anyhow::Result<()> {
+    pub async fn set_check_run(&self, job_id: i64, check_run_id: i64) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
         sqlx::query("UPDATE jobs SET check_run_id = $2 WHERE id = $1")
             .bind(job_id)
             .bind(check_run_id)
             .execute(&self.pool)
-            .await?;
+            .await
+            .map_err(db(self.backend, "record a job's check run"))?;
         Ok(())
     }
 
@@ -232,7 +177,7 @@ impl Store {
         job_id: i64,
         attempt: i64,
         lease: Duration,
-    ) -> anyhow::Result<bool> {
+    ) -> Result<bool, StoreError> {
         let _turn = self.gate.enter().await;
         let now = now_ms();
         let renewed = sqlx::query(
@@ -244,27 +189,29 @@ impl Store {
         .bind(now + ms(lease))
         .bind(now)
         .execute(&self.pool)
-        .await?
+        .await
+        .map_err(db(self.backend, "renew a job's lease"))?
         .rows_affected();
         Ok(renewed == 1)
     }
 
     /// The job finished (published, or found superseded).
-    pub async fn finish(&self, job_id: i64, state: &'static str) -> anyhow::Result<()> {
+    pub async fn finish(&self, job_id: i64, how: Finished) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
         sqlx::query(
             "UPDATE jobs SET state = $2, lease_until = NULL, updated_at = $3 WHERE id = $1",
         )
         .bind(job_id)
-        .bind(state)
+        .bind(how.state().as_str())
         .bind(now_ms())
         .execute(&self.pool)
-        .await?;
+        .await
+        .map_err(db(self.backend, "record a finished job"))?;
         Ok(())
     }
 
     /// Run the job again after `delay`.
-    pub async fn retry(&self, job_id: i64, delay: Duration, error: &str) -> anyhow::Result<()> {
+    pub async fn retry(&self, job_id: i64, delay: Duration, error: &str) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
         let now = now_ms();
         sqlx::query(
@@ -277,12 +224,13 @@ impl Store {
         .bind(error)
         .bind(now)
         .execute(&self.pool)
-        .await?;
+        .await
+        .map_err(db(self.backend, "queue a job again"))?;
         Ok(())
     }
 
     /// The job failed for good.
-    pub async fn fail(&self, job_id: i64, error: &str) -> anyhow::Result<()> {
+    pub async fn fail(&self, job_id: i64, error: &str) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
         sqlx::query(
             "UPDATE jobs SET state = 'failed', lease_until = NULL, last_error = $2, updated_at = $3
@@ -292,12 +240,13 @@ impl Store {
         .bind(error)
         .bind(now_ms())
         .execute(&self.pool)
-        .await?;
+        .await
+        .map_err(db(self.backend, "record a failed job"))?;
         Ok(())
     }
 
     /// Shutting down mid-job: queue it again without counting the attempt.
-    pub async fn requeue(&self, job_id: i64) -> anyhow::Result<()> {
+    pub async fn requeue(&self, job_id: i64) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
         let now = now_ms();
         sqlx::query(
@@ -308,38 +257,40 @@ impl Store {
         .bind(job_id)
         .bind(now)
         .execute(&self.pool)
-        .await?;
+        .await
+        .map_err(db(self.backend, "give a job back to the queue"))?;
         Ok(())
     }
 
     /// The newest head SHA seen for a pull request.
-    pub async fn latest_head(&self, repo: &str, pr_number: i64) -> anyhow::Result<Option<String>> {
+    pub async fn latest_head(
+        &self,
+        repo: &str,
+        pr_number: i64,
+    ) -> Result<Option<String>, StoreError> {
         self.folder.fold().await?;
-        Ok(
-            sqlx::query_scalar("SELECT head_sha FROM pr_heads WHERE repo = $1 AND pr_number = $2")
-                .bind(repo)
-                .bind(pr_number)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        sqlx::query_scalar("SELECT head_sha FROM pr_heads WHERE repo = $1 AND pr_number = $2")
+            .bind(repo)
+            .bind(pr_number)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db(self.backend, "read a pull request's newest head"))
     }
 
     /// Jobs per state.
-    pub async fn counts(&self) -> anyhow::Result<JobCounts> {
+    pub async fn counts(&self) -> Result<JobCounts, StoreError> {
         self.folder.fold().await?;
+        let e = db(self.backend, "count jobs");
         let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
             .fetch_all(&self.pool)
-            .await?;
+            .await
+            .map_err(&e)?;
         let mut c = JobCounts::default();
         for r in rows {
-            let n: i64 = r.get("n");
-            match r.get::<String, _>("state").as_str() {
-                "queued" => c.queued = n,
-                "running" => c.running = n,
-                "done" => c.done = n,
-                "failed" => c.failed = n,
-                "superseded" => c.superseded = n,
-                _ => {}
+            let state: String = r.try_get("state").map_err(&e)?;
+            // A state this version does not know (written by a newer one) is not counted.
+            if let Some(state) = JobState::parse(&state) {
+                c.set(state, r.try_get("n").map_err(&e)?);
             }
         }
         Ok(c)
@@ -351,7 +302,7 @@ impl Store {
         id: i64,
         account: &str,
         action: &str,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
         sqlx::query(
             "INSERT INTO installations (id, account, last_action, updated_at) VALUES ($1, $2, $3, $4)
@@ -362,7 +313,8 @@ impl Store {
         .bind(action)
         .bind(now_ms())
         .execute(&self.pool)
-        .await?;
+        .await
+        .map_err(db(self.backend, "record an installation"))?;
         Ok(())
     }
 }
@@ -440,7 +392,7 @@ mod tests {
             s.latest_head("o/r", 1).await.expect("h").as_deref(),
             Some("c")
         );
-        s.finish(j.id, "done").await.expect("finish");
+        s.finish(j.id, Finished::Done).await.expect("finish");
         let j2 = s.claim(lease).await.expect("claim").expect("next");
         assert_eq!(j2.head_sha, "c");
         // shutting down mid-job: back in the queue, the attempt not counted
@@ -522,7 +474,7 @@ mod tests {
                 .expect("a head");
             let mut claimed = Vec::new();
             while let Some(j) = s.claim(Duration::from_secs(60)).await.expect("claim") {
-                s.finish(j.id, "done").await.expect("finish");
+                s.finish(j.id, Finished::Done).await.expect("finish");
                 claimed.push(j);
             }
             let of_999: Vec<_> = claimed
@@ -553,7 +505,7 @@ mod tests {
                     let mut mine = Vec::new();
                     while let Some(j) = s.claim(Duration::from_secs(60)).await.expect("claim") {
                         mine.push(j.id);
-                        s.finish(j.id, "done").await.expect("finish");
+                        s.finish(j.id, Finished::Done).await.expect("finish");
                     }
                     mine
                 }));

@@ -1,7 +1,7 @@
 //! Prometheus metrics, kept in memory and written as text on `GET /metrics`.
 
 use crate::github::ApiObserver;
-use crate::queue::JobCounts;
+use crate::queue::{JobCounts, JobState};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
@@ -123,13 +123,8 @@ impl Metrics {
         if let Some(c) = jobs {
             let _ = writeln!(out, "# HELP lockwatch_jobs Jobs in the queue by state.");
             let _ = writeln!(out, "# TYPE lockwatch_jobs gauge");
-            for (state, n) in [
-                ("queued", c.queued),
-                ("running", c.running),
-                ("done", c.done),
-                ("failed", c.failed),
-                ("superseded", c.superseded),
-            ] {
+            for state in JobState::ALL {
+                let n = c.of(state);
                 let _ = writeln!(out, "lockwatch_jobs{{state=\"{state}\"}} {n}");
             }
         }

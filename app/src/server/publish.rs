@@ -12,7 +12,7 @@ use crate::github::{
 };
 use crate::pipeline::resolve_policy;
 use crate::policy::{CommentMode, Policy};
-use crate::queue::{Job, Store};
+use crate::queue::{Job, Store, StoreError};
 use crate::report::render_markdown;
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,12 +53,15 @@ impl From<GitHubError> for JobError {
     }
 }
 
-impl From<anyhow::Error> for JobError {
-    fn from(e: anyhow::Error) -> Self {
-        // Store errors: the database may come back.
-        JobError::Transient {
-            message: format!("{e:#}"),
-            retry_after: None,
+impl From<StoreError> for JobError {
+    fn from(e: StoreError) -> Self {
+        if e.is_transient() {
+            JobError::Transient {
+                message: e.to_string(),
+                retry_after: None,
+            }
+        } else {
+            JobError::Permanent(e.to_string())
         }
     }
 }

@@ -130,7 +130,7 @@ async fn webhook(State(state): State<AppState>, delivery: Delivery) -> Response 
                     tracing::info!(installation = id, %action, "installation event recorded");
                     (StatusCode::OK, "recorded\n").into_response()
                 }
-                Err(e) => store_error(m, &delivery.event, &e),
+                Err(e) => store_error(m, &delivery.event, &format!("{e:#}")),
             }
         }
         Event::Review(request) => {
@@ -180,9 +180,9 @@ async fn webhook(State(state): State<AppState>, delivery: Delivery) -> Response 
     }
 }
 
-fn store_error(m: &Metrics, event: &str, e: &anyhow::Error) -> Response {
+fn store_error(m: &Metrics, event: &str, e: &dyn std::fmt::Display) -> Response {
     m.delivery(event, "store-error");
-    tracing::error!(error = %format!("{e:#}"), "cannot persist a delivery");
+    tracing::error!(error = %e, "cannot persist a delivery");
     (
         StatusCode::SERVICE_UNAVAILABLE,
         "cannot persist the delivery\n",

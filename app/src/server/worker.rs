@@ -4,7 +4,7 @@
 use super::events::JobRequest;
 use super::metrics::Metrics;
 use super::publish::{self, JobContext, JobError, Outcome};
-use crate::queue::Job;
+use crate::queue::{Finished, Job};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, watch};
@@ -70,7 +70,7 @@ pub async fn run(workers: Arc<Workers>, mut shutdown: watch::Receiver<bool>) {
                     () = async { wait_for_shutdown(&mut shutdown).await; tokio::time::sleep(grace).await; } => {
                         tracing::warn!(job = job.id, "shutting down mid-review: the job goes back to the queue");
                         if let Err(e) = workers.ctx.store.requeue(job.id).await {
-                            tracing::error!(job = job.id, error = %format!("{e:#}"), "cannot re-queue the job");
+                            tracing::error!(job = job.id, error = %e, "cannot re-queue the job");
                         }
                         return;
                     }
@@ -88,7 +88,7 @@ pub async fn run(workers: Arc<Workers>, mut shutdown: watch::Receiver<bool>) {
                 }
             }
             Err(e) => {
-                tracing::error!(error = %format!("{e:#}"), "cannot claim a job");
+                tracing::error!(error = %e, "cannot claim a job");
                 tokio::select! {
                     () = tokio::time::sleep(Duration::from_secs(1)) => {}
                     () = wait_for_shutdown(&mut shutdown) => return,
@@ -121,7 +121,7 @@ async fn keep_lease(workers: &Workers, job: &Job) {
             }
             // The next renewal may succeed; the lease still has two thirds to go.
             Err(e) => {
-                tracing::warn!(job = job_id, error = %format!("{e:#}"), "cannot renew the job's lease")
+                tracing::warn!(job = job_id, error = %e, "cannot renew the job's lease")
             }
         }
     }
@@ -160,12 +160,12 @@ async fn run_job(workers: &Workers, job: &Job) {
             Ok(Outcome::Published) => {
                 workers.metrics.job_done(started.elapsed());
                 tracing::info!(took_ms = started.elapsed().as_millis() as u64, "job done");
-                store.finish(job.id, "done").await
+                store.finish(job.id, Finished::Done).await
             }
             Ok(Outcome::Superseded) => {
                 workers.metrics.job_superseded();
                 tracing::info!("job superseded by a newer head");
-                store.finish(job.id, "superseded").await
+                store.finish(job.id, Finished::Superseded).await
             }
             Err(JobError::Transient { message, retry_after })
                 if job.attempts < workers.settings.max_attempts =>
@@ -186,7 +186,7 @@ async fn run_job(workers: &Workers, job: &Job) {
             }
         };
         if let Err(e) = stored {
-            tracing::error!(error = %format!("{e:#}"), "cannot record the job's outcome");
+            tracing::error!(error = %e, "cannot record the job's outcome");
         }
     }
     .instrument(span)
@@ -207,5 +207,26 @@ mod tests {
             Duration::from_secs(30)
         );
         assert_eq!(retry_delay(b, 20, None), MAX_RETRY_DELAY);
+    }
+
+    /// A store error that asking again cannot fix gives the job up at once; one of the
+    /// connection is retried. (Every store error used to be retried.)
+    #[test]
+    fn store_errors_are_retried_only_when_transient() {
+        use crate::queue::{Backend, StoreError};
+        let permanent = StoreError::from_sqlx(
+            Backend::Postgres,
+            "record a finished job",
+            sqlx::Error::ColumnNotFound("state".into()),
+        );
+        assert!(
+            matches!(JobError::from(permanent), JobError::Permanent(m) if m.contains("record a finished job"))
+        );
+        let transient =
+            StoreError::from_sqlx(Backend::Sqlite, "claim a job", sqlx::Error::PoolTimedOut);
+        assert!(matches!(
+            JobError::from(transient),
+            JobError::Transient { .. }
+        ));
     }
 }
