@@ -13,6 +13,8 @@ mod connect;
 mod error;
 mod fold;
 mod group_commit;
+#[cfg(test)]
+mod same_schema;
 mod store;
 mod types;
 mod write_gate;
