@@ -1127,11 +1127,16 @@ impl ServeProcess {
 
     /// SIGTERM, as a container runtime or systemd sends it.
     fn sigterm(&self) {
+        self.signal("TERM");
+    }
+
+    /// Send a signal (`TERM`, `STOP`, `CONT`, ...).
+    fn signal(&self, name: &str) {
         let status = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
             .expect("run kill");
-        assert!(status.success(), "kill -TERM failed");
+        assert!(status.success(), "kill -{name} failed");
     }
 
     fn running(&mut self) -> bool {
@@ -1423,4 +1428,133 @@ async fn a_version_published_after_an_earlier_review_is_found_in_the_index() {
     assert!(!second.contains("not in the index"), "{second}");
     h.fake.drain().await;
     h.fake.assert_clean();
+}
+
+/// Two `lockwatch serve` processes on one job database. Replica A is paused (SIGSTOP) in
+/// the middle of a review, while it waits for GitHub's list of comments (answered after
+/// 6 s), and stays paused past its 3 s lease; replica B takes the job over and publishes
+/// it. A, resumed, must publish nothing: one completed check run and one comment, both
+/// B's.
+async fn a_paused_replica_publishes_nothing_after_the_takeover(database_url: Option<&str>) {
+    let fake = FakeGitHub::start().await;
+    let logs = tempfile::tempdir().expect("test step");
+    // SQLite: both processes on one data directory (as in a rolling update on one volume:
+    // the new process re-queues the running jobs it finds at start). PostgreSQL: a data
+    // directory each, one database.
+    let (data_a, data_b) = (
+        tempfile::tempdir().expect("test step"),
+        tempfile::tempdir().expect("test step"),
+    );
+    let data_b_path = match database_url {
+        Some(_) => data_b.path().to_path_buf(),
+        None => data_a.path().to_path_buf(),
+    };
+    let mut extra = vec!["--job-lease-secs", "3"];
+    if let Some(url) = database_url {
+        extra.extend_from_slice(&["--database-url", url]);
+    }
+    let (listen_a, listen_b) = (
+        format!("127.0.0.1:{}", free_port()),
+        format!("127.0.0.1:{}", free_port()),
+    );
+    let a = ServeProcess::spawn(
+        &fake.url,
+        data_a.path(),
+        &listen_a,
+        &logs.path().join("a.log"),
+        &extra,
+    );
+    let h = Harness {
+        fake,
+        server: None,
+        url: format!("http://{listen_a}"),
+        data: data_a,
+        extra: Vec::new(),
+    };
+    ServeProcess::wait_ready(&h.url).await;
+    let (base, head) = h.bump_pr(20);
+    h.fake.fail(
+        "issues/list-comments",
+        FaultKind::Slow(Duration::from_secs(6)),
+        1,
+    );
+    assert_eq!(h.open(20, &base, &head).await.0, 202);
+    let comments_read = format!(
+        "GET /repos/{}/issues/20/comments",
+        lockwatch_tests::fake_github::REPO
+    );
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !h.fake.world(|w| w.log.contains(&comments_read)) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "A never reached the comment; log:\n{}",
+            a.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    a.signal("STOP");
+    let paused = tokio::time::Instant::now();
+
+    let b = ServeProcess::spawn(
+        &h.fake.url,
+        &data_b_path,
+        &listen_b,
+        &logs.path().join("b.log"),
+        &extra,
+    );
+    let events = h.fake.until(WAIT, is_completed).await;
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Published::CommentCreated { .. })),
+        "{events:#?}"
+    );
+    // A's answer from GitHub is written (to its socket) 6 s after it asked; resume A after
+    // that, so that it goes on exactly where the pause stopped it.
+    tokio::time::sleep_until(paused + Duration::from_secs(7)).await;
+    a.signal("CONT");
+    // Time for A to publish, were it to: its next steps are an edit of the comment and the
+    // completion of the check run, a few milliseconds each.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let after = h.fake.drain().await;
+    let log_a = a.log_text();
+    let log_b = b.log_text();
+    assert!(
+        !after.iter().any(|e| is_completed(e)
+            || matches!(
+                e,
+                Published::CommentCreated { .. } | Published::CommentEdited { .. }
+            )),
+        "A published after losing its lease: {after:#?}\nA's log:\n{log_a}"
+    );
+    let runs = h.fake.check_runs();
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    assert_eq!(runs[0].conclusion.as_deref(), Some("failure"));
+    assert_eq!(h.fake.comments().len(), 1);
+    assert!(
+        log_b
+            .lines()
+            .any(|l| l.contains("job done") && l.contains("attempt=2")),
+        "B did not publish the job as its second attempt:\n{log_b}"
+    );
+    assert!(
+        log_a.contains("lost the job's lease") || log_a.contains("no longer running here"),
+        "A did not notice:\n{log_a}"
+    );
+    assert!(!log_a.contains("job done"), "{log_a}");
+    h.fake.assert_clean();
+    drop((a, b));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_a_replica_paused_past_its_lease_publishes_nothing_after_the_takeover() {
+    let Some(url) = postgres_or_skip().await else {
+        return;
+    };
+    a_paused_replica_publishes_nothing_after_the_takeover(Some(&url)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_paused_while_another_takes_its_sqlite_file_over_publishes_nothing() {
+    a_paused_replica_publishes_nothing_after_the_takeover(None).await;
 }

@@ -6,7 +6,7 @@ use super::connect::{self, Backend};
 use super::error::{StoreError, db};
 use super::fold::Folder;
 use super::group_commit::GroupCommit;
-use super::types::{Enqueued, Finished, Job, JobCounts, JobState, NewJob, ms, now_ms};
+use super::types::{Enqueued, Finished, Job, JobCounts, JobState, Lease, NewJob, ms, now_ms};
 use super::write_gate::WriteGate;
 use sqlx::{AnyPool, Row};
 use std::time::Duration;
@@ -39,6 +39,27 @@ macro_rules! claim_sql {
 }
 const CLAIM: &str = claim_sql!("");
 const CLAIM_SKIP_LOCKED: &str = claim_sql!(" FOR UPDATE SKIP LOCKED");
+
+/// The job (`$1`) is still held by the claim that counted attempt `$2`: a later claim
+/// (after the lease ran out) counted another attempt; a finished or re-queued job is no
+/// longer `running`. Every change a worker makes to its job is conditional on it.
+macro_rules! held_by {
+    () => {
+        "id = $1 AND attempts = $2 AND state = 'running'"
+    };
+}
+
+/// One row changed, or the lease is lost.
+fn held(lease: &Lease, rows: u64) -> Result<(), StoreError> {
+    if rows == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::LeaseLost {
+            job_id: lease.job_id,
+            attempt: lease.attempt,
+        })
+    }
+}
 
 /// The queue's database.
 #[derive(Debug, Clone)]
@@ -158,108 +179,146 @@ impl Store {
     }
 
     /// Remember the check run a job created (so a re-run finds it again).
-    pub async fn set_check_run(&self, job_id: i64, check_run_id: i64) -> Result<(), StoreError> {
+    pub async fn set_check_run(&self, lease: &Lease, check_run_id: i64) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
-        sqlx::query("UPDATE jobs SET check_run_id = $2 WHERE id = $1")
-            .bind(job_id)
-            .bind(check_run_id)
-            .execute(&self.pool)
-            .await
-            .map_err(db(self.backend, "record a job's check run"))?;
-        Ok(())
+        let changed = sqlx::query(concat!(
+            "UPDATE jobs SET check_run_id = $3 WHERE ",
+            held_by!()
+        ))
+        .bind(lease.job_id)
+        .bind(lease.attempt)
+        .bind(check_run_id)
+        .execute(&self.pool)
+        .await
+        .map_err(db(self.backend, "record a job's check run"))?
+        .rows_affected();
+        held(lease, changed)
     }
 
-    /// Renew the lease of a job this worker claimed (`attempt`: `Job::attempts` of that
-    /// claim); false when the job is no longer that claim's: re-queued, finished, or taken
-    /// over by another worker after the lease ran out (a claim counts a new attempt).
-    pub async fn extend_lease(
-        &self,
-        job_id: i64,
-        attempt: i64,
-        lease: Duration,
-    ) -> Result<bool, StoreError> {
+    /// Is the job still this claim's, with its lease running? Workers ask before every
+    /// publication step: a worker that lost its lease (paused past it, or cut off from the
+    /// database) publishes nothing more. Err(LeaseLost) when the job was taken over,
+    /// finished or re-queued, or the lease ran out (even if nobody took the job yet: anyone
+    /// may, at any moment).
+    pub async fn check_lease(&self, lease: &Lease) -> Result<(), StoreError> {
+        let live: Option<i64> = sqlx::query_scalar(concat!(
+            "SELECT id FROM jobs WHERE ",
+            held_by!(),
+            " AND lease_until >= $3"
+        ))
+        .bind(lease.job_id)
+        .bind(lease.attempt)
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db(self.backend, "check a job's lease"))?;
+        held(lease, u64::from(live.is_some()))
+    }
+
+    /// Renew the lease of a job this worker claimed. Err(LeaseLost) when the job is no
+    /// longer that claim's: re-queued, finished, or taken over by another worker after the
+    /// lease ran out (a claim counts a new attempt).
+    pub async fn extend_lease(&self, lease: &Lease, duration: Duration) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
         let now = now_ms();
-        let renewed = sqlx::query(
-            "UPDATE jobs SET lease_until = $3, updated_at = $4
-             WHERE id = $1 AND attempts = $2 AND state = 'running'",
-        )
-        .bind(job_id)
-        .bind(attempt)
-        .bind(now + ms(lease))
+        let renewed = sqlx::query(concat!(
+            "UPDATE jobs SET lease_until = $3, updated_at = $4 WHERE ",
+            held_by!()
+        ))
+        .bind(lease.job_id)
+        .bind(lease.attempt)
+        .bind(now + ms(duration))
         .bind(now)
         .execute(&self.pool)
         .await
         .map_err(db(self.backend, "renew a job's lease"))?
         .rows_affected();
-        Ok(renewed == 1)
+        held(lease, renewed)
     }
 
     /// The job finished (published, or found superseded).
-    pub async fn finish(&self, job_id: i64, how: Finished) -> Result<(), StoreError> {
+    pub async fn finish(&self, lease: &Lease, how: Finished) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
-        sqlx::query(
-            "UPDATE jobs SET state = $2, lease_until = NULL, updated_at = $3 WHERE id = $1",
-        )
-        .bind(job_id)
+        let changed = sqlx::query(concat!(
+            "UPDATE jobs SET state = $3, lease_until = NULL, updated_at = $4 WHERE ",
+            held_by!()
+        ))
+        .bind(lease.job_id)
+        .bind(lease.attempt)
         .bind(how.state().as_str())
         .bind(now_ms())
         .execute(&self.pool)
         .await
-        .map_err(db(self.backend, "record a finished job"))?;
-        Ok(())
+        .map_err(db(self.backend, "record a finished job"))?
+        .rows_affected();
+        held(lease, changed)
     }
 
     /// Run the job again after `delay`.
-    pub async fn retry(&self, job_id: i64, delay: Duration, error: &str) -> Result<(), StoreError> {
+    pub async fn retry(
+        &self,
+        lease: &Lease,
+        delay: Duration,
+        error: &str,
+    ) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
         let now = now_ms();
-        sqlx::query(
-            "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = $2, last_error = $3,
-                             updated_at = $4
-             WHERE id = $1",
-        )
-        .bind(job_id)
+        let changed = sqlx::query(concat!(
+            "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = $3,
+                             last_error = $4, updated_at = $5
+             WHERE ",
+            held_by!()
+        ))
+        .bind(lease.job_id)
+        .bind(lease.attempt)
         .bind(now + ms(delay))
         .bind(error)
         .bind(now)
         .execute(&self.pool)
         .await
-        .map_err(db(self.backend, "queue a job again"))?;
-        Ok(())
+        .map_err(db(self.backend, "queue a job again"))?
+        .rows_affected();
+        held(lease, changed)
     }
 
     /// The job failed for good.
-    pub async fn fail(&self, job_id: i64, error: &str) -> Result<(), StoreError> {
+    pub async fn fail(&self, lease: &Lease, error: &str) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
-        sqlx::query(
-            "UPDATE jobs SET state = 'failed', lease_until = NULL, last_error = $2, updated_at = $3
-             WHERE id = $1",
-        )
-        .bind(job_id)
+        let changed = sqlx::query(concat!(
+            "UPDATE jobs SET state = 'failed', lease_until = NULL, last_error = $3,
+                             updated_at = $4
+             WHERE ",
+            held_by!()
+        ))
+        .bind(lease.job_id)
+        .bind(lease.attempt)
         .bind(error)
         .bind(now_ms())
         .execute(&self.pool)
         .await
-        .map_err(db(self.backend, "record a failed job"))?;
-        Ok(())
+        .map_err(db(self.backend, "record a failed job"))?
+        .rows_affected();
+        held(lease, changed)
     }
 
     /// Shutting down mid-job: queue it again without counting the attempt.
-    pub async fn requeue(&self, job_id: i64) -> Result<(), StoreError> {
+    pub async fn requeue(&self, lease: &Lease) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
         let now = now_ms();
-        sqlx::query(
-            "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = $2,
-                             attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = $2
-             WHERE id = $1 AND state = 'running'",
-        )
-        .bind(job_id)
+        let changed = sqlx::query(concat!(
+            "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = $3,
+                             attempts = attempts - 1, updated_at = $3
+             WHERE ",
+            held_by!()
+        ))
+        .bind(lease.job_id)
+        .bind(lease.attempt)
         .bind(now)
         .execute(&self.pool)
         .await
-        .map_err(db(self.backend, "give a job back to the queue"))?;
-        Ok(())
+        .map_err(db(self.backend, "give a job back to the queue"))?
+        .rows_affected();
+        held(lease, changed)
     }
 
     /// The newest head SHA seen for a pull request.
@@ -392,24 +451,28 @@ mod tests {
             s.latest_head("o/r", 1).await.expect("h").as_deref(),
             Some("c")
         );
-        s.finish(j.id, Finished::Done).await.expect("finish");
+        s.finish(&j.lease(), Finished::Done).await.expect("finish");
         let j2 = s.claim(lease).await.expect("claim").expect("next");
         assert_eq!(j2.head_sha, "c");
         // shutting down mid-job: back in the queue, the attempt not counted
-        s.requeue(j2.id).await.expect("requeue");
+        s.requeue(&j2.lease()).await.expect("requeue");
         let j2 = s.claim(lease).await.expect("claim").expect("again");
         assert_eq!(j2.attempts, 1);
-        match s.backend() {
+        let holder = match s.backend() {
             Backend::Sqlite => {
                 // a crashed process's running job is re-claimed after recovery
                 assert_eq!(s.recover_running().await.expect("recover"), 1);
                 let j3 = s.claim(lease).await.expect("claim").expect("again");
                 assert_eq!((j3.id, j3.attempts), (j2.id, 2));
+                j3
             }
             // replicas share the database: a starting one must not take the others' jobs
-            Backend::Postgres => assert_eq!(s.recover_running().await.expect("recover"), 0),
-        }
-        s.retry(j2.id, Duration::from_secs(3600), "boom")
+            Backend::Postgres => {
+                assert_eq!(s.recover_running().await.expect("recover"), 0);
+                j2
+            }
+        };
+        s.retry(&holder.lease(), Duration::from_secs(3600), "boom")
             .await
             .expect("retry");
         assert!(s.claim(lease).await.expect("claim").is_none());
@@ -424,6 +487,11 @@ mod tests {
                 .expect("q");
             let j = s.claim(Duration::ZERO).await.expect("claim").expect("job");
             tokio::time::sleep(Duration::from_millis(5)).await;
+            // Run out, even before anyone takes the job over: not the claim's to publish.
+            assert!(matches!(
+                s.check_lease(&j.lease()).await,
+                Err(StoreError::LeaseLost { .. })
+            ));
             let again = s
                 .claim(Duration::from_secs(60))
                 .await
@@ -474,7 +542,7 @@ mod tests {
                 .expect("a head");
             let mut claimed = Vec::new();
             while let Some(j) = s.claim(Duration::from_secs(60)).await.expect("claim") {
-                s.finish(j.id, Finished::Done).await.expect("finish");
+                s.finish(&j.lease(), Finished::Done).await.expect("finish");
                 claimed.push(j);
             }
             let of_999: Vec<_> = claimed
@@ -505,7 +573,7 @@ mod tests {
                     let mut mine = Vec::new();
                     while let Some(j) = s.claim(Duration::from_secs(60)).await.expect("claim") {
                         mine.push(j.id);
-                        s.finish(j.id, Finished::Done).await.expect("finish");
+                        s.finish(&j.lease(), Finished::Done).await.expect("finish");
                     }
                     mine
                 }));
@@ -567,11 +635,9 @@ mod tests {
                 .expect("q");
             let short = Duration::from_millis(300);
             let j = s.claim(short).await.expect("claim").expect("job");
-            assert!(
-                s.extend_lease(j.id, j.attempts, Duration::from_secs(60))
-                    .await
-                    .expect("renew")
-            );
+            s.extend_lease(&j.lease(), Duration::from_secs(60))
+                .await
+                .expect("renew");
             tokio::time::sleep(short * 2).await;
             assert!(
                 s.claim(short).await.expect("claim").is_none(),
@@ -579,23 +645,76 @@ mod tests {
                 s.backend()
             );
             // Not renewed: the lease runs out and another worker takes the job over.
-            assert!(
-                s.extend_lease(j.id, j.attempts, Duration::ZERO)
-                    .await
-                    .expect("renew")
-            );
+            s.extend_lease(&j.lease(), Duration::ZERO)
+                .await
+                .expect("renew");
             tokio::time::sleep(Duration::from_millis(5)).await;
             let taken = s.claim(short).await.expect("claim").expect("taken over");
             assert_eq!((taken.id, taken.attempts), (j.id, j.attempts + 1));
-            assert!(
-                !s.extend_lease(j.id, j.attempts, short)
-                    .await
-                    .expect("renew")
+            assert!(matches!(
+                s.extend_lease(&j.lease(), short).await,
+                Err(StoreError::LeaseLost { attempt: 1, .. })
+            ));
+            s.extend_lease(&taken.lease(), short).await.expect("renew");
+        }
+    }
+
+    /// The state of job `id`, the attempt that holds it and its check run.
+    async fn state_of(s: &Store, id: i64) -> (String, i64, Option<i64>) {
+        sqlx::query_as("SELECT state, attempts, check_run_id FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_one(&s.pool)
+            .await
+            .expect("job")
+    }
+
+    /// A worker whose lease ran out and whose job another worker took over changes nothing:
+    /// finishing, retrying, failing or re-queueing it leaves the job running under the new
+    /// claim.
+    #[tokio::test]
+    async fn a_claim_taken_over_cannot_change_the_job() {
+        let (_d, stores) = stores().await;
+        for s in stores {
+            s.enqueue("d1", "pull_request", Some(job(7, "a")))
+                .await
+                .expect("q");
+            let first = s.claim(Duration::ZERO).await.expect("claim").expect("job");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            let second = s
+                .claim(Duration::from_secs(60))
+                .await
+                .expect("claim")
+                .expect("taken over");
+            assert_eq!((second.id, second.attempts), (first.id, 2));
+            let stale = first.lease();
+            let lost = |r: Result<(), StoreError>| {
+                assert!(
+                    matches!(r, Err(StoreError::LeaseLost { attempt: 1, .. })),
+                    "{r:?}"
+                )
+            };
+            lost(s.check_lease(&stale).await);
+            lost(s.set_check_run(&stale, 99).await);
+            lost(s.finish(&stale, Finished::Done).await);
+            lost(s.retry(&stale, Duration::from_secs(3600), "stale").await);
+            lost(s.fail(&stale, "stale").await);
+            lost(s.requeue(&stale).await);
+            lost(s.extend_lease(&stale, Duration::from_secs(60)).await);
+            assert_eq!(
+                state_of(&s, first.id).await,
+                ("running".to_string(), 2, None),
+                "{:?}",
+                s.backend()
             );
-            assert!(
-                s.extend_lease(taken.id, taken.attempts, short)
-                    .await
-                    .expect("renew")
+            // The claim that holds it still can.
+            s.check_lease(&second.lease()).await.expect("held");
+            s.set_check_run(&second.lease(), 7).await.expect("held");
+            s.finish(&second.lease(), Finished::Done)
+                .await
+                .expect("held");
+            assert_eq!(
+                state_of(&s, first.id).await,
+                ("done".to_string(), 2, Some(7))
             );
         }
     }

@@ -20,6 +20,7 @@ struct Inner {
     jobs_failed: u64,
     jobs_retried: u64,
     jobs_superseded: u64,
+    jobs_lease_lost: u64,
     review_buckets: Vec<u64>,
     review_sum: f64,
     review_count: u64,
@@ -90,6 +91,11 @@ impl Metrics {
         self.with(|m| m.jobs_superseded += 1);
     }
 
+    /// A worker found its job taken over by another (its lease had run out) and stopped.
+    pub fn job_lease_lost(&self) {
+        self.with(|m| m.jobs_lease_lost += 1);
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self, jobs: Option<&JobCounts>) -> String {
         let mut out = String::new();
@@ -138,6 +144,7 @@ impl Metrics {
             ("failed", m.jobs_failed),
             ("retried", m.jobs_retried),
             ("superseded", m.jobs_superseded),
+            ("lease-lost", m.jobs_lease_lost),
         ] {
             let _ = writeln!(out, "lockwatch_jobs_total{{outcome=\"{outcome}\"}} {n}");
         }

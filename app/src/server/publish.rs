@@ -38,6 +38,10 @@ pub enum JobError {
     },
     #[error("{0}")]
     Permanent(String),
+    /// The worker no longer holds the job's lease (another worker took it over): it
+    /// publishes nothing more and leaves the job alone.
+    #[error("{0}")]
+    LeaseLost(StoreError),
 }
 
 impl From<GitHubError> for JobError {
@@ -55,7 +59,9 @@ impl From<GitHubError> for JobError {
 
 impl From<StoreError> for JobError {
     fn from(e: StoreError) -> Self {
-        if e.is_transient() {
+        if matches!(e, StoreError::LeaseLost { .. }) {
+            JobError::LeaseLost(e)
+        } else if e.is_transient() {
             JobError::Transient {
                 message: e.to_string(),
                 retry_after: None,
@@ -71,6 +77,12 @@ pub struct JobContext {
     pub store: Store,
     pub github: Arc<GitHubApp>,
     pub pipeline: SharedPipeline,
+}
+
+/// Before each publication step: the worker still holds the job's lease (see
+/// `queue::Store::check_lease`), else it publishes nothing more.
+async fn still_held(ctx: &JobContext, job: &Job) -> Result<(), JobError> {
+    Ok(ctx.store.check_lease(&job.lease()).await?)
 }
 
 fn repo_client(ctx: &JobContext, req: &JobRequest) -> Result<(RepoClient, CommitSha), JobError> {
@@ -148,24 +160,27 @@ async fn ensure_check_run(
     let title = "Reviewing dependency changes";
     let summary = "lockwatch is reviewing the `Cargo.lock` changes of this commit.";
     if let Some(id) = job.check_run_id.and_then(|i| u64::try_from(i).ok()) {
+        still_held(ctx, job).await?;
         repo.restart_check_run(id, title, summary).await?;
         return Ok(id);
     }
     if let Some(run) = repo.find_check_run(head, CHECK_NAME).await? {
         // A re-requested check gets a fresh run, unless ours is still open (a crashed attempt).
         if !req.is_rerequest() || run.status != "completed" {
+            still_held(ctx, job).await?;
             repo.restart_check_run(run.id, title, summary).await?;
             ctx.store
-                .set_check_run(job.id, i64::try_from(run.id).unwrap_or(i64::MAX))
+                .set_check_run(&job.lease(), i64::try_from(run.id).unwrap_or(i64::MAX))
                 .await?;
             return Ok(run.id);
         }
     }
+    still_held(ctx, job).await?;
     let id = repo
         .create_check_run(head, CHECK_NAME, title, summary)
         .await?;
     ctx.store
-        .set_check_run(job.id, i64::try_from(id).unwrap_or(i64::MAX))
+        .set_check_run(&job.lease(), i64::try_from(id).unwrap_or(i64::MAX))
         .await?;
     Ok(id)
 }
@@ -219,6 +234,7 @@ pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcom
     let (repo, head) = repo_client(ctx, req)?;
     let Some(pr) = req.pr_number.map(PrNumber) else {
         let check = ensure_check_run(ctx, &repo, job, req, &head).await?;
+        still_held(ctx, job).await?;
         repo.complete_check_run(
             check,
             Conclusion::Neutral,
@@ -246,11 +262,13 @@ pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcom
 
     if !changes::changes_dependencies(&files) && unlisted_lock.is_none() {
         if let Some(newer) = superseded(ctx, req, pr).await? {
+            still_held(ctx, job).await?;
             return complete_superseded(&repo, check, &newer).await;
         }
         if files.capped {
             // GitHub stopped listing at its cap: "no dependency changes" would be a guess.
             // Nothing is claimed either way; an existing comment is left as it is.
+            still_held(ctx, job).await?;
             repo.complete_check_run(
                 check,
                 Conclusion::Neutral,
@@ -266,8 +284,10 @@ pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcom
         }
         let review = empty_review();
         // No new comment; an existing one is edited to say there is nothing any more.
+        still_held(ctx, job).await?;
         repo.upsert_report_comment(pr, &render_markdown(&review), false)
             .await?;
+        still_held(ctx, job).await?;
         repo.complete_check_run(
             check,
             Conclusion::Success,
@@ -293,14 +313,17 @@ pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcom
     let body = render_markdown(&review);
     let (policy, _) = resolve_policy(&change);
     if let Some(newer) = superseded(ctx, req, pr).await? {
+        still_held(ctx, job).await?;
         return complete_superseded(&repo, check, &newer).await;
     }
     let has_findings = review.visible_findings().next().is_some();
+    still_held(ctx, job).await?;
     let comment = match policy.comment {
         CommentMode::Always => Some(repo.upsert_report_comment(pr, &body, true).await?),
         CommentMode::OnFindings => Some(repo.upsert_report_comment(pr, &body, has_findings).await?),
         CommentMode::Never => None,
     };
+    still_held(ctx, job).await?;
     repo.complete_check_run(
         check,
         conclusion(review.verdict),
@@ -322,6 +345,7 @@ pub async fn give_up(
 ) -> Result<(), JobError> {
     let (repo, head) = repo_client(ctx, req)?;
     let check = ensure_check_run(ctx, &repo, job, req, &head).await?;
+    still_held(ctx, job).await?;
     repo.complete_check_run(
         check,
         Conclusion::Neutral,

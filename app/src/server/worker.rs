@@ -4,7 +4,7 @@
 use super::events::JobRequest;
 use super::metrics::Metrics;
 use super::publish::{self, JobContext, JobError, Outcome};
-use crate::queue::{Finished, Job};
+use crate::queue::{Finished, Job, StoreError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, watch};
@@ -69,7 +69,7 @@ pub async fn run(workers: Arc<Workers>, mut shutdown: watch::Receiver<bool>) {
                     () = keep_lease(&workers, &job) => {}
                     () = async { wait_for_shutdown(&mut shutdown).await; tokio::time::sleep(grace).await; } => {
                         tracing::warn!(job = job.id, "shutting down mid-review: the job goes back to the queue");
-                        if let Err(e) = workers.ctx.store.requeue(job.id).await {
+                        if let Err(e) = workers.ctx.store.requeue(&job.lease()).await {
                             tracing::error!(job = job.id, error = %e, "cannot re-queue the job");
                         }
                         return;
@@ -105,14 +105,10 @@ async fn keep_lease(workers: &Workers, job: &Job) {
     let (job_id, lease) = (job.id, workers.settings.lease);
     loop {
         tokio::time::sleep(lease / 3).await;
-        match workers
-            .ctx
-            .store
-            .extend_lease(job_id, job.attempts, lease)
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => {
+        match workers.ctx.store.extend_lease(&job.lease(), lease).await {
+            Ok(()) => {}
+            Err(StoreError::LeaseLost { .. }) => {
+                workers.metrics.job_lease_lost();
                 tracing::warn!(
                     job = job_id,
                     "the job is no longer running here; stopping it"
@@ -132,7 +128,7 @@ async fn run_job(workers: &Workers, job: &Job) {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(job = job.id, error = %e, "unreadable job");
-            let _ = workers.ctx.store.fail(job.id, "unreadable job").await;
+            let _ = workers.ctx.store.fail(&job.lease(), "unreadable job").await;
             workers.metrics.job_failed();
             return;
         }
@@ -160,12 +156,12 @@ async fn run_job(workers: &Workers, job: &Job) {
             Ok(Outcome::Published) => {
                 workers.metrics.job_done(started.elapsed());
                 tracing::info!(took_ms = started.elapsed().as_millis() as u64, "job done");
-                store.finish(job.id, Finished::Done).await
+                store.finish(&job.lease(), Finished::Done).await
             }
             Ok(Outcome::Superseded) => {
                 workers.metrics.job_superseded();
                 tracing::info!("job superseded by a newer head");
-                store.finish(job.id, Finished::Superseded).await
+                store.finish(&job.lease(), Finished::Superseded).await
             }
             Err(JobError::Transient { message, retry_after })
                 if job.attempts < workers.settings.max_attempts =>
@@ -173,7 +169,14 @@ async fn run_job(workers: &Workers, job: &Job) {
                 let delay = retry_delay(workers.settings.retry_base, job.attempts, retry_after);
                 workers.metrics.job_retried();
                 tracing::warn!(error = %message, retry_in_ms = delay.as_millis() as u64, "job failed; will retry");
-                store.retry(job.id, delay, &message).await
+                store.retry(&job.lease(), delay, &message).await
+            }
+            Err(JobError::LeaseLost(e)) => {
+                // Another worker took the job over: it is that worker's to publish and
+                // record; this one changes nothing.
+                workers.metrics.job_lease_lost();
+                tracing::warn!(error = %e, "lost the job's lease; publishing nothing more");
+                Ok(())
             }
             Err(e) => {
                 let message = e.to_string();
@@ -182,11 +185,16 @@ async fn run_job(workers: &Workers, job: &Job) {
                 if let Err(e) = publish::give_up(&workers.ctx, job, &req, &message).await {
                     tracing::error!(error = %e, "cannot report the failure on the check run");
                 }
-                store.fail(job.id, &message).await
+                store.fail(&job.lease(), &message).await
             }
         };
-        if let Err(e) = stored {
-            tracing::error!(error = %e, "cannot record the job's outcome");
+        match stored {
+            Ok(()) => {}
+            Err(e @ StoreError::LeaseLost { .. }) => {
+                workers.metrics.job_lease_lost();
+                tracing::warn!(error = %e, "the job was taken over before its outcome was recorded");
+            }
+            Err(e) => tracing::error!(error = %e, "cannot record the job's outcome"),
         }
     }
     .instrument(span)
