@@ -1072,6 +1072,18 @@ impl ServeProcess {
     /// Start `lockwatch serve` on `listen` with `extra` flags; `log` receives its stderr
     /// (info level, text).
     fn spawn(fake_url: &str, data: &Path, listen: &str, log: &Path, extra: &[&str]) -> Self {
+        Self::spawn_with_env(fake_url, data, listen, log, extra, &[])
+    }
+
+    /// `spawn` with more environment variables (after the defaults, so they win).
+    fn spawn_with_env(
+        fake_url: &str,
+        data: &Path,
+        listen: &str,
+        log: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let stderr = std::fs::File::create(log).expect("log file");
         let child = std::process::Command::new(lockwatch_tests::bin::lockwatch_bin())
             .args([
@@ -1098,6 +1110,7 @@ impl ServeProcess {
             .env("LOCKWATCH_NO_FETCH", "true")
             .env("LOCKWATCH_LOG", "info")
             .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .stderr(stderr)
             .spawn()
@@ -1557,4 +1570,103 @@ async fn on_postgres_a_replica_paused_past_its_lease_publishes_nothing_after_the
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_process_paused_while_another_takes_its_sqlite_file_over_publishes_nothing() {
     a_paused_replica_publishes_nothing_after_the_takeover(None).await;
+}
+
+/// A review that crashes the process (here: aborts it, through the tests' fault
+/// injection) is claimed again after every restart. With `--max-attempts 2`, the third
+/// start gives it up at claim time, without running it again: its check run completes as
+/// `failure` (nothing was reviewed) and says the review crashed and how to re-run it; the
+/// server keeps running and reviews other pull requests.
+async fn a_review_that_crashes_the_process_is_given_up_after_max_attempts(
+    database_url: Option<&str>,
+) {
+    let (h, listen) = binary_harness().await;
+    let logs = tempfile::tempdir().expect("test step");
+    let mut extra = vec!["--max-attempts", "2", "--job-lease-secs", "3"];
+    if let Some(url) = database_url {
+        extra.extend_from_slice(&["--database-url", url]);
+    }
+    let crash = format!("{}#21", lockwatch_tests::fake_github::REPO);
+    let env = [("LOCKWATCH_FAULT_ABORT_REVIEW", crash.as_str())];
+    let start = |n: usize| {
+        ServeProcess::spawn_with_env(
+            &h.fake.url,
+            h.data.path(),
+            &listen,
+            &logs.path().join(format!("{n}.log")),
+            &extra,
+            &env,
+        )
+    };
+    let mut server = start(0);
+    ServeProcess::wait_ready(&h.url).await;
+    let (base, head) = h.bump_pr(21);
+    assert_eq!(h.open(21, &base, &head).await.0, 202);
+    let mut crashes = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let done = h
+            .fake
+            .check_runs()
+            .iter()
+            .any(|r| r.head_sha == head && r.conclusion.is_some());
+        if done {
+            break;
+        }
+        if !server.running() {
+            crashes += 1;
+            assert!(
+                crashes <= 4,
+                "still crashing after {crashes} starts; last log:\n{}",
+                server.log_text()
+            );
+            server = start(crashes);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "neither crashed nor finished; log:\n{}",
+            server.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Attempts 1 and 2 crashed; the third claim gave the job up without running it.
+    assert_eq!(crashes, 2);
+    let run = h
+        .fake
+        .check_runs()
+        .into_iter()
+        .find(|r| r.head_sha == head)
+        .expect("a check run");
+    assert_eq!(run.conclusion.as_deref(), Some("failure"));
+    let summary = run.summary.unwrap_or_default();
+    assert!(
+        summary.contains("crashed") && summary.contains("Re-run"),
+        "{summary}"
+    );
+    assert!(h.fake.comments().is_empty());
+    assert!(server.running(), "{}", server.log_text());
+    let m = h.metrics().await;
+    assert!(m.contains("lockwatch_jobs{state=\"failed\"} 1"), "{m}");
+    // The server still reviews: another pull request is published as usual.
+    let (base, other) = h.bump_pr(22);
+    assert_eq!(h.open(22, &base, &other).await.0, 202);
+    wait_all_completed(&h.fake, std::slice::from_ref(&other)).await;
+    h.idle().await;
+    drop(server);
+    h.fake.drain().await;
+    h.fake.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_review_that_crashes_the_process_is_given_up_after_max_attempts_restarts() {
+    a_review_that_crashes_the_process_is_given_up_after_max_attempts(None).await;
+}
+
+/// On PostgreSQL a crashed replica's job comes back when its lease runs out (3 s here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_a_review_that_crashes_the_process_is_given_up_after_max_attempts() {
+    let Some(url) = postgres_or_skip().await else {
+        return;
+    };
+    a_review_that_crashes_the_process_is_given_up_after_max_attempts(Some(&url)).await;
 }

@@ -7,6 +7,7 @@
 mod changes;
 pub mod config;
 pub mod events;
+mod fault;
 pub mod metrics;
 pub mod publish;
 pub mod routes;

@@ -360,3 +360,34 @@ pub async fn give_up(
     .await?;
     Ok(())
 }
+
+/// The job's attempts ran out without any of them finishing: the last one at least ended
+/// with the process (a crash, or a kill), so running it again would likely crash again.
+/// Say so on the check run as `failure` (nothing was reviewed, and an unreviewed commit
+/// must not pass) with how to run the review again.
+pub async fn give_up_after_crashes(
+    ctx: &JobContext,
+    job: &Job,
+    req: &JobRequest,
+) -> Result<(), JobError> {
+    let (repo, head) = repo_client(ctx, req)?;
+    let check = ensure_check_run(ctx, &repo, job, req, &head).await?;
+    let pr = req
+        .pr_number
+        .map_or_else(String::new, |n| format!(" of pull request #{n}"));
+    still_held(ctx, job).await?;
+    repo.complete_check_run(
+        check,
+        Conclusion::Failure,
+        "lockwatch crashed while reviewing this commit",
+        &format!(
+            "lockwatch started reviewing this commit{pr} {} times without finishing: the review stopped the lockwatch process (it crashed, or was killed) before it ended. Nothing was reviewed, so this check fails rather than pass unreviewed.\n\nTo try again, **Re-run** this check (or re-run all checks of the commit); a new push to the pull request starts a new review too. If it crashes again, lockwatch's operators find this review in its log as job {} of {}.",
+            job.attempts - 1,
+            job.id,
+            req.repo
+        ),
+        &[],
+    )
+    .await?;
+    Ok(())
+}

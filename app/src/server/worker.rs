@@ -1,5 +1,8 @@
 //! Workers: claim a job, run it under one tracing span, then mark it done, retry it with
-//! backoff, or give up (with a `neutral` check run saying why).
+//! backoff, or give up (with a `neutral` check run saying why). A job claimed past its
+//! attempts (every attempt so far stopped the process) is given up at claim time with a
+//! `failure` check run, so a review that crashes the process does not crash it forever.
+//! Every change to the job is conditional on the worker's lease (see `queue::Lease`).
 
 use super::events::JobRequest;
 use super::metrics::Metrics;
@@ -142,6 +145,11 @@ async fn run_job(workers: &Workers, job: &Job) {
         attempt = job.attempts,
     );
     async {
+        if job.attempts > workers.settings.max_attempts {
+            give_up_after_crashes(workers, job, &req).await;
+            return;
+        }
+        super::fault::before_review(&req.repo, req.pr_number);
         let started = Instant::now();
         let limit = workers.settings.review_timeout;
         let result = match tokio::time::timeout(limit, publish::run(&workers.ctx, job, &req)).await {
@@ -199,6 +207,46 @@ async fn run_job(workers: &Workers, job: &Job) {
     }
     .instrument(span)
     .await;
+}
+
+/// A job claimed past its attempts: transient failures are given up at `max_attempts`, so
+/// only attempts that ended without recording anything (the process crashed or was killed
+/// during them, or lost the lease) take a job past it. Give it up at claim time, without
+/// running the review again, and say so on its check run; retry only the saying.
+async fn give_up_after_crashes(workers: &Workers, job: &Job, req: &JobRequest) {
+    tracing::error!(
+        max_attempts = workers.settings.max_attempts,
+        "the review did not finish in any attempt (the process stopped during it); giving it up"
+    );
+    let store = &workers.ctx.store;
+    let message = format!(
+        "the review was started {} times and never finished (the process stopped during it)",
+        job.attempts - 1
+    );
+    let stored = match publish::give_up_after_crashes(&workers.ctx, job, req).await {
+        Ok(()) => {
+            workers.metrics.job_failed();
+            store.fail(&job.lease(), &message).await
+        }
+        Err(JobError::LeaseLost(e)) => Err(e),
+        Err(JobError::Transient {
+            message: why,
+            retry_after,
+        }) => {
+            // The job stays past its attempts: the next claim only reports again.
+            let delay = retry_delay(workers.settings.retry_base, job.attempts, retry_after);
+            tracing::warn!(error = %why, "cannot report the crashed review yet; will retry");
+            store.retry(&job.lease(), delay, &message).await
+        }
+        Err(e @ JobError::Permanent(_)) => {
+            tracing::error!(error = %e, "cannot report the crashed review on the check run");
+            workers.metrics.job_failed();
+            store.fail(&job.lease(), &message).await
+        }
+    };
+    if let Err(e) = stored {
+        tracing::warn!(error = %e, "cannot record the crashed review's outcome");
+    }
 }
 
 #[cfg(test)]
