@@ -1670,3 +1670,29 @@ async fn on_postgres_a_review_that_crashes_the_process_is_given_up_after_max_att
     };
     a_review_that_crashes_the_process_is_given_up_after_max_attempts(Some(&url)).await;
 }
+
+/// A delivery whose id repeats an earlier one's but whose signed body differs is not a
+/// redelivery (GitHub's redeliveries repeat the body too): the head it announces gets its
+/// review. Only the same id with the same body is a duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_id_seen_before_with_another_body_is_reviewed_not_dropped() {
+    let h = Harness::new(&[]).await;
+    let (base, head) = h.bump_pr(23);
+    let id = delivery_id();
+    let opened = webhooks::pull_request("opened", 23, &base, &head, false);
+    assert_eq!(h.deliver_as("pull_request", &id, &opened).await.0, 202);
+    let events = h.fake.until(WAIT, is_completed).await;
+    assert_eq!(conclusion_of(&events).1, "failure");
+    let (status, text) = h.deliver_as("pull_request", &id, &opened).await;
+    assert_eq!((status, text.trim()), (200, "duplicate delivery"));
+
+    // The pull request moves on; a delivery under the same id announces the new head.
+    let fixed = h.commit(&tree(Some("1.5.5"), 0));
+    h.fake.set_pr(23, &base, &fixed, false);
+    let sync = webhooks::pull_request("synchronize", 23, &base, &fixed, false);
+    assert_eq!(h.deliver_as("pull_request", &id, &sync).await.0, 202);
+    let events = h.fake.until(WAIT, is_completed).await;
+    let (reviewed, conclusion, _) = conclusion_of(&events);
+    assert_eq!((reviewed, conclusion.as_str()), (fixed, "success"));
+    h.finish().await;
+}

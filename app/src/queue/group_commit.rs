@@ -6,8 +6,10 @@
 //! the database driver's round trips. Instead, one writer task takes every delivery waiting
 //! at that moment (up to `MAX_BATCH`) and writes them with one statement: an
 //! `INSERT ... SELECT` from a JSON array of the batch (one bound value, so one prepared
-//! statement whatever the batch size), `ON CONFLICT DO NOTHING RETURNING delivery_id`, which
-//! says which delivery ids are new (the rest are redeliveries). On SQLite that statement
+//! statement whatever the batch size), `ON CONFLICT DO NOTHING RETURNING delivery_id,
+//! body_sha256`, which says which deliveries are new. A delivery is a redelivery when both
+//! its id and the SHA-256 of its signed body were seen: the same id with another body is
+//! another delivery, whose head must not go unreviewed. On SQLite that statement
 //! is its own transaction; on PostgreSQL it runs in one holding the fold lock shared (see
 //! `fold`).
 //!
@@ -21,7 +23,7 @@
 use super::connect::Backend;
 use super::error::{StoreError, db};
 use super::fold::{FOLD_LOCK, FoldSoon};
-use super::types::{Enqueued, NewJob, ms, now_ms};
+use super::types::{DeliveryKey, Enqueued, NewJob, ms, now_ms};
 use super::write_gate::WriteGate;
 use sqlx::{AnyPool, Row};
 use std::collections::HashSet;
@@ -34,7 +36,7 @@ const QUEUE_DEPTH: usize = 4096;
 
 /// One delivery waiting to be written.
 struct Pending {
-    delivery_id: String,
+    delivery: DeliveryKey,
     event: String,
     job: Option<NewJob>,
     reply: oneshot::Sender<Result<Enqueued, StoreError>>,
@@ -63,13 +65,13 @@ impl GroupCommit {
     /// Record a delivery (and its job); returns once it is durably committed.
     pub async fn enqueue(
         &self,
-        delivery_id: &str,
+        delivery: &DeliveryKey,
         event: &str,
         job: Option<NewJob>,
     ) -> Result<Enqueued, StoreError> {
         let (reply, answer) = oneshot::channel();
         let pending = Pending {
-            delivery_id: delivery_id.to_string(),
+            delivery: delivery.clone(),
             event: event.to_string(),
             job,
             reply,
@@ -125,7 +127,7 @@ async fn writer(
         }
         for (pending, result) in batch.drain(..).zip(results) {
             if let Err(e) = &result {
-                tracing::error!(delivery = %pending.delivery_id, error = %e,
+                tracing::error!(delivery = %pending.delivery.id, error = %e,
                     "cannot commit a delivery");
             }
             // A handler that went away (client hung up) still had its delivery recorded;
@@ -139,6 +141,7 @@ async fn writer(
 #[derive(serde::Serialize)]
 struct BatchRow<'a> {
     id: &'a str,
+    body: &'a str,
     event: &'a str,
     installation_id: Option<i64>,
     repo: Option<&'a str>,
@@ -152,20 +155,20 @@ struct BatchRow<'a> {
 /// `jsonb_each` parses the array once and hands each row over in its binary form, which
 /// `->>` reads without parsing; `json_each` would hand each row over as text, parsed again
 /// by every `->>` (9 times per row).
-const INSERT_SQLITE: &str = "INSERT INTO deliveries (delivery_id, event, received_at,
-        installation_id, repo, pr_number, head_sha, request, run_after)
-    SELECT value ->> 'id', value ->> 'event', $2, value ->> 'installation_id',
-           value ->> 'repo', value ->> 'pr_number', value ->> 'head_sha',
-           value ->> 'request', value ->> 'run_after'
+const INSERT_SQLITE: &str = "INSERT INTO deliveries (delivery_id, body_sha256, event,
+        received_at, installation_id, repo, pr_number, head_sha, request, run_after)
+    SELECT value ->> 'id', value ->> 'body', value ->> 'event', $2,
+           value ->> 'installation_id', value ->> 'repo', value ->> 'pr_number',
+           value ->> 'head_sha', value ->> 'request', value ->> 'run_after'
     FROM jsonb_each($1) WHERE true ORDER BY key
-    ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id";
-const INSERT_POSTGRES: &str = "INSERT INTO deliveries (delivery_id, event, received_at,
-        installation_id, repo, pr_number, head_sha, request, run_after)
-    SELECT r.v ->> 'id', r.v ->> 'event', $2, (r.v ->> 'installation_id')::BIGINT,
-           r.v ->> 'repo', (r.v ->> 'pr_number')::BIGINT, r.v ->> 'head_sha',
-           r.v ->> 'request', (r.v ->> 'run_after')::BIGINT
+    ON CONFLICT (delivery_id, body_sha256) DO NOTHING RETURNING delivery_id, body_sha256";
+const INSERT_POSTGRES: &str = "INSERT INTO deliveries (delivery_id, body_sha256, event,
+        received_at, installation_id, repo, pr_number, head_sha, request, run_after)
+    SELECT r.v ->> 'id', r.v ->> 'body', r.v ->> 'event', $2,
+           (r.v ->> 'installation_id')::BIGINT, r.v ->> 'repo', (r.v ->> 'pr_number')::BIGINT,
+           r.v ->> 'head_sha', r.v ->> 'request', (r.v ->> 'run_after')::BIGINT
     FROM jsonb_array_elements($1::JSONB) WITH ORDINALITY AS r(v, n) ORDER BY r.n
-    ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id";
+    ON CONFLICT (delivery_id, body_sha256) DO NOTHING RETURNING delivery_id, body_sha256";
 
 /// Write a batch, durably; one result per delivery, in order. An error means nothing of
 /// the batch was committed.
@@ -181,7 +184,8 @@ async fn write(
         .map(|p| {
             let job = p.job.as_ref();
             BatchRow {
-                id: &p.delivery_id,
+                id: &p.delivery.id,
+                body: &p.delivery.body_sha256,
                 event: &p.event,
                 installation_id: job.map(|j| j.installation_id),
                 repo: job.map(|j| j.repo.as_str()),
@@ -219,14 +223,17 @@ async fn write(
     };
     let mut new = HashSet::with_capacity(inserted.len());
     for r in &inserted {
-        new.insert(r.try_get::<String, _>("delivery_id").map_err(&e)?);
+        new.insert(DeliveryKey {
+            id: r.try_get("delivery_id").map_err(&e)?,
+            body_sha256: r.try_get("body_sha256").map_err(&e)?,
+        });
     }
     let mut answered = HashSet::new();
     Ok(batch
         .iter()
         .map(|p| {
-            // The first of a delivery id's copies in this batch is the one inserted.
-            if new.contains(p.delivery_id.as_str()) && answered.insert(p.delivery_id.as_str()) {
+            // The first of a delivery's copies in this batch is the one inserted.
+            if new.contains(&p.delivery) && answered.insert(&p.delivery) {
                 Ok(if p.job.is_some() {
                     Enqueued::Queued
                 } else {
@@ -249,7 +256,7 @@ mod tests {
     fn pending(d: u64, pr: Option<i64>, head: u64) -> Pending {
         let (reply, _) = oneshot::channel();
         Pending {
-            delivery_id: format!("d{d}"),
+            delivery: DeliveryKey::of(&format!("d{d}"), b"{}"),
             event: "pull_request".into(),
             job: Some(NewJob {
                 installation_id: 1,

@@ -22,4 +22,4 @@ mod write_gate;
 pub use connect::{Backend, redact};
 pub use error::StoreError;
 pub use store::Store;
-pub use types::{Enqueued, Finished, Job, JobCounts, JobState, Lease, NewJob};
+pub use types::{DeliveryKey, Enqueued, Finished, Job, JobCounts, JobState, Lease, NewJob};

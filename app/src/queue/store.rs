@@ -6,7 +6,9 @@ use super::connect::{self, Backend};
 use super::error::{StoreError, db};
 use super::fold::Folder;
 use super::group_commit::GroupCommit;
-use super::types::{Enqueued, Finished, Job, JobCounts, JobState, Lease, NewJob, ms, now_ms};
+use super::types::{
+    DeliveryKey, Enqueued, Finished, Job, JobCounts, JobState, Lease, NewJob, ms, now_ms,
+};
 use super::write_gate::WriteGate;
 use sqlx::{AnyPool, Row};
 use std::time::Duration;
@@ -105,11 +107,11 @@ impl Store {
     /// folded in with the pull request's others (see `fold`) before anything reads jobs.
     pub async fn enqueue(
         &self,
-        delivery_id: &str,
+        delivery: &DeliveryKey,
         event: &str,
         job: Option<NewJob>,
     ) -> Result<Enqueued, StoreError> {
-        self.intake.enqueue(delivery_id, event, job).await
+        self.intake.enqueue(delivery, event, job).await
     }
 
     /// At start-up: jobs left `running` by a process that died are queued again at once.
@@ -393,6 +395,11 @@ mod tests {
         (dir, stores)
     }
 
+    /// Delivery `id`, always with the same body.
+    fn key(id: &str) -> DeliveryKey {
+        DeliveryKey::of(id, b"{}")
+    }
+
     fn job(pr: i64, head: &str) -> NewJob {
         NewJob {
             installation_id: 1,
@@ -415,27 +422,27 @@ mod tests {
     async fn dedupes_coalesces_and_claims_once_on(s: &Store) {
         let lease = Duration::from_secs(60);
         assert!(matches!(
-            s.enqueue("d1", "pull_request", Some(job(1, "a")))
+            s.enqueue(&key("d1"), "pull_request", Some(job(1, "a")))
                 .await
                 .expect("q"),
             Enqueued::Queued
         ));
         assert_eq!(
-            s.enqueue("d1", "pull_request", Some(job(1, "a")))
+            s.enqueue(&key("d1"), "pull_request", Some(job(1, "a")))
                 .await
                 .expect("q"),
             Enqueued::Duplicate
         );
         // the same head again: folded into the queued job
         assert_eq!(
-            s.enqueue("d2", "pull_request", Some(job(1, "a")))
+            s.enqueue(&key("d2"), "pull_request", Some(job(1, "a")))
                 .await
                 .expect("q"),
             Enqueued::Queued
         );
         assert_eq!(s.counts().await.expect("counts").queued, 1);
         // a newer head supersedes the queued older one
-        s.enqueue("d3", "pull_request", Some(job(1, "b")))
+        s.enqueue(&key("d3"), "pull_request", Some(job(1, "b")))
             .await
             .expect("q");
         let c = s.counts().await.expect("counts");
@@ -443,7 +450,7 @@ mod tests {
         let j = s.claim(lease).await.expect("claim").expect("a job");
         assert_eq!(j.head_sha, "b");
         // one running job per PR: a new head waits
-        s.enqueue("d4", "pull_request", Some(job(1, "c")))
+        s.enqueue(&key("d4"), "pull_request", Some(job(1, "c")))
             .await
             .expect("q");
         assert!(s.claim(lease).await.expect("claim").is_none());
@@ -482,7 +489,7 @@ mod tests {
     async fn expired_leases_are_reclaimed() {
         let (_d, stores) = stores().await;
         for s in stores {
-            s.enqueue("d1", "pull_request", Some(job(7, "a")))
+            s.enqueue(&key("d1"), "pull_request", Some(job(7, "a")))
                 .await
                 .expect("q");
             let j = s.claim(Duration::ZERO).await.expect("claim").expect("job");
@@ -519,7 +526,7 @@ mod tests {
                         200..300 => (i - 200, (i - 200) % 150, format!("h{}", (i - 200) % 150)),
                         _ => (i, 999, format!("x{i}")),
                     };
-                    s.enqueue(&format!("d{d}"), "pull_request", Some(job(pr, &head)))
+                    s.enqueue(&key(&format!("d{d}")), "pull_request", Some(job(pr, &head)))
                         .await
                         .expect("enqueue")
                 }));
@@ -563,7 +570,7 @@ mod tests {
             let a = Store::open(&url).await.expect("open a");
             let b = Store::open(&url).await.expect("open b");
             for pr in 0..60 {
-                a.enqueue(&format!("d{pr}"), "pull_request", Some(job(pr, "x")))
+                a.enqueue(&key(&format!("d{pr}")), "pull_request", Some(job(pr, "x")))
                     .await
                     .expect("q");
             }
@@ -590,8 +597,9 @@ mod tests {
         }
     }
 
-    /// A database written before deliveries carried their jobs keeps its deliveries: a
-    /// redelivery of one of them is still a duplicate after the upgrade.
+    /// A database written before deliveries carried their jobs keeps its deliveries. Their
+    /// bodies were never kept, so a redelivery of one of them after the upgrade to body
+    /// keys (migration 0006) is taken once more, then is a duplicate.
     #[tokio::test]
     async fn upgrading_keeps_the_deliveries_already_seen() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -610,18 +618,118 @@ mod tests {
             pool.close().await;
         }
         let s = Store::open(&url).await.expect("upgrade");
-        assert_eq!(
-            s.enqueue("old", "pull_request", Some(job(1, "a")))
+        let kept: Vec<(String, String)> =
+            sqlx::query_as("SELECT delivery_id, body_sha256 FROM deliveries")
+                .fetch_all(&s.pool)
                 .await
-                .expect("q"),
-            Enqueued::Duplicate
-        );
-        assert_eq!(
-            s.enqueue("new", "pull_request", Some(job(1, "a")))
+                .expect("deliveries");
+        assert_eq!(kept, [("old".to_string(), String::new())]);
+        for expected in [Enqueued::Queued, Enqueued::Duplicate] {
+            assert_eq!(
+                s.enqueue(&key("old"), "pull_request", Some(job(1, "a")))
+                    .await
+                    .expect("q"),
+                expected
+            );
+        }
+    }
+
+    /// A delivery id seen before with another body is another delivery, and its job is
+    /// queued (even for another pull request: jobs may share a delivery id); only the
+    /// same id with the same body is a duplicate.
+    #[tokio::test]
+    async fn the_same_id_with_another_body_is_another_delivery() {
+        let (_d, stores) = stores().await;
+        for s in stores {
+            let answer = |body: &'static [u8], pr: i64, head: &'static str| {
+                let s = s.clone();
+                async move {
+                    s.enqueue(
+                        &DeliveryKey::of("d1", body),
+                        "pull_request",
+                        Some(job(pr, head)),
+                    )
+                    .await
+                    .expect("enqueue")
+                }
+            };
+            assert_eq!(answer(b"a", 1, "a").await, Enqueued::Queued);
+            assert_eq!(answer(b"a", 1, "a").await, Enqueued::Duplicate);
+            assert_eq!(answer(b"b", 1, "b").await, Enqueued::Queued);
+            assert_eq!(answer(b"c", 2, "c").await, Enqueued::Queued);
+            let mut heads = Vec::new();
+            while let Some(j) = s.claim(Duration::from_secs(60)).await.expect("claim") {
+                assert_eq!(j.delivery_id, "d1");
+                heads.push(j.head_sha.clone());
+                s.finish(&j.lease(), Finished::Done).await.expect("finish");
+            }
+            heads.sort();
+            assert_eq!(heads, ["b", "c"], "{:?}", s.backend());
+        }
+    }
+
+    /// A database of version 5 (deliveries unique by id) upgraded to body keys keeps its
+    /// deliveries' `seq`s (the fold cursor counts them), its jobs' ids, and goes on from
+    /// there.
+    #[tokio::test]
+    async fn upgrading_to_body_keys_keeps_seqs_job_ids_and_the_cursor() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for url in job_databases(dir.path()).await.expect("databases") {
+            let (pool, _) = connect::open_migrated_to(&url, Some(5))
                 .await
-                .expect("q"),
-            Enqueued::Queued
-        );
+                .expect("version 5");
+            for (id, pr) in [("d1", 1), ("d2", 2)] {
+                sqlx::query(
+                    "INSERT INTO deliveries (delivery_id, event, received_at, installation_id,
+                        repo, pr_number, head_sha, request, run_after)
+                     VALUES ($1, 'pull_request', 1, 1, 'o/r', $2, 'h', '{}', 1)",
+                )
+                .bind(id)
+                .bind(pr)
+                .execute(&pool)
+                .await
+                .expect("delivery");
+                sqlx::query(
+                    "INSERT INTO jobs (delivery_id, installation_id, repo, pr_number, head_sha,
+                        request, state, attempts, run_after, created_at, updated_at)
+                     VALUES ($1, 1, 'o/r', $2, 'h', '{}', 'done', 1, 1, 1, 1)",
+                )
+                .bind(id)
+                .bind(pr)
+                .execute(&pool)
+                .await
+                .expect("job");
+            }
+            sqlx::query("UPDATE fold_cursor SET last_seq = 2")
+                .execute(&pool)
+                .await
+                .expect("cursor");
+            pool.close().await;
+            let s = Store::open(&url).await.expect("upgrade");
+            let before: Vec<(i64, String)> =
+                sqlx::query_as("SELECT seq, delivery_id FROM deliveries ORDER BY seq")
+                    .fetch_all(&s.pool)
+                    .await
+                    .expect("deliveries");
+            assert_eq!(before, [(1, "d1".to_string()), (2, "d2".to_string())]);
+            assert_eq!(
+                s.counts().await.expect("counts").done,
+                2,
+                "nothing refolded"
+            );
+            s.enqueue(&key("d3"), "pull_request", Some(job(3, "x")))
+                .await
+                .expect("q");
+            let j = s.claim(Duration::from_secs(60)).await.expect("claim");
+            let j = j.expect("the new delivery's job");
+            assert_eq!((j.id, j.head_sha.as_str()), (3, "x"), "{:?}", s.backend());
+            let seq: i64 =
+                sqlx::query_scalar("SELECT seq FROM deliveries WHERE delivery_id = 'd3'")
+                    .fetch_one(&s.pool)
+                    .await
+                    .expect("seq");
+            assert_eq!(seq, 3);
+        }
     }
 
     /// A renewed lease keeps the job from other workers; a taken-over job cannot be
@@ -630,7 +738,7 @@ mod tests {
     async fn renewed_leases_are_kept_and_taken_over_ones_are_not_renewed() {
         let (_d, stores) = stores().await;
         for s in stores {
-            s.enqueue("d1", "pull_request", Some(job(7, "a")))
+            s.enqueue(&key("d1"), "pull_request", Some(job(7, "a")))
                 .await
                 .expect("q");
             let short = Duration::from_millis(300);
@@ -675,7 +783,7 @@ mod tests {
     async fn a_claim_taken_over_cannot_change_the_job() {
         let (_d, stores) = stores().await;
         for s in stores {
-            s.enqueue("d1", "pull_request", Some(job(7, "a")))
+            s.enqueue(&key("d1"), "pull_request", Some(job(7, "a")))
                 .await
                 .expect("q");
             let first = s.claim(Duration::ZERO).await.expect("claim").expect("job");

@@ -18,6 +18,27 @@ pub(crate) fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// What makes a delivery itself: GitHub's `X-GitHub-Delivery` id and the SHA-256 of its
+/// signed body. A redelivery repeats both and is a duplicate; the same id with another body
+/// is another delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DeliveryKey {
+    pub id: String,
+    /// Hex SHA-256 of the body.
+    pub body_sha256: String,
+}
+
+impl DeliveryKey {
+    /// The key of delivery `id` with this body.
+    pub fn of(id: &str, body: &[u8]) -> DeliveryKey {
+        use sha2::Digest;
+        DeliveryKey {
+            id: id.to_string(),
+            body_sha256: hex::encode(sha2::Sha256::digest(body)),
+        }
+    }
+}
+
 /// A job to enqueue.
 #[derive(Debug, Clone)]
 pub struct NewJob {
@@ -191,5 +212,15 @@ mod tests {
         let mut c = JobCounts::default();
         c.set(JobState::Superseded, 3);
         assert_eq!((c.superseded, c.of(JobState::Superseded)), (3, 3));
+    }
+
+    #[test]
+    fn a_delivery_key_hashes_the_body() {
+        let k = DeliveryKey::of("d", b"");
+        assert_eq!(
+            k.body_sha256,
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_ne!(k, DeliveryKey::of("d", b" "));
     }
 }

@@ -5,7 +5,7 @@ use super::events::{self, Event};
 use super::metrics::Metrics;
 use super::webhook::{Delivery, MAX_BODY_BYTES};
 use crate::pipeline::Advisories;
-use crate::queue::{Enqueued, NewJob, Store};
+use crate::queue::{DeliveryKey, Enqueued, NewJob, Store};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
@@ -102,6 +102,8 @@ async fn webhook(State(state): State<AppState>, delivery: Delivery) -> Response 
         }
     };
     let store = &state.0.store;
+    // A redelivery repeats the id and the body; the same id with another body is not one.
+    let key = DeliveryKey::of(&delivery.id, &delivery.body);
     match event {
         Event::Ping => {
             m.delivery(&delivery.event, "pong");
@@ -118,7 +120,7 @@ async fn webhook(State(state): State<AppState>, delivery: Delivery) -> Response 
             action,
         } => {
             let result = async {
-                let r = store.enqueue(&delivery.id, &delivery.event, None).await?;
+                let r = store.enqueue(&key, &delivery.event, None).await?;
                 let i = i64::try_from(id)?;
                 store.record_installation(i, &account, &action).await?;
                 Ok::<_, anyhow::Error>(r)
@@ -147,10 +149,7 @@ async fn webhook(State(state): State<AppState>, delivery: Delivery) -> Response 
                 request: serde_json::to_string(&request).unwrap_or_default(),
                 delay,
             };
-            match store
-                .enqueue(&delivery.id, &delivery.event, Some(job))
-                .await
-            {
+            match store.enqueue(&key, &delivery.event, Some(job)).await {
                 Ok(Enqueued::Duplicate) => {
                     m.delivery(&delivery.event, "duplicate");
                     tracing::info!(delivery = %delivery.id, "duplicate delivery ignored");
