@@ -1696,3 +1696,258 @@ async fn a_delivery_id_seen_before_with_another_body_is_reviewed_not_dropped() {
     assert_eq!((reviewed, conclusion.as_str()), (fixed, "success"));
     h.finish().await;
 }
+
+/// The last completed check run on `head`: (conclusion, title).
+fn last_run_on(fake: &FakeGitHub, head: &str) -> Option<(Option<String>, usize)> {
+    let runs: Vec<_> = fake
+        .check_runs()
+        .into_iter()
+        .filter(|r| r.head_sha == head)
+        .collect();
+    runs.last().map(|r| (r.conclusion.clone(), runs.len()))
+}
+
+/// Wait (bounded) until `head` has a completed check run; (its conclusion, how many runs
+/// `head` has).
+async fn completed_run_on(h: &Harness, head: &str) -> (String, usize) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some((Some(c), n)) = last_run_on(&h.fake, head) {
+            return (c, n);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no completed check run on {head}: {:#?}",
+            h.fake.check_runs()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A delivery for an older head that arrives late (after the push that replaced it) while
+/// the real head's review runs. Arrival order made the older head "the newest", and the
+/// real head's review was completed as `neutral` "superseded", a passing check on a head
+/// with a `deny` finding. The newest head is GitHub's word: the real head's run carries
+/// its own review (`failure`), and the comment is its review.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_delivery_for_an_older_head_does_not_supersede_the_running_review_of_the_head() {
+    let h = Harness::new(&[]).await;
+    let (base, first) = h.bump_pr(24);
+    h.open(24, &base, &first).await;
+    assert_eq!(
+        conclusion_of(&h.fake.until(WAIT, is_completed).await).1,
+        "failure"
+    );
+    // A push: the new head's review is slow to list the files...
+    let head = h.commit(&tree(Some("1.5.4"), 2));
+    h.fake.fail(
+        "pulls/list-files",
+        FaultKind::Slow(Duration::from_secs(2)),
+        1,
+    );
+    let pages = file_list_pages(&h.fake, 24);
+    h.push(24, &base, &head).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while file_list_pages(&h.fake, 24) == pages {
+        assert!(tokio::time::Instant::now() < deadline, "no file list read");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // ...and meanwhile a delivery for the first head arrives, late.
+    assert_eq!(
+        h.deliver(
+            "pull_request",
+            &webhooks::pull_request("synchronize", 24, &base, &first, false)
+        )
+        .await
+        .0,
+        202
+    );
+    let (conclusion, runs) = completed_run_on(&h, &head).await;
+    h.idle().await;
+    assert_eq!((conclusion.as_str(), runs), ("failure", 1));
+    let run = h
+        .fake
+        .check_runs()
+        .into_iter()
+        .find(|r| r.head_sha == head)
+        .expect("run");
+    assert!(
+        !run.summary.unwrap_or_default().contains("Superseded"),
+        "the head's run must carry its own review"
+    );
+    // The first head keeps its own review; the comment shows the head's.
+    assert_eq!(
+        last_run_on(&h.fake, &first),
+        Some((Some("failure".into()), 1))
+    );
+    assert_eq!(h.fake.comments().len(), 1);
+    h.fake.drain().await;
+    h.finish().await;
+}
+
+/// The same late delivery while the real head's job waits in the queue (coalescing): it
+/// superseded the queued job, and the older head's job, finding the pull request moved on,
+/// published nothing, so the real head never got a check run. The job that finds the pull
+/// request's head is another queues that head's review.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_delivery_for_an_older_head_does_not_leave_the_head_without_a_review() {
+    let h = Harness::new(&["--coalesce-ms", "1000"]).await;
+    let base = h.commit(&tree(None, 0));
+    let first = h.commit(&tree(Some("1.5.4"), 1));
+    let head = h.commit(&tree(Some("1.5.4"), 2));
+    h.fake.set_pr(25, &base, &head, false);
+    h.push(25, &base, &head).await;
+    // The `opened` delivery of the first head, late (GitHub does not promise an order).
+    h.open(25, &base, &first).await;
+    let (conclusion, runs) = completed_run_on(&h, &head).await;
+    h.idle().await;
+    assert_eq!((conclusion.as_str(), runs), ("failure", 1));
+    assert_eq!(
+        last_run_on(&h.fake, &first),
+        None,
+        "not the head: not reviewed"
+    );
+    assert_eq!(h.fake.comments().len(), 1);
+    h.fake.drain().await;
+    h.finish().await;
+}
+
+/// Push `next` to pull request `pr` once GitHub has been asked for `op` of the running
+/// review (answered `slow`ly), so the head moves while that answer is on its way; the
+/// push's delivery is sent when `deliver` (and answered 202), or lost.
+async fn push_during(
+    h: &Harness,
+    op: &str,
+    slow: Duration,
+    pr: u64,
+    base: &str,
+    next: &str,
+    deliver: bool,
+) {
+    let count = |h: &Harness| {
+        h.fake.world(|w| {
+            w.log
+                .iter()
+                .filter(|l| match op {
+                    "pulls/list-files" => l.ends_with(&format!("/pulls/{pr}/files")),
+                    _ => l.contains("/contents/"),
+                })
+                .count()
+        })
+    };
+    let before = count(h);
+    h.fake.fail(op, FaultKind::Slow(slow), 1);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while count(h) == before {
+        assert!(tokio::time::Instant::now() < deadline, "{op} never asked");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    if deliver {
+        assert_eq!(h.push(pr, base, next).await.0, 202);
+    } else {
+        h.fake.set_pr(pr, base, next, false);
+    }
+}
+
+/// A push while a review runs, after its inputs were read: the older commit's check run
+/// carries its own review (here `failure`, with a note that it is no longer the head), the
+/// comment is left to the new head, and the new head is reviewed (`success`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_after_a_reviews_inputs_were_read_leaves_the_older_commit_its_own_review() {
+    let h = Harness::new(&[]).await;
+    let (base, first) = h.bump_pr(26);
+    let fixed = h.commit(&tree(Some("1.5.5"), 0));
+    let (open, ()) = tokio::join!(
+        h.open(26, &base, &first),
+        push_during(
+            &h,
+            "repos/get-content",
+            Duration::from_secs(2),
+            26,
+            &base,
+            &fixed,
+            true
+        )
+    );
+    assert_eq!(open.0, 202);
+    assert_eq!(
+        completed_run_on(&h, &fixed).await,
+        ("success".to_string(), 1)
+    );
+    let (conclusion, runs) = completed_run_on(&h, &first).await;
+    h.idle().await;
+    assert_eq!((conclusion.as_str(), runs), ("failure", 1));
+    let old = h
+        .fake
+        .check_runs()
+        .into_iter()
+        .find(|r| r.head_sha == first)
+        .and_then(|r| r.summary)
+        .unwrap_or_default();
+    assert!(
+        old.starts_with("**This commit is no longer the head of pull request #26**")
+            && old.contains("RUSTSEC-2022-0013"),
+        "{old}"
+    );
+    assert!(
+        h.fake
+            .comments()
+            .iter()
+            .all(|c| !c.body.contains("RUSTSEC-2022-0013")),
+        "the older commit's review reached the pull request's comment"
+    );
+    h.fake.drain().await;
+    h.finish().await;
+}
+
+/// A push while the pull request's files are listed: the list may be the new head's, so
+/// the older commit is not reviewed from it; its check run completes `cancelled` (not
+/// passing) and says why, and the new head is reviewed, even when GitHub's delivery of the
+/// push is lost: the job that found the head moved queues the head's review.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_while_the_files_are_listed_leaves_the_older_commit_unreviewed_not_passing() {
+    push_while_the_files_are_listed(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_whose_delivery_is_lost_still_gets_its_head_reviewed() {
+    push_while_the_files_are_listed(false).await;
+}
+
+async fn push_while_the_files_are_listed(deliver: bool) {
+    let h = Harness::new(&[]).await;
+    let (base, first) = h.bump_pr(27);
+    let next = h.commit(&tree(Some("1.5.4"), 3));
+    let (open, ()) = tokio::join!(
+        h.open(27, &base, &first),
+        push_during(
+            &h,
+            "pulls/list-files",
+            Duration::from_secs(2),
+            27,
+            &base,
+            &next,
+            deliver
+        )
+    );
+    assert_eq!(open.0, 202);
+    assert_eq!(
+        completed_run_on(&h, &next).await,
+        ("failure".to_string(), 1)
+    );
+    assert_eq!(
+        completed_run_on(&h, &first).await,
+        ("cancelled".to_string(), 1)
+    );
+    h.idle().await;
+    let events = h.fake.drain().await;
+    assert!(
+        events.iter().any(
+            |e| matches!(e, Published::CheckRunUpdated { head_sha, title: Some(t), .. }
+            if *head_sha == first && t == "Not reviewed: no longer the head")
+        ),
+        "{events:#?}"
+    );
+    assert_eq!(h.fake.comments().len(), 1);
+    h.finish().await;
+}

@@ -323,6 +323,42 @@ impl Store {
         held(lease, changed)
     }
 
+    /// A job found on GitHub that its pull request's head is `job.head_sha`, another commit
+    /// than its own (deliveries may arrive in any order, and a late one for an older head
+    /// may have superseded the head's job). Make sure the head gets its review: unless a
+    /// job for it is queued or running, or the pull request's last published review is of
+    /// it, queue one. It is queued as a delivery of its own (`delivery`, derived from the
+    /// job that found the head, so a second try records it once), folded like any other:
+    /// it becomes the pull request's newest head and supersedes queued jobs for other heads.
+    /// True when a review was queued.
+    pub async fn queue_current_head(
+        &self,
+        delivery: &DeliveryKey,
+        job: NewJob,
+    ) -> Result<bool, StoreError> {
+        self.folder.fold().await?;
+        let e = db(self.backend, "look up a pull request's reviews");
+        let (pending, last_done): (i64, Option<String>) = sqlx::query_as(
+            "SELECT
+                (SELECT COUNT(*) FROM jobs WHERE repo = $1 AND pr_number = $2 AND head_sha = $3
+                    AND state IN ('queued', 'running')),
+                (SELECT head_sha FROM jobs WHERE repo = $1 AND pr_number = $2 AND state = 'done'
+                    ORDER BY updated_at DESC, id DESC LIMIT 1)",
+        )
+        .bind(&job.repo)
+        .bind(job.pr_number)
+        .bind(&job.head_sha)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(&e)?;
+        if pending > 0 || last_done.as_deref() == Some(job.head_sha.as_str()) {
+            return Ok(false);
+        }
+        let queued = self.enqueue(delivery, "lockwatch", Some(job)).await?;
+        self.folder.fold().await?;
+        Ok(queued == Enqueued::Queued)
+    }
+
     /// The newest head SHA seen for a pull request.
     pub async fn latest_head(
         &self,
@@ -824,6 +860,45 @@ mod tests {
                 state_of(&s, first.id).await,
                 ("done".to_string(), 2, Some(7))
             );
+        }
+    }
+
+    /// The head GitHub names is queued for review unless it is queued, running or the
+    /// last review published; queued as the newest head, it supersedes queued jobs for
+    /// other heads.
+    #[tokio::test]
+    async fn the_current_head_is_queued_once_unless_already_reviewed() {
+        let (_d, stores) = stores().await;
+        for s in stores {
+            let lease = Duration::from_secs(60);
+            s.enqueue(&key("d1"), "pull_request", Some(job(1, "a")))
+                .await
+                .expect("q");
+            let a = s.claim(lease).await.expect("claim").expect("a");
+            s.finish(&a.lease(), Finished::Done).await.expect("done");
+            let current = |head: &'static str, by: &'static str| {
+                let s = s.clone();
+                async move {
+                    s.queue_current_head(&key(by), job(1, head))
+                        .await
+                        .expect("queue head")
+                }
+            };
+            assert!(!current("a", "x1").await, "a is the last review published");
+            // A late delivery for an older head c is queued; GitHub says the head is b.
+            s.enqueue(&key("d2"), "pull_request", Some(job(1, "c")))
+                .await
+                .expect("q");
+            assert!(current("b", "x2").await);
+            assert!(!current("b", "x3").await, "already queued");
+            assert_eq!(
+                s.latest_head("o/r", 1).await.expect("head").as_deref(),
+                Some("b")
+            );
+            let c = s.counts().await.expect("counts");
+            assert_eq!((c.queued, c.superseded), (1, 1), "{:?}", s.backend());
+            let b = s.claim(lease).await.expect("claim").expect("b");
+            assert_eq!(b.head_sha, "b");
         }
     }
 

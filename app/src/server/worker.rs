@@ -7,7 +7,8 @@
 use super::events::JobRequest;
 use super::metrics::Metrics;
 use super::publish::{self, JobContext, JobError, Outcome};
-use crate::queue::{Finished, Job, StoreError};
+use crate::github::CommitSha;
+use crate::queue::{DeliveryKey, Finished, Job, NewJob, StoreError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, watch};
@@ -166,10 +167,19 @@ async fn run_job(workers: &Workers, job: &Job) {
                 tracing::info!(took_ms = started.elapsed().as_millis() as u64, "job done");
                 store.finish(&job.lease(), Finished::Done).await
             }
-            Ok(Outcome::Superseded) => {
+            Ok(Outcome::NotTheHead { head }) => {
                 workers.metrics.job_superseded();
-                tracing::info!("job superseded by a newer head");
-                store.finish(&job.lease(), Finished::Superseded).await
+                tracing::info!(current_head = %head, "not the pull request's head (GitHub says); the head gets its own review");
+                match queue_current_head(workers, job, &req, &head).await {
+                    Ok(()) => store.finish(&job.lease(), Finished::Superseded).await,
+                    // The head's review must not be lost: run this job again later, which
+                    // finds the head again.
+                    Err(e) => {
+                        let delay = retry_delay(workers.settings.retry_base, job.attempts, None);
+                        tracing::warn!(error = %e, "cannot queue the head's review; will retry");
+                        store.retry(&job.lease(), delay, &e.to_string()).await
+                    }
+                }
             }
             Err(JobError::Transient { message, retry_after })
                 if job.attempts < workers.settings.max_attempts =>
@@ -207,6 +217,39 @@ async fn run_job(workers: &Workers, job: &Job) {
     }
     .instrument(span)
     .await;
+}
+
+/// This job's commit is not its pull request's head on GitHub: make sure the head is
+/// reviewed (see `queue::Store::queue_current_head`).
+async fn queue_current_head(
+    workers: &Workers,
+    job: &Job,
+    req: &JobRequest,
+    head: &CommitSha,
+) -> Result<(), StoreError> {
+    let request = JobRequest {
+        trigger: "lockwatch.current_head".into(),
+        head_sha: head.to_string(),
+        ..req.clone()
+    };
+    let json = serde_json::to_string(&request).unwrap_or_default();
+    let delivery = DeliveryKey::of(
+        &format!("lockwatch-head-{}-{}", job.id, job.attempts),
+        json.as_bytes(),
+    );
+    let new = NewJob {
+        installation_id: job.installation_id,
+        repo: job.repo.clone(),
+        pr_number: job.pr_number,
+        head_sha: head.to_string(),
+        request: json,
+        delay: Duration::ZERO,
+    };
+    if workers.ctx.store.queue_current_head(&delivery, new).await? {
+        tracing::info!(current_head = %head, "queued the review of the pull request's head");
+        workers.wake.notify_waiters();
+    }
+    Ok(())
 }
 
 /// A job claimed past its attempts: transient failures are given up at `max_attempts`, so
