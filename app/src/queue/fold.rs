@@ -22,7 +22,7 @@
 //! simply done again at the next one: the deliveries are the durable record, the jobs a view
 //! of them.
 //!
-//! A claim, the job counts and the newest-head check fold first (`Folder::fold`), so a
+//! A claim, the job counts and `Store::queue_current_head` fold first (`Folder::fold`), so a
 //! delivery accepted before a claim is claimable by it. A background task also folds shortly after intake
 //! commits, so that unfolded deliveries never pile up while no worker is claiming.
 //!

@@ -359,7 +359,8 @@ impl Store {
         Ok(queued == Enqueued::Queued)
     }
 
-    /// The newest head SHA seen for a pull request.
+    /// The newest head SHA delivered for a pull request (by arrival order, which only
+    /// coalesces: what is published is decided by the head GitHub names).
     pub async fn latest_head(
         &self,
         repo: &str,
