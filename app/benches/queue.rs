@@ -4,7 +4,7 @@
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
-use lockwatch::queue::{NewJob, Store};
+use lockwatch::queue::{DeliveryKey, NewJob, Store};
 use std::time::{Duration, Instant};
 
 const DELIVERIES: usize = 8000;
@@ -35,7 +35,7 @@ async fn run(store: &Store, label: &str, prs: i64) -> f64 {
                 let pr = i64::try_from(i).unwrap() % prs;
                 store
                     .enqueue(
-                        &format!("{label}-{i}"),
+                        &DeliveryKey::of(&format!("{label}-{i}"), b"{}"),
                         "pull_request",
                         Some(job(pr, format!("{label}-{i:040}"))),
                     )

@@ -27,13 +27,17 @@ fn nested_cargo_build() -> Command {
     cmd
 }
 
-/// Build `bin` of `package` in this test binary's profile and return its path.
-fn build_binary(package: &str, bin: &str) -> PathBuf {
+/// Build `bin` of `package` in this test binary's profile, with `features`, and return its
+/// path.
+fn build_binary(package: &str, bin: &str, features: &[&str]) -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     // target/<profile>/deps/<test> -> target/<profile>/<bin>
     let dir = exe.parent().and_then(|p| p.parent()).expect("target dir");
     let mut cmd = nested_cargo_build();
     cmd.args(["--quiet", "-p", package, "--bin", bin]);
+    for f in features {
+        cmd.args(["--features", f]);
+    }
     if dir.file_name().is_some_and(|n| n == "release") {
         cmd.arg("--release");
     }
@@ -44,10 +48,12 @@ fn build_binary(package: &str, bin: &str) -> PathBuf {
 
 /// Path of the `lockwatch` binary, brought up to date once per test process (this crate
 /// does not depend on the binary, so `cargo test -p lockwatch-tests` alone would not build it).
+/// Built with the test-only `fault-injection` feature (inert unless a test sets its
+/// variable; see `app/src/server/fault.rs`), which no release build has.
 pub fn lockwatch_bin() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
-        .get_or_init(|| build_binary("lockwatch", "lockwatch"))
+        .get_or_init(|| build_binary("lockwatch", "lockwatch", &["fault-injection"]))
         .clone()
 }
 
@@ -56,7 +62,7 @@ pub fn lockwatch_bin() -> PathBuf {
 pub fn lockwatch_action_bin() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
-        .get_or_init(|| build_binary("lockwatch-action", "lockwatch-action"))
+        .get_or_init(|| build_binary("lockwatch-action", "lockwatch-action", &[]))
         .clone()
 }
 

@@ -1178,6 +1178,18 @@ impl ServeProcess {
     /// Start `lockwatch serve` on `listen` with `extra` flags; `log` receives its stderr
     /// (info level, text).
     fn spawn(fake_url: &str, data: &Path, listen: &str, log: &Path, extra: &[&str]) -> Self {
+        Self::spawn_with_env(fake_url, data, listen, log, extra, &[])
+    }
+
+    /// `spawn` with more environment variables (after the defaults, so they win).
+    fn spawn_with_env(
+        fake_url: &str,
+        data: &Path,
+        listen: &str,
+        log: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let stderr = std::fs::File::create(log).expect("log file");
         let child = std::process::Command::new(lockwatch_tests::bin::lockwatch_bin())
             .args([
@@ -1204,6 +1216,7 @@ impl ServeProcess {
             .env("LOCKWATCH_NO_FETCH", "true")
             .env("LOCKWATCH_LOG", "info")
             .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .stderr(stderr)
             .spawn()
@@ -1233,11 +1246,16 @@ impl ServeProcess {
 
     /// SIGTERM, as a container runtime or systemd sends it.
     fn sigterm(&self) {
+        self.signal("TERM");
+    }
+
+    /// Send a signal (`TERM`, `STOP`, `CONT`, ...).
+    fn signal(&self, name: &str) {
         let status = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
             .expect("run kill");
-        assert!(status.success(), "kill -TERM failed");
+        assert!(status.success(), "kill -{name} failed");
     }
 
     fn running(&mut self) -> bool {
@@ -1529,4 +1547,513 @@ async fn a_version_published_after_an_earlier_review_is_found_in_the_index() {
     assert!(!second.contains("not in the index"), "{second}");
     h.fake.drain().await;
     h.fake.assert_clean();
+}
+
+/// Two `lockwatch serve` processes on one job database. Replica A is paused (SIGSTOP) in
+/// the middle of a review, while it waits for GitHub's list of comments (answered after
+/// 6 s), and stays paused past its 3 s lease; replica B takes the job over and publishes
+/// it. A, resumed, must publish nothing: one completed check run and one comment, both
+/// B's.
+async fn a_paused_replica_publishes_nothing_after_the_takeover(database_url: Option<&str>) {
+    let fake = FakeGitHub::start().await;
+    let logs = tempfile::tempdir().expect("test step");
+    // SQLite: both processes on one data directory (as in a rolling update on one volume:
+    // the new process re-queues the running jobs it finds at start). PostgreSQL: a data
+    // directory each, one database.
+    let (data_a, data_b) = (
+        tempfile::tempdir().expect("test step"),
+        tempfile::tempdir().expect("test step"),
+    );
+    let data_b_path = match database_url {
+        Some(_) => data_b.path().to_path_buf(),
+        None => data_a.path().to_path_buf(),
+    };
+    let mut extra = vec!["--job-lease-secs", "3"];
+    if let Some(url) = database_url {
+        extra.extend_from_slice(&["--database-url", url]);
+    }
+    let (listen_a, listen_b) = (
+        format!("127.0.0.1:{}", free_port()),
+        format!("127.0.0.1:{}", free_port()),
+    );
+    let a = ServeProcess::spawn(
+        &fake.url,
+        data_a.path(),
+        &listen_a,
+        &logs.path().join("a.log"),
+        &extra,
+    );
+    let h = Harness {
+        fake,
+        server: None,
+        url: format!("http://{listen_a}"),
+        data: data_a,
+        extra: Vec::new(),
+    };
+    ServeProcess::wait_ready(&h.url).await;
+    let (base, head) = h.bump_pr(20);
+    h.fake.fail(
+        "issues/list-comments",
+        FaultKind::Slow(Duration::from_secs(6)),
+        1,
+    );
+    assert_eq!(h.open(20, &base, &head).await.0, 202);
+    let comments_read = format!(
+        "GET /repos/{}/issues/20/comments",
+        lockwatch_tests::fake_github::REPO
+    );
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !h.fake.world(|w| w.log.contains(&comments_read)) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "A never reached the comment; log:\n{}",
+            a.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    a.signal("STOP");
+    let paused = tokio::time::Instant::now();
+
+    let b = ServeProcess::spawn(
+        &h.fake.url,
+        &data_b_path,
+        &listen_b,
+        &logs.path().join("b.log"),
+        &extra,
+    );
+    let events = h.fake.until(WAIT, is_completed).await;
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Published::CommentCreated { .. })),
+        "{events:#?}"
+    );
+    // A's answer from GitHub is written (to its socket) 6 s after it asked; resume A after
+    // that, so that it goes on exactly where the pause stopped it.
+    tokio::time::sleep_until(paused + Duration::from_secs(7)).await;
+    a.signal("CONT");
+    // Time for A to publish, were it to: its next steps are an edit of the comment and the
+    // completion of the check run, a few milliseconds each.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let after = h.fake.drain().await;
+    let log_a = a.log_text();
+    let log_b = b.log_text();
+    assert!(
+        !after.iter().any(|e| is_completed(e)
+            || matches!(
+                e,
+                Published::CommentCreated { .. } | Published::CommentEdited { .. }
+            )),
+        "A published after losing its lease: {after:#?}\nA's log:\n{log_a}"
+    );
+    let runs = h.fake.check_runs();
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    assert_eq!(runs[0].conclusion.as_deref(), Some("failure"));
+    assert_eq!(h.fake.comments().len(), 1);
+    assert!(
+        log_b
+            .lines()
+            .any(|l| l.contains("job done") && l.contains("attempt=2")),
+        "B did not publish the job as its second attempt:\n{log_b}"
+    );
+    assert!(
+        log_a.contains("lost the job's lease") || log_a.contains("no longer running here"),
+        "A did not notice:\n{log_a}"
+    );
+    assert!(!log_a.contains("job done"), "{log_a}");
+    h.fake.assert_clean();
+    drop((a, b));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_a_replica_paused_past_its_lease_publishes_nothing_after_the_takeover() {
+    let Some(url) = postgres_or_skip().await else {
+        return;
+    };
+    a_paused_replica_publishes_nothing_after_the_takeover(Some(&url)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_paused_while_another_takes_its_sqlite_file_over_publishes_nothing() {
+    a_paused_replica_publishes_nothing_after_the_takeover(None).await;
+}
+
+/// A review that crashes the process (here: aborts it, through the tests' fault
+/// injection) is claimed again after every restart. With `--max-attempts 2`, the third
+/// start gives it up at claim time, without running it again: its check run completes as
+/// `failure` (nothing was reviewed) and says the review crashed and how to re-run it; the
+/// server keeps running and reviews other pull requests.
+async fn a_review_that_crashes_the_process_is_given_up_after_max_attempts(
+    database_url: Option<&str>,
+) {
+    let (h, listen) = binary_harness().await;
+    let logs = tempfile::tempdir().expect("test step");
+    let mut extra = vec!["--max-attempts", "2", "--job-lease-secs", "3"];
+    if let Some(url) = database_url {
+        extra.extend_from_slice(&["--database-url", url]);
+    }
+    let crash = format!("{}#21", lockwatch_tests::fake_github::REPO);
+    let env = [("LOCKWATCH_FAULT_ABORT_REVIEW", crash.as_str())];
+    let start = |n: usize| {
+        ServeProcess::spawn_with_env(
+            &h.fake.url,
+            h.data.path(),
+            &listen,
+            &logs.path().join(format!("{n}.log")),
+            &extra,
+            &env,
+        )
+    };
+    let mut server = start(0);
+    ServeProcess::wait_ready(&h.url).await;
+    let (base, head) = h.bump_pr(21);
+    assert_eq!(h.open(21, &base, &head).await.0, 202);
+    let mut crashes = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let done = h
+            .fake
+            .check_runs()
+            .iter()
+            .any(|r| r.head_sha == head && r.conclusion.is_some());
+        if done {
+            break;
+        }
+        if !server.running() {
+            crashes += 1;
+            assert!(
+                crashes <= 4,
+                "still crashing after {crashes} starts; last log:\n{}",
+                server.log_text()
+            );
+            server = start(crashes);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "neither crashed nor finished; log:\n{}",
+            server.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Attempts 1 and 2 crashed; the third claim gave the job up without running it.
+    assert_eq!(crashes, 2);
+    let run = h
+        .fake
+        .check_runs()
+        .into_iter()
+        .find(|r| r.head_sha == head)
+        .expect("a check run");
+    assert_eq!(run.conclusion.as_deref(), Some("failure"));
+    let summary = run.summary.unwrap_or_default();
+    assert!(
+        summary.contains("crashed") && summary.contains("Re-run"),
+        "{summary}"
+    );
+    assert!(h.fake.comments().is_empty());
+    assert!(server.running(), "{}", server.log_text());
+    let m = h.metrics().await;
+    assert!(m.contains("lockwatch_jobs{state=\"failed\"} 1"), "{m}");
+    // The server still reviews: another pull request is published as usual.
+    let (base, other) = h.bump_pr(22);
+    assert_eq!(h.open(22, &base, &other).await.0, 202);
+    wait_all_completed(&h.fake, std::slice::from_ref(&other)).await;
+    h.idle().await;
+    drop(server);
+    h.fake.drain().await;
+    h.fake.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_review_that_crashes_the_process_is_given_up_after_max_attempts_restarts() {
+    a_review_that_crashes_the_process_is_given_up_after_max_attempts(None).await;
+}
+
+/// On PostgreSQL a crashed replica's job comes back when its lease runs out (3 s here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_a_review_that_crashes_the_process_is_given_up_after_max_attempts() {
+    let Some(url) = postgres_or_skip().await else {
+        return;
+    };
+    a_review_that_crashes_the_process_is_given_up_after_max_attempts(Some(&url)).await;
+}
+
+/// A delivery whose id repeats an earlier one's but whose signed body differs is not a
+/// redelivery (GitHub's redeliveries repeat the body too): the head it announces gets its
+/// review. Only the same id with the same body is a duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_id_seen_before_with_another_body_is_reviewed_not_dropped() {
+    let h = Harness::new(&[]).await;
+    let (base, head) = h.bump_pr(23);
+    let id = delivery_id();
+    let opened = webhooks::pull_request("opened", 23, &base, &head, false);
+    assert_eq!(h.deliver_as("pull_request", &id, &opened).await.0, 202);
+    let events = h.fake.until(WAIT, is_completed).await;
+    assert_eq!(conclusion_of(&events).1, "failure");
+    let (status, text) = h.deliver_as("pull_request", &id, &opened).await;
+    assert_eq!((status, text.trim()), (200, "duplicate delivery"));
+
+    // The pull request moves on; a delivery under the same id announces the new head.
+    let fixed = h.commit(&tree(Some("1.5.5"), 0));
+    h.fake.set_pr(23, &base, &fixed, false);
+    let sync = webhooks::pull_request("synchronize", 23, &base, &fixed, false);
+    assert_eq!(h.deliver_as("pull_request", &id, &sync).await.0, 202);
+    let events = h.fake.until(WAIT, is_completed).await;
+    let (reviewed, conclusion, _) = conclusion_of(&events);
+    assert_eq!((reviewed, conclusion.as_str()), (fixed, "success"));
+    h.finish().await;
+}
+
+/// The last completed check run on `head`: (conclusion, title).
+fn last_run_on(fake: &FakeGitHub, head: &str) -> Option<(Option<String>, usize)> {
+    let runs: Vec<_> = fake
+        .check_runs()
+        .into_iter()
+        .filter(|r| r.head_sha == head)
+        .collect();
+    runs.last().map(|r| (r.conclusion.clone(), runs.len()))
+}
+
+/// Wait (bounded) until `head` has a completed check run; (its conclusion, how many runs
+/// `head` has).
+async fn completed_run_on(h: &Harness, head: &str) -> (String, usize) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some((Some(c), n)) = last_run_on(&h.fake, head) {
+            return (c, n);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no completed check run on {head}: {:#?}",
+            h.fake.check_runs()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A delivery for an older head that arrives late (after the push that replaced it) while
+/// the real head's review runs. Arrival order made the older head "the newest", and the
+/// real head's review was completed as `neutral` "superseded", a passing check on a head
+/// with a `deny` finding. The newest head is GitHub's word: the real head's run carries
+/// its own review (`failure`), and the comment is its review.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_delivery_for_an_older_head_does_not_supersede_the_running_review_of_the_head() {
+    let h = Harness::new(&[]).await;
+    let (base, first) = h.bump_pr(24);
+    h.open(24, &base, &first).await;
+    assert_eq!(
+        conclusion_of(&h.fake.until(WAIT, is_completed).await).1,
+        "failure"
+    );
+    // A push: the new head's review is slow to list the files...
+    let head = h.commit(&tree(Some("1.5.4"), 2));
+    h.fake.fail(
+        "pulls/list-files",
+        FaultKind::Slow(Duration::from_secs(2)),
+        1,
+    );
+    let pages = file_list_pages(&h.fake, 24);
+    h.push(24, &base, &head).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while file_list_pages(&h.fake, 24) == pages {
+        assert!(tokio::time::Instant::now() < deadline, "no file list read");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // ...and meanwhile a delivery for the first head arrives, late.
+    assert_eq!(
+        h.deliver(
+            "pull_request",
+            &webhooks::pull_request("synchronize", 24, &base, &first, false)
+        )
+        .await
+        .0,
+        202
+    );
+    let (conclusion, runs) = completed_run_on(&h, &head).await;
+    h.idle().await;
+    assert_eq!((conclusion.as_str(), runs), ("failure", 1));
+    let run = h
+        .fake
+        .check_runs()
+        .into_iter()
+        .find(|r| r.head_sha == head)
+        .expect("run");
+    assert!(
+        !run.summary.unwrap_or_default().contains("Superseded"),
+        "the head's run must carry its own review"
+    );
+    // The first head keeps its own review; the comment shows the head's.
+    assert_eq!(
+        last_run_on(&h.fake, &first),
+        Some((Some("failure".into()), 1))
+    );
+    assert_eq!(h.fake.comments().len(), 1);
+    h.fake.drain().await;
+    h.finish().await;
+}
+
+/// The same late delivery while the real head's job waits in the queue (coalescing): it
+/// superseded the queued job, and the older head's job, finding the pull request moved on,
+/// published nothing, so the real head never got a check run. The job that finds the pull
+/// request's head is another queues that head's review.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_delivery_for_an_older_head_does_not_leave_the_head_without_a_review() {
+    let h = Harness::new(&["--coalesce-ms", "1000"]).await;
+    let base = h.commit(&tree(None, 0));
+    let first = h.commit(&tree(Some("1.5.4"), 1));
+    let head = h.commit(&tree(Some("1.5.4"), 2));
+    h.fake.set_pr(25, &base, &head, false);
+    h.push(25, &base, &head).await;
+    // The `opened` delivery of the first head, late (GitHub does not promise an order).
+    h.open(25, &base, &first).await;
+    let (conclusion, runs) = completed_run_on(&h, &head).await;
+    h.idle().await;
+    assert_eq!((conclusion.as_str(), runs), ("failure", 1));
+    assert_eq!(
+        last_run_on(&h.fake, &first),
+        None,
+        "not the head: not reviewed"
+    );
+    assert_eq!(h.fake.comments().len(), 1);
+    h.fake.drain().await;
+    h.finish().await;
+}
+
+/// Push `next` to pull request `pr` once GitHub has been asked for `op` of the running
+/// review (answered `slow`ly), so the head moves while that answer is on its way; the
+/// push's delivery is sent when `deliver` (and answered 202), or lost.
+async fn push_during(
+    h: &Harness,
+    op: &str,
+    slow: Duration,
+    pr: u64,
+    base: &str,
+    next: &str,
+    deliver: bool,
+) {
+    let count = |h: &Harness| {
+        h.fake.world(|w| {
+            w.log
+                .iter()
+                .filter(|l| match op {
+                    "pulls/list-files" => l.ends_with(&format!("/pulls/{pr}/files")),
+                    _ => l.contains("/contents/"),
+                })
+                .count()
+        })
+    };
+    let before = count(h);
+    h.fake.fail(op, FaultKind::Slow(slow), 1);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while count(h) == before {
+        assert!(tokio::time::Instant::now() < deadline, "{op} never asked");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    if deliver {
+        assert_eq!(h.push(pr, base, next).await.0, 202);
+    } else {
+        h.fake.set_pr(pr, base, next, false);
+    }
+}
+
+/// A push while a review runs, after its inputs were read: the older commit's check run
+/// carries its own review (here `failure`, with a note that it is no longer the head), the
+/// comment is left to the new head, and the new head is reviewed (`success`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_after_a_reviews_inputs_were_read_leaves_the_older_commit_its_own_review() {
+    let h = Harness::new(&[]).await;
+    let (base, first) = h.bump_pr(26);
+    let fixed = h.commit(&tree(Some("1.5.5"), 0));
+    let (open, ()) = tokio::join!(
+        h.open(26, &base, &first),
+        push_during(
+            &h,
+            "repos/get-content",
+            Duration::from_secs(2),
+            26,
+            &base,
+            &fixed,
+            true
+        )
+    );
+    assert_eq!(open.0, 202);
+    assert_eq!(
+        completed_run_on(&h, &fixed).await,
+        ("success".to_string(), 1)
+    );
+    let (conclusion, runs) = completed_run_on(&h, &first).await;
+    h.idle().await;
+    assert_eq!((conclusion.as_str(), runs), ("failure", 1));
+    let old = h
+        .fake
+        .check_runs()
+        .into_iter()
+        .find(|r| r.head_sha == first)
+        .and_then(|r| r.summary)
+        .unwrap_or_default();
+    assert!(
+        old.starts_with("**This commit is no longer the head of pull request #26**")
+            && old.contains("RUSTSEC-2022-0013"),
+        "{old}"
+    );
+    assert!(
+        h.fake
+            .comments()
+            .iter()
+            .all(|c| !c.body.contains("RUSTSEC-2022-0013")),
+        "the older commit's review reached the pull request's comment"
+    );
+    h.fake.drain().await;
+    h.finish().await;
+}
+
+/// A push while the pull request's files are listed: the list may be the new head's, so
+/// the older commit is not reviewed from it; its check run completes `cancelled` (not
+/// passing) and says why, and the new head is reviewed, even when GitHub's delivery of the
+/// push is lost: the job that found the head moved queues the head's review.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_while_the_files_are_listed_leaves_the_older_commit_unreviewed_not_passing() {
+    push_while_the_files_are_listed(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_whose_delivery_is_lost_still_gets_its_head_reviewed() {
+    push_while_the_files_are_listed(false).await;
+}
+
+async fn push_while_the_files_are_listed(deliver: bool) {
+    let h = Harness::new(&[]).await;
+    let (base, first) = h.bump_pr(27);
+    let next = h.commit(&tree(Some("1.5.4"), 3));
+    let (open, ()) = tokio::join!(
+        h.open(27, &base, &first),
+        push_during(
+            &h,
+            "pulls/list-files",
+            Duration::from_secs(2),
+            27,
+            &base,
+            &next,
+            deliver
+        )
+    );
+    assert_eq!(open.0, 202);
+    assert_eq!(
+        completed_run_on(&h, &next).await,
+        ("failure".to_string(), 1)
+    );
+    assert_eq!(
+        completed_run_on(&h, &first).await,
+        ("cancelled".to_string(), 1)
+    );
+    h.idle().await;
+    let events = h.fake.drain().await;
+    assert!(
+        events.iter().any(
+            |e| matches!(e, Published::CheckRunUpdated { head_sha, title: Some(t), .. }
+            if *head_sha == first && t == "Not reviewed: no longer the head")
+        ),
+        "{events:#?}"
+    );
+    assert_eq!(h.fake.comments().len(), 1);
+    h.finish().await;
 }

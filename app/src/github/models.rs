@@ -83,6 +83,9 @@ pub enum Conclusion {
     Success,
     Neutral,
     Failure,
+    /// Not reviewed, and not passing: GitHub shows it grey, and branch protection does not
+    /// count it as passed.
+    Cancelled,
 }
 
 /// One annotation on a line of a file.

@@ -158,6 +158,17 @@ impl RepoClient {
             .json("GET pull request")
     }
 
+    /// The pull request's head commit as GitHub has it now. A job re-reads it just before
+    /// publishing: which head is the newest is GitHub's word, not the order in which
+    /// deliveries arrived.
+    pub async fn pull_request_head(&self, pr: PrNumber) -> Result<CommitSha, GitHubError> {
+        let sha = self.pull_request(pr).await?.head.sha;
+        CommitSha::parse(&sha).ok_or_else(|| GitHubError::Decode {
+            what: "GET pull request".into(),
+            message: "the head SHA is not a commit SHA".into(),
+        })
+    }
+
     /// The files a pull request changes (paginated; GitHub stops at 3,000).
     pub async fn changed_files(&self, pr: PrNumber) -> Result<ChangedFiles, GitHubError> {
         let (files, capped) = self

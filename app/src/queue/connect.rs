@@ -1,7 +1,7 @@
 //! Opening the job database: SQLite (the default, one process) or PostgreSQL (several
 //! replicas), through `sqlx`'s `Any` driver so that one set of queries serves both.
 
-use anyhow::Context;
+use super::error::{StoreError, db};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 use std::str::FromStr;
@@ -17,15 +17,13 @@ pub enum Backend {
 }
 
 impl Backend {
-    fn of(url: &str) -> anyhow::Result<Backend> {
+    fn of(url: &str) -> Result<Backend, StoreError> {
         if url.starts_with("sqlite:") {
             Ok(Backend::Sqlite)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Ok(Backend::Postgres)
         } else {
-            anyhow::bail!(
-                "unsupported database URL scheme (expected sqlite://PATH or postgres://...)"
-            )
+            Err(StoreError::UnsupportedUrl)
         }
     }
 }
@@ -54,7 +52,7 @@ fn with_create_mode(url: &str) -> String {
 }
 
 /// Connect and apply the backend's migrations.
-pub async fn open(url: &str) -> anyhow::Result<(AnyPool, Backend)> {
+pub async fn open(url: &str) -> Result<(AnyPool, Backend), StoreError> {
     open_migrated_to(url, None).await
 }
 
@@ -63,7 +61,7 @@ pub async fn open(url: &str) -> anyhow::Result<(AnyPool, Backend)> {
 pub(super) async fn open_migrated_to(
     url: &str,
     version: Option<i64>,
-) -> anyhow::Result<(AnyPool, Backend)> {
+) -> Result<(AnyPool, Backend), StoreError> {
     sqlx::any::install_default_drivers();
     let backend = Backend::of(url)?;
     let url = match backend {
@@ -71,7 +69,7 @@ pub(super) async fn open_migrated_to(
         Backend::Postgres => url.to_string(),
     };
     let options = AnyConnectOptions::from_str(&url)
-        .with_context(|| format!("invalid database URL {}", redact(&url)))?
+        .map_err(db(backend, "read its URL"))?
         // Every claim and enqueue would be logged at info level otherwise.
         .disable_statement_logging();
     let pool = AnyPoolOptions::new()
@@ -96,7 +94,7 @@ pub(super) async fn open_migrated_to(
         })
         .connect_with(options)
         .await
-        .with_context(|| format!("cannot open the job database {}", redact(&url)))?;
+        .map_err(db(backend, "be opened"))?;
     let migrator = match backend {
         Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
         Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
@@ -104,8 +102,7 @@ pub(super) async fn open_migrated_to(
     match version {
         None => migrator.run(&pool).await,
         Some(v) => migrator.run_to(v, &pool).await,
-    }
-    .context("cannot apply database migrations")?;
+    }?;
     Ok((pool, backend))
 }
 

@@ -22,7 +22,7 @@
 //! simply done again at the next one: the deliveries are the durable record, the jobs a view
 //! of them.
 //!
-//! A claim, the job counts and the newest-head check fold first (`Folder::fold`), so a
+//! A claim, the job counts and `Store::queue_current_head` fold first (`Folder::fold`), so a
 //! delivery accepted before a claim is claimable by it. A background task also folds shortly after intake
 //! commits, so that unfolded deliveries never pile up while no worker is claiming.
 //!
@@ -33,7 +33,8 @@
 //! one at a time. (On SQLite there is one writer at a time anyway.)
 
 use super::connect::Backend;
-use super::store::now_ms;
+use super::error::{StoreError, db};
+use super::types::now_ms;
 use super::write_gate::WriteGate;
 use sqlx::AnyPool;
 use std::sync::Arc;
@@ -91,7 +92,7 @@ impl Folder {
             while rx.recv().await.is_some() {
                 tokio::time::sleep(GATHER).await;
                 if let Err(e) = folder.fold().await {
-                    tracing::warn!(error = %format!("{e:#}"),
+                    tracing::warn!(error = %e,
                         "cannot fold deliveries into jobs; the next claim tries again");
                 }
             }
@@ -100,11 +101,13 @@ impl Folder {
     }
 
     /// Fold every delivery committed so far.
-    pub async fn fold(&self) -> anyhow::Result<()> {
+    pub async fn fold(&self) -> Result<(), StoreError> {
         let _one_at_a_time = self.running.lock().await;
+        let e = db(self.backend, "fold deliveries into jobs");
         let (last, newest): (i64, i64) = sqlx::query_as(CURSOR_AND_NEWEST)
             .fetch_one(&self.pool)
-            .await?;
+            .await
+            .map_err(&e)?;
         if newest <= last {
             return Ok(());
         }
@@ -113,20 +116,23 @@ impl Folder {
         // later cannot wait for another process's writer; it fails with "database is
         // locked" (lockwatch's write gate only orders the writers of this process).
         let mut tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        };
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+        .map_err(&e)?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(FOLD_LOCK)
                 .execute(&mut *tx)
-                .await?;
+                .await
+                .map_err(&e)?;
         }
         // Read again under the lock (PostgreSQL) and the write gate (SQLite): another
         // replica may have folded, and more deliveries may have committed.
         let (last, newest): (i64, i64) = sqlx::query_as(CURSOR_AND_NEWEST)
             .fetch_one(&mut *tx)
-            .await?;
+            .await
+            .map_err(&e)?;
         if newest <= last {
             return Ok(());
         }
@@ -134,23 +140,27 @@ impl Folder {
             .bind(last)
             .bind(newest)
             .execute(&mut *tx)
-            .await?;
+            .await
+            .map_err(&e)?;
         sqlx::query(SUPERSEDE_OLDER_HEADS)
             .bind(last)
             .bind(newest)
             .bind(now_ms())
             .execute(&mut *tx)
-            .await?;
+            .await
+            .map_err(&e)?;
         sqlx::query(QUEUE_NEWEST_HEADS)
             .bind(last)
             .bind(newest)
             .execute(&mut *tx)
-            .await?;
+            .await
+            .map_err(&e)?;
         sqlx::query("UPDATE fold_cursor SET last_seq = $1 WHERE id = 1")
             .bind(newest)
             .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+            .await
+            .map_err(&e)?;
+        tx.commit().await.map_err(&e)?;
         Ok(())
     }
 }

@@ -6,8 +6,10 @@
 //! the database driver's round trips. Instead, one writer task takes every delivery waiting
 //! at that moment (up to `MAX_BATCH`) and writes them with one statement: an
 //! `INSERT ... SELECT` from a JSON array of the batch (one bound value, so one prepared
-//! statement whatever the batch size), `ON CONFLICT DO NOTHING RETURNING delivery_id`, which
-//! says which delivery ids are new (the rest are redeliveries). On SQLite that statement
+//! statement whatever the batch size), `ON CONFLICT DO NOTHING RETURNING delivery_id,
+//! body_sha256`, which says which deliveries are new. A delivery is a redelivery when both
+//! its id and the SHA-256 of its signed body were seen: the same id with another body is
+//! another delivery, whose head must not go unreviewed. On SQLite that statement
 //! is its own transaction; on PostgreSQL it runs in one holding the fold lock shared (see
 //! `fold`).
 //!
@@ -19,10 +21,10 @@
 //! delivery cannot sink the others.
 
 use super::connect::Backend;
+use super::error::{StoreError, db};
 use super::fold::{FOLD_LOCK, FoldSoon};
-use super::store::{Enqueued, NewJob, ms, now_ms};
+use super::types::{DeliveryKey, Enqueued, NewJob, ms, now_ms};
 use super::write_gate::WriteGate;
-use anyhow::anyhow;
 use sqlx::{AnyPool, Row};
 use std::collections::HashSet;
 use tokio::sync::{mpsc, oneshot};
@@ -34,10 +36,10 @@ const QUEUE_DEPTH: usize = 4096;
 
 /// One delivery waiting to be written.
 struct Pending {
-    delivery_id: String,
+    delivery: DeliveryKey,
     event: String,
     job: Option<NewJob>,
-    reply: oneshot::Sender<anyhow::Result<Enqueued>>,
+    reply: oneshot::Sender<Result<Enqueued, StoreError>>,
 }
 
 /// The handle handlers enqueue through.
@@ -63,13 +65,13 @@ impl GroupCommit {
     /// Record a delivery (and its job); returns once it is durably committed.
     pub async fn enqueue(
         &self,
-        delivery_id: &str,
+        delivery: &DeliveryKey,
         event: &str,
         job: Option<NewJob>,
-    ) -> anyhow::Result<Enqueued> {
+    ) -> Result<Enqueued, StoreError> {
         let (reply, answer) = oneshot::channel();
         let pending = Pending {
-            delivery_id: delivery_id.to_string(),
+            delivery: delivery.clone(),
             event: event.to_string(),
             job,
             reply,
@@ -77,10 +79,9 @@ impl GroupCommit {
         self.tx
             .send(pending)
             .await
-            .map_err(|_| anyhow!("the job database writer has stopped"))?;
-        answer
-            .await
-            .map_err(|_| anyhow!("the job database writer stopped before committing"))?
+            .map_err(|_| StoreError::WriterStopped)?;
+        // The writer answers every delivery it took, unless it was stopped first.
+        answer.await.map_err(|_| StoreError::WriterStopped)?
     }
 }
 
@@ -106,12 +107,13 @@ async fn writer(
         let results = match write(&pool, backend, &batch).await {
             Ok(results) => results,
             Err(e) if batch.len() > 1 => {
-                tracing::warn!(deliveries = batch.len(), error = %format!("{e:#}"),
+                tracing::warn!(deliveries = batch.len(), error = %e,
                     "a batch of deliveries failed; writing them one at a time");
                 let mut results = Vec::with_capacity(batch.len());
                 for p in &batch {
                     results.push(match write(&pool, backend, std::slice::from_ref(p)).await {
-                        Ok(mut one) => one.pop().unwrap_or_else(|| Err(anyhow!("no result"))),
+                        // `write` answers each delivery of its batch.
+                        Ok(mut one) => one.pop().unwrap_or(Err(StoreError::WriterStopped)),
                         Err(e) => Err(e),
                     });
                 }
@@ -125,7 +127,7 @@ async fn writer(
         }
         for (pending, result) in batch.drain(..).zip(results) {
             if let Err(e) = &result {
-                tracing::error!(delivery = %pending.delivery_id, error = %format!("{e:#}"),
+                tracing::error!(delivery = %pending.delivery.id, error = %e,
                     "cannot commit a delivery");
             }
             // A handler that went away (client hung up) still had its delivery recorded;
@@ -139,6 +141,7 @@ async fn writer(
 #[derive(serde::Serialize)]
 struct BatchRow<'a> {
     id: &'a str,
+    body: &'a str,
     event: &'a str,
     installation_id: Option<i64>,
     repo: Option<&'a str>,
@@ -152,20 +155,20 @@ struct BatchRow<'a> {
 /// `jsonb_each` parses the array once and hands each row over in its binary form, which
 /// `->>` reads without parsing; `json_each` would hand each row over as text, parsed again
 /// by every `->>` (9 times per row).
-const INSERT_SQLITE: &str = "INSERT INTO deliveries (delivery_id, event, received_at,
-        installation_id, repo, pr_number, head_sha, request, run_after)
-    SELECT value ->> 'id', value ->> 'event', $2, value ->> 'installation_id',
-           value ->> 'repo', value ->> 'pr_number', value ->> 'head_sha',
-           value ->> 'request', value ->> 'run_after'
+const INSERT_SQLITE: &str = "INSERT INTO deliveries (delivery_id, body_sha256, event,
+        received_at, installation_id, repo, pr_number, head_sha, request, run_after)
+    SELECT value ->> 'id', value ->> 'body', value ->> 'event', $2,
+           value ->> 'installation_id', value ->> 'repo', value ->> 'pr_number',
+           value ->> 'head_sha', value ->> 'request', value ->> 'run_after'
     FROM jsonb_each($1) WHERE true ORDER BY key
-    ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id";
-const INSERT_POSTGRES: &str = "INSERT INTO deliveries (delivery_id, event, received_at,
-        installation_id, repo, pr_number, head_sha, request, run_after)
-    SELECT r.v ->> 'id', r.v ->> 'event', $2, (r.v ->> 'installation_id')::BIGINT,
-           r.v ->> 'repo', (r.v ->> 'pr_number')::BIGINT, r.v ->> 'head_sha',
-           r.v ->> 'request', (r.v ->> 'run_after')::BIGINT
+    ON CONFLICT (delivery_id, body_sha256) DO NOTHING RETURNING delivery_id, body_sha256";
+const INSERT_POSTGRES: &str = "INSERT INTO deliveries (delivery_id, body_sha256, event,
+        received_at, installation_id, repo, pr_number, head_sha, request, run_after)
+    SELECT r.v ->> 'id', r.v ->> 'body', r.v ->> 'event', $2,
+           (r.v ->> 'installation_id')::BIGINT, r.v ->> 'repo', (r.v ->> 'pr_number')::BIGINT,
+           r.v ->> 'head_sha', r.v ->> 'request', (r.v ->> 'run_after')::BIGINT
     FROM jsonb_array_elements($1::JSONB) WITH ORDINALITY AS r(v, n) ORDER BY r.n
-    ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id";
+    ON CONFLICT (delivery_id, body_sha256) DO NOTHING RETURNING delivery_id, body_sha256";
 
 /// Write a batch, durably; one result per delivery, in order. An error means nothing of
 /// the batch was committed.
@@ -173,14 +176,16 @@ async fn write(
     pool: &AnyPool,
     backend: Backend,
     batch: &[Pending],
-) -> anyhow::Result<Vec<anyhow::Result<Enqueued>>> {
+) -> Result<Vec<Result<Enqueued, StoreError>>, StoreError> {
+    let e = db(backend, "record deliveries");
     let now = now_ms();
     let rows: Vec<BatchRow<'_>> = batch
         .iter()
         .map(|p| {
             let job = p.job.as_ref();
             BatchRow {
-                id: &p.delivery_id,
+                id: &p.delivery.id,
+                body: &p.delivery.body_sha256,
                 event: &p.event,
                 installation_id: job.map(|j| j.installation_id),
                 repo: job.map(|j| j.repo.as_str()),
@@ -191,40 +196,44 @@ async fn write(
             }
         })
         .collect();
-    let json = serde_json::to_string(&rows)?;
+    let json = serde_json::to_string(&rows).map_err(|j| e(sqlx::Error::Encode(Box::new(j))))?;
     let inserted = match backend {
-        Backend::Sqlite => {
-            sqlx::query(INSERT_SQLITE)
-                .bind(json)
-                .bind(now)
-                .fetch_all(pool)
-                .await?
-        }
+        Backend::Sqlite => sqlx::query(INSERT_SQLITE)
+            .bind(json)
+            .bind(now)
+            .fetch_all(pool)
+            .await
+            .map_err(&e)?,
         Backend::Postgres => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin().await.map_err(&e)?;
             sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
                 .bind(FOLD_LOCK)
                 .execute(&mut *tx)
-                .await?;
+                .await
+                .map_err(&e)?;
             let rows = sqlx::query(INSERT_POSTGRES)
                 .bind(json)
                 .bind(now)
                 .fetch_all(&mut *tx)
-                .await?;
-            tx.commit().await?;
+                .await
+                .map_err(&e)?;
+            tx.commit().await.map_err(&e)?;
             rows
         }
     };
     let mut new = HashSet::with_capacity(inserted.len());
     for r in &inserted {
-        new.insert(r.try_get::<String, _>("delivery_id")?);
+        new.insert(DeliveryKey {
+            id: r.try_get("delivery_id").map_err(&e)?,
+            body_sha256: r.try_get("body_sha256").map_err(&e)?,
+        });
     }
     let mut answered = HashSet::new();
     Ok(batch
         .iter()
         .map(|p| {
-            // The first of a delivery id's copies in this batch is the one inserted.
-            if new.contains(p.delivery_id.as_str()) && answered.insert(p.delivery_id.as_str()) {
+            // The first of a delivery's copies in this batch is the one inserted.
+            if new.contains(&p.delivery) && answered.insert(&p.delivery) {
                 Ok(if p.job.is_some() {
                     Enqueued::Queued
                 } else {
@@ -247,7 +256,7 @@ mod tests {
     fn pending(d: u64, pr: Option<i64>, head: u64) -> Pending {
         let (reply, _) = oneshot::channel();
         Pending {
-            delivery_id: format!("d{d}"),
+            delivery: DeliveryKey::of(&format!("d{d}"), b"{}"),
             event: "pull_request".into(),
             job: Some(NewJob {
                 installation_id: 1,

@@ -3,23 +3,15 @@
 //! only job claiming (see `claim`) and the intake's insert (see `group_commit`) differ.
 
 use super::connect::{self, Backend};
+use super::error::{StoreError, db};
 use super::fold::Folder;
 use super::group_commit::GroupCommit;
+use super::types::{
+    DeliveryKey, Enqueued, Finished, Job, JobCounts, JobState, Lease, NewJob, ms, now_ms,
+};
 use super::write_gate::WriteGate;
 use sqlx::{AnyPool, Row};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// Milliseconds since the Unix epoch.
-pub(super) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
-pub(super) fn ms(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
+use std::time::Duration;
 
 /// The claim statement; `$lock` is the row-locking clause of the candidate's sub-select.
 /// The first line walks the `jobs_active` index from the earliest due job and stops at the
@@ -50,55 +42,25 @@ macro_rules! claim_sql {
 const CLAIM: &str = claim_sql!("");
 const CLAIM_SKIP_LOCKED: &str = claim_sql!(" FOR UPDATE SKIP LOCKED");
 
-/// A job to enqueue.
-#[derive(Debug, Clone)]
-pub struct NewJob {
-    pub installation_id: i64,
-    /// `owner/name`.
-    pub repo: String,
-    pub pr_number: Option<i64>,
-    pub head_sha: String,
-    /// JSON of the job's request (see `server::events::JobRequest`).
-    pub request: String,
-    /// Wait this long before the job may run (debounces bursts of pushes).
-    pub delay: Duration,
+/// The job (`$1`) is still held by the claim that counted attempt `$2`: a later claim
+/// (after the lease ran out) counted another attempt; a finished or re-queued job is no
+/// longer `running`. Every change a worker makes to its job is conditional on it.
+macro_rules! held_by {
+    () => {
+        "id = $1 AND attempts = $2 AND state = 'running'"
+    };
 }
 
-/// What `enqueue` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Enqueued {
-    /// Its review is queued: a new job, or one already queued for the same head.
-    Queued,
-    /// The delivery id was seen before: nothing was done.
-    Duplicate,
-    /// The delivery was recorded; it carries no job.
-    Recorded,
-}
-
-/// A claimed job.
-#[derive(Debug, Clone)]
-pub struct Job {
-    pub id: i64,
-    pub delivery_id: String,
-    pub installation_id: i64,
-    pub repo: String,
-    pub pr_number: Option<i64>,
-    pub head_sha: String,
-    pub request: String,
-    /// Attempts so far, this one included.
-    pub attempts: i64,
-    /// The check run created by an earlier attempt, if any.
-    pub check_run_id: Option<i64>,
-}
-
-/// Jobs per state.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct JobCounts {
-    pub queued: i64,
-    pub running: i64,
-    pub done: i64,
-    pub failed: i64,
-    pub superseded: i64,
+/// One row changed, or the lease is lost.
+fn held(lease: &Lease, rows: u64) -> Result<(), StoreError> {
+    if rows == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::LeaseLost {
+            job_id: lease.job_id,
+            attempt: lease.attempt,
+        })
+    }
 }
 
 /// The queue's database.
@@ -114,7 +76,7 @@ pub struct Store {
 impl Store {
     /// Open (creating if needed) the database at `url` (`sqlite://PATH` or
     /// `postgres://...`) and apply migrations.
-    pub async fn open(url: &str) -> anyhow::Result<Store> {
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
         let (pool, backend) = connect::open(url).await?;
         let gate = WriteGate::for_backend(backend);
         let folder = Folder::new(pool.clone(), backend, gate.clone());
@@ -145,18 +107,18 @@ impl Store {
     /// folded in with the pull request's others (see `fold`) before anything reads jobs.
     pub async fn enqueue(
         &self,
-        delivery_id: &str,
+        delivery: &DeliveryKey,
         event: &str,
         job: Option<NewJob>,
-    ) -> anyhow::Result<Enqueued> {
-        self.intake.enqueue(delivery_id, event, job).await
+    ) -> Result<Enqueued, StoreError> {
+        self.intake.enqueue(delivery, event, job).await
     }
 
     /// At start-up: jobs left `running` by a process that died are queued again at once.
     /// Returns how many. Only SQLite, where one process owns the database: on PostgreSQL
     /// other replicas may be running those jobs, and a dead replica's jobs come back when
     /// their lease runs out.
-    pub async fn recover_running(&self) -> anyhow::Result<u64> {
+    pub async fn recover_running(&self) -> Result<u64, StoreError> {
         let _turn = self.gate.enter().await;
         if self.backend == Backend::Postgres {
             return Ok(0);
@@ -168,7 +130,8 @@ impl Store {
         )
         .bind(now)
         .execute(&self.pool)
-        .await?
+        .await
+        .map_err(db(self.backend, "re-queue the jobs left running"))?
         .rows_affected())
     }
 
@@ -176,7 +139,7 @@ impl Store {
     /// lease; never a second job of a pull request that has one running. On PostgreSQL the
     /// candidate row is locked with `FOR UPDATE SKIP LOCKED`, so replicas claiming at the
     /// same moment take different jobs; SQLite has one writer at a time anyway.
-    pub async fn claim(&self, lease: Duration) -> anyhow::Result<Option<Job>> {
+    pub async fn claim(&self, lease: Duration) -> Result<Option<Job>, StoreError> {
         self.folder.fold().await?;
         let _turn = self.gate.enter().await;
         let now = now_ms();
@@ -184,162 +147,248 @@ impl Store {
             Backend::Sqlite => CLAIM,
             Backend::Postgres => CLAIM_SKIP_LOCKED,
         };
+        let e = db(self.backend, "claim a job");
         let row = sqlx::query(sql)
             .bind(now + ms(lease))
             .bind(now)
             .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| Job {
-            id: r.get("id"),
-            delivery_id: r.get("delivery_id"),
-            installation_id: r.get("installation_id"),
-            repo: r.get("repo"),
-            pr_number: r.get("pr_number"),
-            head_sha: r.get("head_sha"),
-            request: r.get("request"),
-            attempts: r.get("attempts"),
-            check_run_id: r.get("check_run_id"),
+            .await
+            .map_err(&e)?;
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(Job {
+            id: r.try_get("id").map_err(&e)?,
+            delivery_id: r.try_get("delivery_id").map_err(&e)?,
+            installation_id: r.try_get("installation_id").map_err(&e)?,
+            repo: r.try_get("repo").map_err(&e)?,
+            pr_number: r.try_get("pr_number").map_err(&e)?,
+            head_sha: r.try_get("head_sha").map_err(&e)?,
+            request: r.try_get("request").map_err(&e)?,
+            attempts: r.try_get("attempts").map_err(&e)?,
+            check_run_id: r.try_get("check_run_id").map_err(&e)?,
         }))
     }
 
     /// Milliseconds until the next queued job is due (None: nothing queued). Workers ask
     /// right after a claim, which folded; a delivery committed since then wakes them when
     /// its job is due (see `server::routes`), so this does not fold again.
-    pub async fn next_due_in(&self) -> anyhow::Result<Option<Duration>> {
+    pub async fn next_due_in(&self) -> Result<Option<Duration>, StoreError> {
         let next: Option<i64> =
             sqlx::query_scalar("SELECT MIN(run_after) FROM jobs WHERE state = 'queued'")
                 .fetch_one(&self.pool)
-                .await?;
+                .await
+                .map_err(db(self.backend, "read when the next job is due"))?;
         Ok(next.map(|t| Duration::from_millis(u64::try_from(t - now_ms()).unwrap_or(0))))
     }
 
     /// Remember the check run a job created (so a re-run finds it again).
-    pub async fn set_check_run(&self, job_id: i64, check_run_id: i64) -> anyhow::Result<()> {
+    pub async fn set_check_run(&self, lease: &Lease, check_run_id: i64) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
-        sqlx::query("UPDATE jobs SET check_run_id = $2 WHERE id = $1")
-            .bind(job_id)
-            .bind(check_run_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        let changed = sqlx::query(concat!(
+            "UPDATE jobs SET check_run_id = $3 WHERE ",
+            held_by!()
+        ))
+        .bind(lease.job_id)
+        .bind(lease.attempt)
+        .bind(check_run_id)
+        .execute(&self.pool)
+        .await
+        .map_err(db(self.backend, "record a job's check run"))?
+        .rows_affected();
+        held(lease, changed)
     }
 
-    /// Renew the lease of a job this worker claimed (`attempt`: `Job::attempts` of that
-    /// claim); false when the job is no longer that claim's: re-queued, finished, or taken
-    /// over by another worker after the lease ran out (a claim counts a new attempt).
-    pub async fn extend_lease(
-        &self,
-        job_id: i64,
-        attempt: i64,
-        lease: Duration,
-    ) -> anyhow::Result<bool> {
+    /// Is the job still this claim's, with its lease running? Workers ask before every
+    /// publication step: a worker that lost its lease (paused past it, or cut off from the
+    /// database) publishes nothing more. Err(LeaseLost) when the job was taken over,
+    /// finished or re-queued, or the lease ran out (even if nobody took the job yet: anyone
+    /// may, at any moment).
+    pub async fn check_lease(&self, lease: &Lease) -> Result<(), StoreError> {
+        let live: Option<i64> = sqlx::query_scalar(concat!(
+            "SELECT id FROM jobs WHERE ",
+            held_by!(),
+            " AND lease_until >= $3"
+        ))
+        .bind(lease.job_id)
+        .bind(lease.attempt)
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db(self.backend, "check a job's lease"))?;
+        held(lease, u64::from(live.is_some()))
+    }
+
+    /// Renew the lease of a job this worker claimed. Err(LeaseLost) when the job is no
+    /// longer that claim's: re-queued, finished, or taken over by another worker after the
+    /// lease ran out (a claim counts a new attempt).
+    pub async fn extend_lease(&self, lease: &Lease, duration: Duration) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
         let now = now_ms();
-        let renewed = sqlx::query(
-            "UPDATE jobs SET lease_until = $3, updated_at = $4
-             WHERE id = $1 AND attempts = $2 AND state = 'running'",
-        )
-        .bind(job_id)
-        .bind(attempt)
-        .bind(now + ms(lease))
+        let renewed = sqlx::query(concat!(
+            "UPDATE jobs SET lease_until = $3, updated_at = $4 WHERE ",
+            held_by!()
+        ))
+        .bind(lease.job_id)
+        .bind(lease.attempt)
+        .bind(now + ms(duration))
         .bind(now)
         .execute(&self.pool)
-        .await?
+        .await
+        .map_err(db(self.backend, "renew a job's lease"))?
         .rows_affected();
-        Ok(renewed == 1)
+        held(lease, renewed)
     }
 
     /// The job finished (published, or found superseded).
-    pub async fn finish(&self, job_id: i64, state: &'static str) -> anyhow::Result<()> {
+    pub async fn finish(&self, lease: &Lease, how: Finished) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
-        sqlx::query(
-            "UPDATE jobs SET state = $2, lease_until = NULL, updated_at = $3 WHERE id = $1",
-        )
-        .bind(job_id)
-        .bind(state)
+        let changed = sqlx::query(concat!(
+            "UPDATE jobs SET state = $3, lease_until = NULL, updated_at = $4 WHERE ",
+            held_by!()
+        ))
+        .bind(lease.job_id)
+        .bind(lease.attempt)
+        .bind(how.state().as_str())
         .bind(now_ms())
         .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await
+        .map_err(db(self.backend, "record a finished job"))?
+        .rows_affected();
+        held(lease, changed)
     }
 
     /// Run the job again after `delay`.
-    pub async fn retry(&self, job_id: i64, delay: Duration, error: &str) -> anyhow::Result<()> {
+    pub async fn retry(
+        &self,
+        lease: &Lease,
+        delay: Duration,
+        error: &str,
+    ) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
         let now = now_ms();
-        sqlx::query(
-            "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = $2, last_error = $3,
-                             updated_at = $4
-             WHERE id = $1",
-        )
-        .bind(job_id)
+        let changed = sqlx::query(concat!(
+            "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = $3,
+                             last_error = $4, updated_at = $5
+             WHERE ",
+            held_by!()
+        ))
+        .bind(lease.job_id)
+        .bind(lease.attempt)
         .bind(now + ms(delay))
         .bind(error)
         .bind(now)
         .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await
+        .map_err(db(self.backend, "queue a job again"))?
+        .rows_affected();
+        held(lease, changed)
     }
 
     /// The job failed for good.
-    pub async fn fail(&self, job_id: i64, error: &str) -> anyhow::Result<()> {
+    pub async fn fail(&self, lease: &Lease, error: &str) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
-        sqlx::query(
-            "UPDATE jobs SET state = 'failed', lease_until = NULL, last_error = $2, updated_at = $3
-             WHERE id = $1",
-        )
-        .bind(job_id)
+        let changed = sqlx::query(concat!(
+            "UPDATE jobs SET state = 'failed', lease_until = NULL, last_error = $3,
+                             updated_at = $4
+             WHERE ",
+            held_by!()
+        ))
+        .bind(lease.job_id)
+        .bind(lease.attempt)
         .bind(error)
         .bind(now_ms())
         .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await
+        .map_err(db(self.backend, "record a failed job"))?
+        .rows_affected();
+        held(lease, changed)
     }
 
     /// Shutting down mid-job: queue it again without counting the attempt.
-    pub async fn requeue(&self, job_id: i64) -> anyhow::Result<()> {
+    pub async fn requeue(&self, lease: &Lease) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
         let now = now_ms();
-        sqlx::query(
-            "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = $2,
-                             attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = $2
-             WHERE id = $1 AND state = 'running'",
-        )
-        .bind(job_id)
+        let changed = sqlx::query(concat!(
+            "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = $3,
+                             attempts = attempts - 1, updated_at = $3
+             WHERE ",
+            held_by!()
+        ))
+        .bind(lease.job_id)
+        .bind(lease.attempt)
         .bind(now)
         .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await
+        .map_err(db(self.backend, "give a job back to the queue"))?
+        .rows_affected();
+        held(lease, changed)
     }
 
-    /// The newest head SHA seen for a pull request.
-    pub async fn latest_head(&self, repo: &str, pr_number: i64) -> anyhow::Result<Option<String>> {
+    /// A job found on GitHub that its pull request's head is `job.head_sha`, another commit
+    /// than its own (deliveries may arrive in any order, and a late one for an older head
+    /// may have superseded the head's job). Make sure the head gets its review: unless a
+    /// job for it is queued or running, or the pull request's last published review is of
+    /// it, queue one. It is queued as a delivery of its own (`delivery`, derived from the
+    /// job that found the head, so a second try records it once), folded like any other:
+    /// it becomes the pull request's newest head and supersedes queued jobs for other heads.
+    /// True when a review was queued.
+    pub async fn queue_current_head(
+        &self,
+        delivery: &DeliveryKey,
+        job: NewJob,
+    ) -> Result<bool, StoreError> {
         self.folder.fold().await?;
-        Ok(
-            sqlx::query_scalar("SELECT head_sha FROM pr_heads WHERE repo = $1 AND pr_number = $2")
-                .bind(repo)
-                .bind(pr_number)
-                .fetch_optional(&self.pool)
-                .await?,
+        let e = db(self.backend, "look up a pull request's reviews");
+        let (pending, last_done): (i64, Option<String>) = sqlx::query_as(
+            "SELECT
+                (SELECT COUNT(*) FROM jobs WHERE repo = $1 AND pr_number = $2 AND head_sha = $3
+                    AND state IN ('queued', 'running')),
+                (SELECT head_sha FROM jobs WHERE repo = $1 AND pr_number = $2 AND state = 'done'
+                    ORDER BY updated_at DESC, id DESC LIMIT 1)",
         )
+        .bind(&job.repo)
+        .bind(job.pr_number)
+        .bind(&job.head_sha)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(&e)?;
+        if pending > 0 || last_done.as_deref() == Some(job.head_sha.as_str()) {
+            return Ok(false);
+        }
+        let queued = self.enqueue(delivery, "lockwatch", Some(job)).await?;
+        self.folder.fold().await?;
+        Ok(queued == Enqueued::Queued)
+    }
+
+    /// The newest head SHA delivered for a pull request (by arrival order, which only
+    /// coalesces: what is published is decided by the head GitHub names).
+    pub async fn latest_head(
+        &self,
+        repo: &str,
+        pr_number: i64,
+    ) -> Result<Option<String>, StoreError> {
+        self.folder.fold().await?;
+        sqlx::query_scalar("SELECT head_sha FROM pr_heads WHERE repo = $1 AND pr_number = $2")
+            .bind(repo)
+            .bind(pr_number)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db(self.backend, "read a pull request's newest head"))
     }
 
     /// Jobs per state.
-    pub async fn counts(&self) -> anyhow::Result<JobCounts> {
+    pub async fn counts(&self) -> Result<JobCounts, StoreError> {
         self.folder.fold().await?;
+        let e = db(self.backend, "count jobs");
         let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
             .fetch_all(&self.pool)
-            .await?;
+            .await
+            .map_err(&e)?;
         let mut c = JobCounts::default();
         for r in rows {
-            let n: i64 = r.get("n");
-            match r.get::<String, _>("state").as_str() {
-                "queued" => c.queued = n,
-                "running" => c.running = n,
-                "done" => c.done = n,
-                "failed" => c.failed = n,
-                "superseded" => c.superseded = n,
-                _ => {}
+            let state: String = r.try_get("state").map_err(&e)?;
+            // A state this version does not know (written by a newer one) is not counted.
+            if let Some(state) = JobState::parse(&state) {
+                c.set(state, r.try_get("n").map_err(&e)?);
             }
         }
         Ok(c)
@@ -351,7 +400,7 @@ impl Store {
         id: i64,
         account: &str,
         action: &str,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
         sqlx::query(
             "INSERT INTO installations (id, account, last_action, updated_at) VALUES ($1, $2, $3, $4)
@@ -362,7 +411,8 @@ impl Store {
         .bind(action)
         .bind(now_ms())
         .execute(&self.pool)
-        .await?;
+        .await
+        .map_err(db(self.backend, "record an installation"))?;
         Ok(())
     }
 }
@@ -380,6 +430,11 @@ mod tests {
             stores.push(Store::open(&url).await.expect("open"));
         }
         (dir, stores)
+    }
+
+    /// Delivery `id`, always with the same body.
+    fn key(id: &str) -> DeliveryKey {
+        DeliveryKey::of(id, b"{}")
     }
 
     fn job(pr: i64, head: &str) -> NewJob {
@@ -404,27 +459,27 @@ mod tests {
     async fn dedupes_coalesces_and_claims_once_on(s: &Store) {
         let lease = Duration::from_secs(60);
         assert!(matches!(
-            s.enqueue("d1", "pull_request", Some(job(1, "a")))
+            s.enqueue(&key("d1"), "pull_request", Some(job(1, "a")))
                 .await
                 .expect("q"),
             Enqueued::Queued
         ));
         assert_eq!(
-            s.enqueue("d1", "pull_request", Some(job(1, "a")))
+            s.enqueue(&key("d1"), "pull_request", Some(job(1, "a")))
                 .await
                 .expect("q"),
             Enqueued::Duplicate
         );
         // the same head again: folded into the queued job
         assert_eq!(
-            s.enqueue("d2", "pull_request", Some(job(1, "a")))
+            s.enqueue(&key("d2"), "pull_request", Some(job(1, "a")))
                 .await
                 .expect("q"),
             Enqueued::Queued
         );
         assert_eq!(s.counts().await.expect("counts").queued, 1);
         // a newer head supersedes the queued older one
-        s.enqueue("d3", "pull_request", Some(job(1, "b")))
+        s.enqueue(&key("d3"), "pull_request", Some(job(1, "b")))
             .await
             .expect("q");
         let c = s.counts().await.expect("counts");
@@ -432,7 +487,7 @@ mod tests {
         let j = s.claim(lease).await.expect("claim").expect("a job");
         assert_eq!(j.head_sha, "b");
         // one running job per PR: a new head waits
-        s.enqueue("d4", "pull_request", Some(job(1, "c")))
+        s.enqueue(&key("d4"), "pull_request", Some(job(1, "c")))
             .await
             .expect("q");
         assert!(s.claim(lease).await.expect("claim").is_none());
@@ -440,24 +495,28 @@ mod tests {
             s.latest_head("o/r", 1).await.expect("h").as_deref(),
             Some("c")
         );
-        s.finish(j.id, "done").await.expect("finish");
+        s.finish(&j.lease(), Finished::Done).await.expect("finish");
         let j2 = s.claim(lease).await.expect("claim").expect("next");
         assert_eq!(j2.head_sha, "c");
         // shutting down mid-job: back in the queue, the attempt not counted
-        s.requeue(j2.id).await.expect("requeue");
+        s.requeue(&j2.lease()).await.expect("requeue");
         let j2 = s.claim(lease).await.expect("claim").expect("again");
         assert_eq!(j2.attempts, 1);
-        match s.backend() {
+        let holder = match s.backend() {
             Backend::Sqlite => {
                 // a crashed process's running job is re-claimed after recovery
                 assert_eq!(s.recover_running().await.expect("recover"), 1);
                 let j3 = s.claim(lease).await.expect("claim").expect("again");
                 assert_eq!((j3.id, j3.attempts), (j2.id, 2));
+                j3
             }
             // replicas share the database: a starting one must not take the others' jobs
-            Backend::Postgres => assert_eq!(s.recover_running().await.expect("recover"), 0),
-        }
-        s.retry(j2.id, Duration::from_secs(3600), "boom")
+            Backend::Postgres => {
+                assert_eq!(s.recover_running().await.expect("recover"), 0);
+                j2
+            }
+        };
+        s.retry(&holder.lease(), Duration::from_secs(3600), "boom")
             .await
             .expect("retry");
         assert!(s.claim(lease).await.expect("claim").is_none());
@@ -467,11 +526,16 @@ mod tests {
     async fn expired_leases_are_reclaimed() {
         let (_d, stores) = stores().await;
         for s in stores {
-            s.enqueue("d1", "pull_request", Some(job(7, "a")))
+            s.enqueue(&key("d1"), "pull_request", Some(job(7, "a")))
                 .await
                 .expect("q");
             let j = s.claim(Duration::ZERO).await.expect("claim").expect("job");
             tokio::time::sleep(Duration::from_millis(5)).await;
+            // Run out, even before anyone takes the job over: not the claim's to publish.
+            assert!(matches!(
+                s.check_lease(&j.lease()).await,
+                Err(StoreError::LeaseLost { .. })
+            ));
             let again = s
                 .claim(Duration::from_secs(60))
                 .await
@@ -499,7 +563,7 @@ mod tests {
                         200..300 => (i - 200, (i - 200) % 150, format!("h{}", (i - 200) % 150)),
                         _ => (i, 999, format!("x{i}")),
                     };
-                    s.enqueue(&format!("d{d}"), "pull_request", Some(job(pr, &head)))
+                    s.enqueue(&key(&format!("d{d}")), "pull_request", Some(job(pr, &head)))
                         .await
                         .expect("enqueue")
                 }));
@@ -522,7 +586,7 @@ mod tests {
                 .expect("a head");
             let mut claimed = Vec::new();
             while let Some(j) = s.claim(Duration::from_secs(60)).await.expect("claim") {
-                s.finish(j.id, "done").await.expect("finish");
+                s.finish(&j.lease(), Finished::Done).await.expect("finish");
                 claimed.push(j);
             }
             let of_999: Vec<_> = claimed
@@ -543,7 +607,7 @@ mod tests {
             let a = Store::open(&url).await.expect("open a");
             let b = Store::open(&url).await.expect("open b");
             for pr in 0..60 {
-                a.enqueue(&format!("d{pr}"), "pull_request", Some(job(pr, "x")))
+                a.enqueue(&key(&format!("d{pr}")), "pull_request", Some(job(pr, "x")))
                     .await
                     .expect("q");
             }
@@ -553,7 +617,7 @@ mod tests {
                     let mut mine = Vec::new();
                     while let Some(j) = s.claim(Duration::from_secs(60)).await.expect("claim") {
                         mine.push(j.id);
-                        s.finish(j.id, "done").await.expect("finish");
+                        s.finish(&j.lease(), Finished::Done).await.expect("finish");
                     }
                     mine
                 }));
@@ -570,8 +634,9 @@ mod tests {
         }
     }
 
-    /// A database written before deliveries carried their jobs keeps its deliveries: a
-    /// redelivery of one of them is still a duplicate after the upgrade.
+    /// A database written before deliveries carried their jobs keeps its deliveries. Their
+    /// bodies were never kept, so a redelivery of one of them after the upgrade to body
+    /// keys (migration 0006) is taken once more, then is a duplicate.
     #[tokio::test]
     async fn upgrading_keeps_the_deliveries_already_seen() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -590,18 +655,118 @@ mod tests {
             pool.close().await;
         }
         let s = Store::open(&url).await.expect("upgrade");
-        assert_eq!(
-            s.enqueue("old", "pull_request", Some(job(1, "a")))
+        let kept: Vec<(String, String)> =
+            sqlx::query_as("SELECT delivery_id, body_sha256 FROM deliveries")
+                .fetch_all(&s.pool)
                 .await
-                .expect("q"),
-            Enqueued::Duplicate
-        );
-        assert_eq!(
-            s.enqueue("new", "pull_request", Some(job(1, "a")))
+                .expect("deliveries");
+        assert_eq!(kept, [("old".to_string(), String::new())]);
+        for expected in [Enqueued::Queued, Enqueued::Duplicate] {
+            assert_eq!(
+                s.enqueue(&key("old"), "pull_request", Some(job(1, "a")))
+                    .await
+                    .expect("q"),
+                expected
+            );
+        }
+    }
+
+    /// A delivery id seen before with another body is another delivery, and its job is
+    /// queued (even for another pull request: jobs may share a delivery id); only the
+    /// same id with the same body is a duplicate.
+    #[tokio::test]
+    async fn the_same_id_with_another_body_is_another_delivery() {
+        let (_d, stores) = stores().await;
+        for s in stores {
+            let answer = |body: &'static [u8], pr: i64, head: &'static str| {
+                let s = s.clone();
+                async move {
+                    s.enqueue(
+                        &DeliveryKey::of("d1", body),
+                        "pull_request",
+                        Some(job(pr, head)),
+                    )
+                    .await
+                    .expect("enqueue")
+                }
+            };
+            assert_eq!(answer(b"a", 1, "a").await, Enqueued::Queued);
+            assert_eq!(answer(b"a", 1, "a").await, Enqueued::Duplicate);
+            assert_eq!(answer(b"b", 1, "b").await, Enqueued::Queued);
+            assert_eq!(answer(b"c", 2, "c").await, Enqueued::Queued);
+            let mut heads = Vec::new();
+            while let Some(j) = s.claim(Duration::from_secs(60)).await.expect("claim") {
+                assert_eq!(j.delivery_id, "d1");
+                heads.push(j.head_sha.clone());
+                s.finish(&j.lease(), Finished::Done).await.expect("finish");
+            }
+            heads.sort();
+            assert_eq!(heads, ["b", "c"], "{:?}", s.backend());
+        }
+    }
+
+    /// A database of version 5 (deliveries unique by id) upgraded to body keys keeps its
+    /// deliveries' `seq`s (the fold cursor counts them), its jobs' ids, and goes on from
+    /// there.
+    #[tokio::test]
+    async fn upgrading_to_body_keys_keeps_seqs_job_ids_and_the_cursor() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for url in job_databases(dir.path()).await.expect("databases") {
+            let (pool, _) = connect::open_migrated_to(&url, Some(5))
                 .await
-                .expect("q"),
-            Enqueued::Queued
-        );
+                .expect("version 5");
+            for (id, pr) in [("d1", 1), ("d2", 2)] {
+                sqlx::query(
+                    "INSERT INTO deliveries (delivery_id, event, received_at, installation_id,
+                        repo, pr_number, head_sha, request, run_after)
+                     VALUES ($1, 'pull_request', 1, 1, 'o/r', $2, 'h', '{}', 1)",
+                )
+                .bind(id)
+                .bind(pr)
+                .execute(&pool)
+                .await
+                .expect("delivery");
+                sqlx::query(
+                    "INSERT INTO jobs (delivery_id, installation_id, repo, pr_number, head_sha,
+                        request, state, attempts, run_after, created_at, updated_at)
+                     VALUES ($1, 1, 'o/r', $2, 'h', '{}', 'done', 1, 1, 1, 1)",
+                )
+                .bind(id)
+                .bind(pr)
+                .execute(&pool)
+                .await
+                .expect("job");
+            }
+            sqlx::query("UPDATE fold_cursor SET last_seq = 2")
+                .execute(&pool)
+                .await
+                .expect("cursor");
+            pool.close().await;
+            let s = Store::open(&url).await.expect("upgrade");
+            let before: Vec<(i64, String)> =
+                sqlx::query_as("SELECT seq, delivery_id FROM deliveries ORDER BY seq")
+                    .fetch_all(&s.pool)
+                    .await
+                    .expect("deliveries");
+            assert_eq!(before, [(1, "d1".to_string()), (2, "d2".to_string())]);
+            assert_eq!(
+                s.counts().await.expect("counts").done,
+                2,
+                "nothing refolded"
+            );
+            s.enqueue(&key("d3"), "pull_request", Some(job(3, "x")))
+                .await
+                .expect("q");
+            let j = s.claim(Duration::from_secs(60)).await.expect("claim");
+            let j = j.expect("the new delivery's job");
+            assert_eq!((j.id, j.head_sha.as_str()), (3, "x"), "{:?}", s.backend());
+            let seq: i64 =
+                sqlx::query_scalar("SELECT seq FROM deliveries WHERE delivery_id = 'd3'")
+                    .fetch_one(&s.pool)
+                    .await
+                    .expect("seq");
+            assert_eq!(seq, 3);
+        }
     }
 
     /// A renewed lease keeps the job from other workers; a taken-over job cannot be
@@ -610,16 +775,14 @@ mod tests {
     async fn renewed_leases_are_kept_and_taken_over_ones_are_not_renewed() {
         let (_d, stores) = stores().await;
         for s in stores {
-            s.enqueue("d1", "pull_request", Some(job(7, "a")))
+            s.enqueue(&key("d1"), "pull_request", Some(job(7, "a")))
                 .await
                 .expect("q");
             let short = Duration::from_millis(300);
             let j = s.claim(short).await.expect("claim").expect("job");
-            assert!(
-                s.extend_lease(j.id, j.attempts, Duration::from_secs(60))
-                    .await
-                    .expect("renew")
-            );
+            s.extend_lease(&j.lease(), Duration::from_secs(60))
+                .await
+                .expect("renew");
             tokio::time::sleep(short * 2).await;
             assert!(
                 s.claim(short).await.expect("claim").is_none(),
@@ -627,24 +790,116 @@ mod tests {
                 s.backend()
             );
             // Not renewed: the lease runs out and another worker takes the job over.
-            assert!(
-                s.extend_lease(j.id, j.attempts, Duration::ZERO)
-                    .await
-                    .expect("renew")
-            );
+            s.extend_lease(&j.lease(), Duration::ZERO)
+                .await
+                .expect("renew");
             tokio::time::sleep(Duration::from_millis(5)).await;
             let taken = s.claim(short).await.expect("claim").expect("taken over");
             assert_eq!((taken.id, taken.attempts), (j.id, j.attempts + 1));
-            assert!(
-                !s.extend_lease(j.id, j.attempts, short)
-                    .await
-                    .expect("renew")
+            assert!(matches!(
+                s.extend_lease(&j.lease(), short).await,
+                Err(StoreError::LeaseLost { attempt: 1, .. })
+            ));
+            s.extend_lease(&taken.lease(), short).await.expect("renew");
+        }
+    }
+
+    /// The state of job `id`, the attempt that holds it and its check run.
+    async fn state_of(s: &Store, id: i64) -> (String, i64, Option<i64>) {
+        sqlx::query_as("SELECT state, attempts, check_run_id FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_one(&s.pool)
+            .await
+            .expect("job")
+    }
+
+    /// A worker whose lease ran out and whose job another worker took over changes nothing:
+    /// finishing, retrying, failing or re-queueing it leaves the job running under the new
+    /// claim.
+    #[tokio::test]
+    async fn a_claim_taken_over_cannot_change_the_job() {
+        let (_d, stores) = stores().await;
+        for s in stores {
+            s.enqueue(&key("d1"), "pull_request", Some(job(7, "a")))
+                .await
+                .expect("q");
+            let first = s.claim(Duration::ZERO).await.expect("claim").expect("job");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            let second = s
+                .claim(Duration::from_secs(60))
+                .await
+                .expect("claim")
+                .expect("taken over");
+            assert_eq!((second.id, second.attempts), (first.id, 2));
+            let stale = first.lease();
+            let lost = |r: Result<(), StoreError>| {
+                assert!(
+                    matches!(r, Err(StoreError::LeaseLost { attempt: 1, .. })),
+                    "{r:?}"
+                )
+            };
+            lost(s.check_lease(&stale).await);
+            lost(s.set_check_run(&stale, 99).await);
+            lost(s.finish(&stale, Finished::Done).await);
+            lost(s.retry(&stale, Duration::from_secs(3600), "stale").await);
+            lost(s.fail(&stale, "stale").await);
+            lost(s.requeue(&stale).await);
+            lost(s.extend_lease(&stale, Duration::from_secs(60)).await);
+            assert_eq!(
+                state_of(&s, first.id).await,
+                ("running".to_string(), 2, None),
+                "{:?}",
+                s.backend()
             );
-            assert!(
-                s.extend_lease(taken.id, taken.attempts, short)
-                    .await
-                    .expect("renew")
+            // The claim that holds it still can.
+            s.check_lease(&second.lease()).await.expect("held");
+            s.set_check_run(&second.lease(), 7).await.expect("held");
+            s.finish(&second.lease(), Finished::Done)
+                .await
+                .expect("held");
+            assert_eq!(
+                state_of(&s, first.id).await,
+                ("done".to_string(), 2, Some(7))
             );
+        }
+    }
+
+    /// The head GitHub names is queued for review unless it is queued, running or the
+    /// last review published; queued as the newest head, it supersedes queued jobs for
+    /// other heads.
+    #[tokio::test]
+    async fn the_current_head_is_queued_once_unless_already_reviewed() {
+        let (_d, stores) = stores().await;
+        for s in stores {
+            let lease = Duration::from_secs(60);
+            s.enqueue(&key("d1"), "pull_request", Some(job(1, "a")))
+                .await
+                .expect("q");
+            let a = s.claim(lease).await.expect("claim").expect("a");
+            s.finish(&a.lease(), Finished::Done).await.expect("done");
+            let current = |head: &'static str, by: &'static str| {
+                let s = s.clone();
+                async move {
+                    s.queue_current_head(&key(by), job(1, head))
+                        .await
+                        .expect("queue head")
+                }
+            };
+            assert!(!current("a", "x1").await, "a is the last review published");
+            // A late delivery for an older head c is queued; GitHub says the head is b.
+            s.enqueue(&key("d2"), "pull_request", Some(job(1, "c")))
+                .await
+                .expect("q");
+            assert!(current("b", "x2").await);
+            assert!(!current("b", "x3").await, "already queued");
+            assert_eq!(
+                s.latest_head("o/r", 1).await.expect("head").as_deref(),
+                Some("b")
+            );
+            let c = s.counts().await.expect("counts");
+            assert_eq!((c.queued, c.superseded), (1, 1), "{:?}", s.backend());
+            let b = s.claim(lease).await.expect("claim").expect("b");
+            assert_eq!(b.head_sha, "b");
         }
     }
 

@@ -116,7 +116,9 @@ pub struct ServeArgs {
     /// Reviews run at once.
     #[arg(long, env = "LOCKWATCH_WORKERS", default_value_t = 2)]
     pub workers: usize,
-    /// Attempts per job before it is given up (the check run then says why, as `neutral`).
+    /// Attempts per job before it is given up: after transient failures the check run says
+    /// why, as `neutral`; a review that stopped the process (crashed) in every attempt is
+    /// given up when it is claimed once more, its check run `failure`.
     #[arg(long, env = "LOCKWATCH_MAX_ATTEMPTS", default_value_t = 6)]
     pub max_attempts: i64,
     /// First retry delay of a failed job in milliseconds; doubled per attempt (max 10 min).

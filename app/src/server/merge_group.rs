@@ -38,6 +38,7 @@ pub async fn run(
                 "This merge group changes no `Cargo.lock` and no `Cargo.toml`: no dependency changes to review.".to_string(),
             )
         };
+        publish::still_held(ctx, job).await?;
         repo.complete_check_run(check, conclusion, title, &summary, &[])
             .await?;
         return Ok(Outcome::Published);
@@ -52,6 +53,7 @@ pub async fn run(
     let change = change.into_merge_group();
     let review = ctx.pipeline.get().review(&change).await;
     let body = render_markdown(&review);
+    publish::still_held(ctx, job).await?;
     repo.complete_check_run(
         check,
         publish::conclusion(review.verdict),

@@ -1,7 +1,7 @@
 //! Prometheus metrics, kept in memory and written as text on `GET /metrics`.
 
 use crate::github::ApiObserver;
-use crate::queue::JobCounts;
+use crate::queue::{JobCounts, JobState};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
@@ -20,6 +20,7 @@ struct Inner {
     jobs_failed: u64,
     jobs_retried: u64,
     jobs_superseded: u64,
+    jobs_lease_lost: u64,
     review_buckets: Vec<u64>,
     review_sum: f64,
     review_count: u64,
@@ -90,6 +91,11 @@ impl Metrics {
         self.with(|m| m.jobs_superseded += 1);
     }
 
+    /// A worker found its job taken over by another (its lease had run out) and stopped.
+    pub fn job_lease_lost(&self) {
+        self.with(|m| m.jobs_lease_lost += 1);
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self, jobs: Option<&JobCounts>) -> String {
         let mut out = String::new();
@@ -123,13 +129,8 @@ impl Metrics {
         if let Some(c) = jobs {
             let _ = writeln!(out, "# HELP lockwatch_jobs Jobs in the queue by state.");
             let _ = writeln!(out, "# TYPE lockwatch_jobs gauge");
-            for (state, n) in [
-                ("queued", c.queued),
-                ("running", c.running),
-                ("done", c.done),
-                ("failed", c.failed),
-                ("superseded", c.superseded),
-            ] {
+            for state in JobState::ALL {
+                let n = c.of(state);
                 let _ = writeln!(out, "lockwatch_jobs{{state=\"{state}\"}} {n}");
             }
         }
@@ -143,6 +144,7 @@ impl Metrics {
             ("failed", m.jobs_failed),
             ("retried", m.jobs_retried),
             ("superseded", m.jobs_superseded),
+            ("lease-lost", m.jobs_lease_lost),
         ] {
             let _ = writeln!(out, "lockwatch_jobs_total{{outcome=\"{outcome}\"}} {n}");
         }

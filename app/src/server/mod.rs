@@ -7,6 +7,7 @@
 mod changes;
 pub mod config;
 pub mod events;
+mod fault;
 pub mod manifest;
 mod merge_group;
 pub mod metrics;
@@ -156,7 +157,9 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<RunningServer> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
     let database_url = args.database_url();
-    let store = Store::open(&database_url).await?;
+    let store = Store::open(&database_url)
+        .await
+        .with_context(|| format!("job database {}", crate::queue::redact(&database_url)))?;
     tracing::info!(database = %crate::queue::redact(&database_url), backend = ?store.backend(), "job database open");
     let recovered = store.recover_running().await?;
     if recovered > 0 {

@@ -12,7 +12,7 @@ use crate::github::{
 };
 use crate::pipeline::resolve_policy;
 use crate::policy::{CommentMode, Policy};
-use crate::queue::{Job, Store};
+use crate::queue::{Job, Store, StoreError};
 use crate::report::render_markdown;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,11 +21,16 @@ use std::time::Duration;
 pub const CHECK_NAME: &str = "lockwatch";
 
 /// How a job ended well.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Published,
-    /// A newer head of the pull request exists: nothing was published over it.
-    Superseded,
+    /// GitHub says the pull request's head is `head`, not this job's commit: no comment was
+    /// published. This commit's check run, if one was open, carries this commit's review
+    /// (the head moved after the review's inputs were read) or says it was not reviewed.
+    /// The worker makes sure `head` gets its review.
+    NotTheHead {
+        head: CommitSha,
+    },
 }
 
 /// How a job failed.
@@ -38,6 +43,10 @@ pub enum JobError {
     },
     #[error("{0}")]
     Permanent(String),
+    /// The worker no longer holds the job's lease (another worker took it over): it
+    /// publishes nothing more and leaves the job alone.
+    #[error("{0}")]
+    LeaseLost(StoreError),
 }
 
 impl From<GitHubError> for JobError {
@@ -53,12 +62,17 @@ impl From<GitHubError> for JobError {
     }
 }
 
-impl From<anyhow::Error> for JobError {
-    fn from(e: anyhow::Error) -> Self {
-        // Store errors: the database may come back.
-        JobError::Transient {
-            message: format!("{e:#}"),
-            retry_after: None,
+impl From<StoreError> for JobError {
+    fn from(e: StoreError) -> Self {
+        if matches!(e, StoreError::LeaseLost { .. }) {
+            JobError::LeaseLost(e)
+        } else if e.is_transient() {
+            JobError::Transient {
+                message: e.to_string(),
+                retry_after: None,
+            }
+        } else {
+            JobError::Permanent(e.to_string())
         }
     }
 }
@@ -68,6 +82,12 @@ pub struct JobContext {
     pub store: Store,
     pub github: Arc<GitHubApp>,
     pub pipeline: SharedPipeline,
+}
+
+/// Before each publication step: the worker still holds the job's lease (see
+/// `queue::Store::check_lease`), else it publishes nothing more.
+pub(super) async fn still_held(ctx: &JobContext, job: &Job) -> Result<(), JobError> {
+    Ok(ctx.store.check_lease(&job.lease()).await?)
 }
 
 pub(super) fn repo_client(
@@ -148,55 +168,96 @@ pub(super) async fn ensure_check_run(
     let title = "Reviewing dependency changes";
     let summary = "lockwatch is reviewing the `Cargo.lock` changes of this commit.";
     if let Some(id) = job.check_run_id.and_then(|i| u64::try_from(i).ok()) {
+        still_held(ctx, job).await?;
         repo.restart_check_run(id, title, summary).await?;
         return Ok(id);
     }
     if let Some(run) = repo.find_check_run(head, CHECK_NAME).await? {
         // A re-requested check gets a fresh run, unless ours is still open (a crashed attempt).
         if !req.is_rerequest() || run.status != "completed" {
+            still_held(ctx, job).await?;
             repo.restart_check_run(run.id, title, summary).await?;
             ctx.store
-                .set_check_run(job.id, i64::try_from(run.id).unwrap_or(i64::MAX))
+                .set_check_run(&job.lease(), i64::try_from(run.id).unwrap_or(i64::MAX))
                 .await?;
             return Ok(run.id);
         }
     }
+    still_held(ctx, job).await?;
     let id = repo
         .create_check_run(head, CHECK_NAME, title, summary)
         .await?;
     ctx.store
-        .set_check_run(job.id, i64::try_from(id).unwrap_or(i64::MAX))
+        .set_check_run(&job.lease(), i64::try_from(id).unwrap_or(i64::MAX))
         .await?;
     Ok(id)
 }
 
-async fn superseded(
-    ctx: &JobContext,
-    req: &JobRequest,
+/// Just before publishing, re-read the pull request's head on GitHub: `Some(head)` when it
+/// is no longer this job's commit.
+async fn moved_on(
+    repo: &RepoClient,
     pr: PrNumber,
-) -> Result<Option<String>, JobError> {
-    let latest = ctx
-        .store
-        .latest_head(&req.repo, i64::try_from(pr.0).unwrap_or(i64::MAX))
-        .await?;
-    Ok(latest.filter(|h| *h != req.head_sha))
+    head: &CommitSha,
+) -> Result<Option<CommitSha>, JobError> {
+    let now = repo.pull_request_head(pr).await?;
+    Ok((now != *head).then_some(now))
 }
 
-async fn complete_superseded(
+/// What the check run of a commit that is no longer the head says first.
+fn not_the_head_note(pr: PrNumber, newer: &CommitSha) -> String {
+    format!(
+        "**This commit is no longer the head of pull request {pr}** (the head is now {}): this is the review of this commit; the head gets a review of its own, and the pull request's comment shows that one.\n\n",
+        newer.short()
+    )
+}
+
+/// The outcome of a job whose publication is done.
+fn published(moved: Option<CommitSha>) -> Outcome {
+    match moved {
+        None => Outcome::Published,
+        Some(head) => Outcome::NotTheHead { head },
+    }
+}
+
+/// The check run an earlier attempt of this job opened on its commit, if any (stored, or
+/// found on GitHub still open): it must not stay in progress.
+async fn opened_earlier(
+    repo: &RepoClient,
+    job: &Job,
+    head: &CommitSha,
+) -> Result<Option<u64>, JobError> {
+    if let Some(id) = job.check_run_id.and_then(|i| u64::try_from(i).ok()) {
+        return Ok(Some(id));
+    }
+    Ok(repo
+        .find_check_run(head, CHECK_NAME)
+        .await?
+        .filter(|run| run.status != "completed")
+        .map(|run| run.id))
+}
+
+/// Complete this commit's check run without a verdict: the pull request's head moved on
+/// before lockwatch could review this commit. `cancelled`: GitHub shows it grey, and it
+/// does not pass, should this commit become the head again before it is reviewed then.
+async fn complete_not_reviewed(
     repo: &RepoClient,
     check: u64,
-    newer: &str,
-) -> Result<Outcome, JobError> {
-    let short: String = newer.chars().take(7).collect();
+    pr: PrNumber,
+    newer: &CommitSha,
+) -> Result<(), JobError> {
     repo.complete_check_run(
         check,
-        Conclusion::Neutral,
-        "Superseded by a newer commit",
-        &format!("A newer commit ({short}) was pushed to this pull request; lockwatch reviews that one instead."),
+        Conclusion::Cancelled,
+        "Not reviewed: no longer the head",
+        &format!(
+            "This commit stopped being the head of pull request {pr} (the head is now {}) before lockwatch could review it, so it was not reviewed; the head is reviewed instead. Should this commit become the head again, it is reviewed then.",
+            newer.short()
+        ),
         &[],
     )
     .await?;
-    Ok(Outcome::Superseded)
+    Ok(())
 }
 
 /// The review of a change with no lock files ("does not change dependencies (any more)").
@@ -222,6 +283,7 @@ pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcom
     let (repo, head) = repo_client(ctx, req)?;
     let Some(pr) = req.pr_number.map(PrNumber) else {
         let check = ensure_check_run(ctx, &repo, job, req, &head).await?;
+        still_held(ctx, job).await?;
         repo.complete_check_run(
             check,
             Conclusion::Neutral,
@@ -232,28 +294,40 @@ pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcom
         .await?;
         return Ok(Outcome::Published);
     };
-    if superseded(ctx, req, pr).await?.is_some() {
-        return Ok(Outcome::Superseded);
-    }
     let pull = repo.pull_request(pr).await?;
     if pull.head.sha != head.as_str() {
-        tracing::info!(current_head = %pull.head.sha, "the pull request moved on; not reviewing this head");
-        return Ok(Outcome::Superseded);
+        let now = CommitSha::parse(&pull.head.sha).ok_or_else(|| {
+            JobError::Permanent("GitHub named a head that is not a commit SHA".into())
+        })?;
+        // Not the head: nothing to review. A check run an earlier attempt opened on this
+        // commit must not stay in progress.
+        tracing::info!(current_head = %now, "the pull request moved on; not reviewing this head");
+        if let Some(check) = opened_earlier(&repo, job, &head).await? {
+            still_held(ctx, job).await?;
+            complete_not_reviewed(&repo, check, pr, &now).await?;
+        }
+        return Ok(Outcome::NotTheHead { head: now });
     }
     let base = CommitSha::parse(&pull.base.sha)
         .ok_or_else(|| JobError::Permanent("the pull request has no base SHA".into()))?;
     let check = ensure_check_run(ctx, &repo, job, req, &head).await?;
     let files = repo.changed_files(pr).await?;
     let unlisted_lock = changes::unlisted_root_lock(&repo, &files, &base, &head).await?;
+    // GitHub lists the files of the pull request, not of a commit: if the head moved while
+    // they were listed, they may be the new head's, and this commit cannot be reviewed
+    // from them.
+    if let Some(now) = moved_on(&repo, pr, &head).await? {
+        still_held(ctx, job).await?;
+        complete_not_reviewed(&repo, check, pr, &now).await?;
+        return Ok(Outcome::NotTheHead { head: now });
+    }
     let pipeline = ctx.pipeline.get();
 
     if !changes::changes_dependencies(&files) && unlisted_lock.is_none() {
-        if let Some(newer) = superseded(ctx, req, pr).await? {
-            return complete_superseded(&repo, check, &newer).await;
-        }
         if files.capped {
             // GitHub stopped listing at its cap: "no dependency changes" would be a guess.
             // Nothing is claimed either way; an existing comment is left as it is.
+            still_held(ctx, job).await?;
             repo.complete_check_run(
                 check,
                 Conclusion::Neutral,
@@ -269,8 +343,10 @@ pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcom
         }
         let review = empty_review();
         // No new comment; an existing one is edited to say there is nothing any more.
+        still_held(ctx, job).await?;
         repo.upsert_report_comment(pr, &render_markdown(&review), false)
             .await?;
+        still_held(ctx, job).await?;
         repo.complete_check_run(
             check,
             Conclusion::Success,
@@ -295,25 +371,36 @@ pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcom
     let review = pipeline.review(&change).await;
     let body = render_markdown(&review);
     let (policy, _) = resolve_policy(&change);
-    if let Some(newer) = superseded(ctx, req, pr).await? {
-        return complete_superseded(&repo, check, &newer).await;
-    }
+    // The comment is the pull request's: only the head's review goes there. The check run
+    // is this commit's: it carries this commit's review either way.
+    let moved = moved_on(&repo, pr, &head).await?;
     let has_findings = review.visible_findings().next().is_some();
-    let comment = match policy.comment {
-        CommentMode::Always => Some(repo.upsert_report_comment(pr, &body, true).await?),
-        CommentMode::OnFindings => Some(repo.upsert_report_comment(pr, &body, has_findings).await?),
-        CommentMode::Never => None,
+    let comment = match (&moved, policy.comment) {
+        (Some(_), _) | (None, CommentMode::Never) => None,
+        (None, CommentMode::Always) => {
+            still_held(ctx, job).await?;
+            Some(repo.upsert_report_comment(pr, &body, true).await?)
+        }
+        (None, CommentMode::OnFindings) => {
+            still_held(ctx, job).await?;
+            Some(repo.upsert_report_comment(pr, &body, has_findings).await?)
+        }
     };
+    let summary = match &moved {
+        Some(newer) => format!("{}{body}", not_the_head_note(pr, newer)),
+        None => body.clone(),
+    };
+    still_held(ctx, job).await?;
     repo.complete_check_run(
         check,
         conclusion(review.verdict),
         &headline(&body),
-        &body,
+        &summary,
         &annotations(&review),
     )
     .await?;
-    tracing::info!(verdict = review.verdict.as_str(), comment = ?comment, "review published");
-    Ok(Outcome::Published)
+    tracing::info!(verdict = review.verdict.as_str(), comment = ?comment, not_the_head = moved.is_some(), "review published");
+    Ok(published(moved))
 }
 
 /// The job gave up: say so on the check run as `neutral` (never a false `failure`).
@@ -325,6 +412,7 @@ pub async fn give_up(
 ) -> Result<(), JobError> {
     let (repo, head) = repo_client(ctx, req)?;
     let check = ensure_check_run(ctx, &repo, job, req, &head).await?;
+    still_held(ctx, job).await?;
     repo.complete_check_run(
         check,
         Conclusion::Neutral,
@@ -333,6 +421,37 @@ pub async fn give_up(
             "lockwatch could not review this commit after {} attempts, so nothing was checked. The last error was:\n\n```\n{}\n```\n\nRe-run the check to try again.",
             job.attempts,
             reason.replace('`', "'")
+        ),
+        &[],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The job's attempts ran out without any of them finishing: the last one at least ended
+/// with the process (a crash, or a kill), so running it again would likely crash again.
+/// Say so on the check run as `failure` (nothing was reviewed, and an unreviewed commit
+/// must not pass) with how to run the review again.
+pub async fn give_up_after_crashes(
+    ctx: &JobContext,
+    job: &Job,
+    req: &JobRequest,
+) -> Result<(), JobError> {
+    let (repo, head) = repo_client(ctx, req)?;
+    let check = ensure_check_run(ctx, &repo, job, req, &head).await?;
+    let pr = req
+        .pr_number
+        .map_or_else(String::new, |n| format!(" of pull request #{n}"));
+    still_held(ctx, job).await?;
+    repo.complete_check_run(
+        check,
+        Conclusion::Failure,
+        "lockwatch crashed while reviewing this commit",
+        &format!(
+            "lockwatch started reviewing this commit{pr} {} times without finishing: the review stopped the lockwatch process (it crashed, or was killed) before it ended. Nothing was reviewed, so this check fails rather than pass unreviewed.\n\nTo try again, **Re-run** this check (or re-run all checks of the commit); a new push to the pull request starts a new review too. If it crashes again, lockwatch's operators find this review in its log as job {} of {}.",
+            job.attempts - 1,
+            job.id,
+            req.repo
         ),
         &[],
     )

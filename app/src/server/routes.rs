@@ -5,7 +5,7 @@ use super::events::{self, Event};
 use super::metrics::Metrics;
 use super::webhook::{Delivery, MAX_BODY_BYTES};
 use crate::pipeline::Advisories;
-use crate::queue::{Enqueued, NewJob, Store};
+use crate::queue::{DeliveryKey, Enqueued, NewJob, Store};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
@@ -102,6 +102,8 @@ async fn webhook(State(state): State<AppState>, delivery: Delivery) -> Response 
         }
     };
     let store = &state.0.store;
+    // A redelivery repeats the id and the body; the same id with another body is not one.
+    let key = DeliveryKey::of(&delivery.id, &delivery.body);
     match event {
         Event::Ping => {
             m.delivery(&delivery.event, "pong");
@@ -118,7 +120,7 @@ async fn webhook(State(state): State<AppState>, delivery: Delivery) -> Response 
             action,
         } => {
             let result = async {
-                let r = store.enqueue(&delivery.id, &delivery.event, None).await?;
+                let r = store.enqueue(&key, &delivery.event, None).await?;
                 let i = i64::try_from(id)?;
                 store.record_installation(i, &account, &action).await?;
                 Ok::<_, anyhow::Error>(r)
@@ -130,7 +132,7 @@ async fn webhook(State(state): State<AppState>, delivery: Delivery) -> Response 
                     tracing::info!(installation = id, %action, "installation event recorded");
                     (StatusCode::OK, "recorded\n").into_response()
                 }
-                Err(e) => store_error(m, &delivery.event, &e),
+                Err(e) => store_error(m, &delivery.event, &format!("{e:#}")),
             }
         }
         Event::Review(request) => {
@@ -147,10 +149,7 @@ async fn webhook(State(state): State<AppState>, delivery: Delivery) -> Response 
                 request: serde_json::to_string(&request).unwrap_or_default(),
                 delay,
             };
-            match store
-                .enqueue(&delivery.id, &delivery.event, Some(job))
-                .await
-            {
+            match store.enqueue(&key, &delivery.event, Some(job)).await {
                 Ok(Enqueued::Duplicate) => {
                     m.delivery(&delivery.event, "duplicate");
                     tracing::info!(delivery = %delivery.id, "duplicate delivery ignored");
@@ -180,9 +179,9 @@ async fn webhook(State(state): State<AppState>, delivery: Delivery) -> Response 
     }
 }
 
-fn store_error(m: &Metrics, event: &str, e: &anyhow::Error) -> Response {
+fn store_error(m: &Metrics, event: &str, e: &dyn std::fmt::Display) -> Response {
     m.delivery(event, "store-error");
-    tracing::error!(error = %format!("{e:#}"), "cannot persist a delivery");
+    tracing::error!(error = %e, "cannot persist a delivery");
     (
         StatusCode::SERVICE_UNAVAILABLE,
         "cannot persist the delivery\n",

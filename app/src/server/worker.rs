@@ -1,10 +1,14 @@
 //! Workers: claim a job, run it under one tracing span, then mark it done, retry it with
-//! backoff, or give up (with a `neutral` check run saying why).
+//! backoff, or give up (with a `neutral` check run saying why). A job claimed past its
+//! attempts (every attempt so far stopped the process) is given up at claim time with a
+//! `failure` check run, so a review that crashes the process does not crash it forever.
+//! Every change to the job is conditional on the worker's lease (see `queue::Lease`).
 
 use super::events::JobRequest;
 use super::metrics::Metrics;
 use super::publish::{self, JobContext, JobError, Outcome};
-use crate::queue::Job;
+use crate::github::CommitSha;
+use crate::queue::{DeliveryKey, Finished, Job, NewJob, StoreError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, watch};
@@ -69,8 +73,8 @@ pub async fn run(workers: Arc<Workers>, mut shutdown: watch::Receiver<bool>) {
                     () = keep_lease(&workers, &job) => {}
                     () = async { wait_for_shutdown(&mut shutdown).await; tokio::time::sleep(grace).await; } => {
                         tracing::warn!(job = job.id, "shutting down mid-review: the job goes back to the queue");
-                        if let Err(e) = workers.ctx.store.requeue(job.id).await {
-                            tracing::error!(job = job.id, error = %format!("{e:#}"), "cannot re-queue the job");
+                        if let Err(e) = workers.ctx.store.requeue(&job.lease()).await {
+                            tracing::error!(job = job.id, error = %e, "cannot re-queue the job");
                         }
                         return;
                     }
@@ -88,7 +92,7 @@ pub async fn run(workers: Arc<Workers>, mut shutdown: watch::Receiver<bool>) {
                 }
             }
             Err(e) => {
-                tracing::error!(error = %format!("{e:#}"), "cannot claim a job");
+                tracing::error!(error = %e, "cannot claim a job");
                 tokio::select! {
                     () = tokio::time::sleep(Duration::from_secs(1)) => {}
                     () = wait_for_shutdown(&mut shutdown) => return,
@@ -105,14 +109,10 @@ async fn keep_lease(workers: &Workers, job: &Job) {
     let (job_id, lease) = (job.id, workers.settings.lease);
     loop {
         tokio::time::sleep(lease / 3).await;
-        match workers
-            .ctx
-            .store
-            .extend_lease(job_id, job.attempts, lease)
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => {
+        match workers.ctx.store.extend_lease(&job.lease(), lease).await {
+            Ok(()) => {}
+            Err(StoreError::LeaseLost { .. }) => {
+                workers.metrics.job_lease_lost();
                 tracing::warn!(
                     job = job_id,
                     "the job is no longer running here; stopping it"
@@ -121,7 +121,7 @@ async fn keep_lease(workers: &Workers, job: &Job) {
             }
             // The next renewal may succeed; the lease still has two thirds to go.
             Err(e) => {
-                tracing::warn!(job = job_id, error = %format!("{e:#}"), "cannot renew the job's lease")
+                tracing::warn!(job = job_id, error = %e, "cannot renew the job's lease")
             }
         }
     }
@@ -132,7 +132,7 @@ async fn run_job(workers: &Workers, job: &Job) {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(job = job.id, error = %e, "unreadable job");
-            let _ = workers.ctx.store.fail(job.id, "unreadable job").await;
+            let _ = workers.ctx.store.fail(&job.lease(), "unreadable job").await;
             workers.metrics.job_failed();
             return;
         }
@@ -146,6 +146,11 @@ async fn run_job(workers: &Workers, job: &Job) {
         attempt = job.attempts,
     );
     async {
+        if job.attempts > workers.settings.max_attempts {
+            give_up_after_crashes(workers, job, &req).await;
+            return;
+        }
+        super::fault::before_review(&req.repo, req.pr_number);
         let started = Instant::now();
         let limit = workers.settings.review_timeout;
         let result = match tokio::time::timeout(limit, publish::run(&workers.ctx, job, &req)).await {
@@ -160,12 +165,21 @@ async fn run_job(workers: &Workers, job: &Job) {
             Ok(Outcome::Published) => {
                 workers.metrics.job_done(started.elapsed());
                 tracing::info!(took_ms = started.elapsed().as_millis() as u64, "job done");
-                store.finish(job.id, "done").await
+                store.finish(&job.lease(), Finished::Done).await
             }
-            Ok(Outcome::Superseded) => {
+            Ok(Outcome::NotTheHead { head }) => {
                 workers.metrics.job_superseded();
-                tracing::info!("job superseded by a newer head");
-                store.finish(job.id, "superseded").await
+                tracing::info!(current_head = %head, "not the pull request's head (GitHub says); the head gets its own review");
+                match queue_current_head(workers, job, &req, &head).await {
+                    Ok(()) => store.finish(&job.lease(), Finished::Superseded).await,
+                    // The head's review must not be lost: run this job again later, which
+                    // finds the head again.
+                    Err(e) => {
+                        let delay = retry_delay(workers.settings.retry_base, job.attempts, None);
+                        tracing::warn!(error = %e, "cannot queue the head's review; will retry");
+                        store.retry(&job.lease(), delay, &e.to_string()).await
+                    }
+                }
             }
             Err(JobError::Transient { message, retry_after })
                 if job.attempts < workers.settings.max_attempts =>
@@ -173,7 +187,14 @@ async fn run_job(workers: &Workers, job: &Job) {
                 let delay = retry_delay(workers.settings.retry_base, job.attempts, retry_after);
                 workers.metrics.job_retried();
                 tracing::warn!(error = %message, retry_in_ms = delay.as_millis() as u64, "job failed; will retry");
-                store.retry(job.id, delay, &message).await
+                store.retry(&job.lease(), delay, &message).await
+            }
+            Err(JobError::LeaseLost(e)) => {
+                // Another worker took the job over: it is that worker's to publish and
+                // record; this one changes nothing.
+                workers.metrics.job_lease_lost();
+                tracing::warn!(error = %e, "lost the job's lease; publishing nothing more");
+                Ok(())
             }
             Err(e) => {
                 let message = e.to_string();
@@ -182,15 +203,93 @@ async fn run_job(workers: &Workers, job: &Job) {
                 if let Err(e) = publish::give_up(&workers.ctx, job, &req, &message).await {
                     tracing::error!(error = %e, "cannot report the failure on the check run");
                 }
-                store.fail(job.id, &message).await
+                store.fail(&job.lease(), &message).await
             }
         };
-        if let Err(e) = stored {
-            tracing::error!(error = %format!("{e:#}"), "cannot record the job's outcome");
+        match stored {
+            Ok(()) => {}
+            Err(e @ StoreError::LeaseLost { .. }) => {
+                workers.metrics.job_lease_lost();
+                tracing::warn!(error = %e, "the job was taken over before its outcome was recorded");
+            }
+            Err(e) => tracing::error!(error = %e, "cannot record the job's outcome"),
         }
     }
     .instrument(span)
     .await;
+}
+
+/// This job's commit is not its pull request's head on GitHub: make sure the head is
+/// reviewed (see `queue::Store::queue_current_head`).
+async fn queue_current_head(
+    workers: &Workers,
+    job: &Job,
+    req: &JobRequest,
+    head: &CommitSha,
+) -> Result<(), StoreError> {
+    let request = JobRequest {
+        trigger: "lockwatch.current_head".into(),
+        head_sha: head.to_string(),
+        ..req.clone()
+    };
+    let json = serde_json::to_string(&request).unwrap_or_default();
+    let delivery = DeliveryKey::of(
+        &format!("lockwatch-head-{}-{}", job.id, job.attempts),
+        json.as_bytes(),
+    );
+    let new = NewJob {
+        installation_id: job.installation_id,
+        repo: job.repo.clone(),
+        pr_number: job.pr_number,
+        head_sha: head.to_string(),
+        request: json,
+        delay: Duration::ZERO,
+    };
+    if workers.ctx.store.queue_current_head(&delivery, new).await? {
+        tracing::info!(current_head = %head, "queued the review of the pull request's head");
+        workers.wake.notify_waiters();
+    }
+    Ok(())
+}
+
+/// A job claimed past its attempts: transient failures are given up at `max_attempts`, so
+/// only attempts that ended without recording anything (the process crashed or was killed
+/// during them, or lost the lease) take a job past it. Give it up at claim time, without
+/// running the review again, and say so on its check run; retry only the saying.
+async fn give_up_after_crashes(workers: &Workers, job: &Job, req: &JobRequest) {
+    tracing::error!(
+        max_attempts = workers.settings.max_attempts,
+        "the review did not finish in any attempt (the process stopped during it); giving it up"
+    );
+    let store = &workers.ctx.store;
+    let message = format!(
+        "the review was started {} times and never finished (the process stopped during it)",
+        job.attempts - 1
+    );
+    let stored = match publish::give_up_after_crashes(&workers.ctx, job, req).await {
+        Ok(()) => {
+            workers.metrics.job_failed();
+            store.fail(&job.lease(), &message).await
+        }
+        Err(JobError::LeaseLost(e)) => Err(e),
+        Err(JobError::Transient {
+            message: why,
+            retry_after,
+        }) => {
+            // The job stays past its attempts: the next claim only reports again.
+            let delay = retry_delay(workers.settings.retry_base, job.attempts, retry_after);
+            tracing::warn!(error = %why, "cannot report the crashed review yet; will retry");
+            store.retry(&job.lease(), delay, &message).await
+        }
+        Err(e @ JobError::Permanent(_)) => {
+            tracing::error!(error = %e, "cannot report the crashed review on the check run");
+            workers.metrics.job_failed();
+            store.fail(&job.lease(), &message).await
+        }
+    };
+    if let Err(e) = stored {
+        tracing::warn!(error = %e, "cannot record the crashed review's outcome");
+    }
 }
 
 #[cfg(test)]
@@ -207,5 +306,26 @@ mod tests {
             Duration::from_secs(30)
         );
         assert_eq!(retry_delay(b, 20, None), MAX_RETRY_DELAY);
+    }
+
+    /// A store error that asking again cannot fix gives the job up at once; one of the
+    /// connection is retried. (Every store error used to be retried.)
+    #[test]
+    fn store_errors_are_retried_only_when_transient() {
+        use crate::queue::{Backend, StoreError};
+        let permanent = StoreError::from_sqlx(
+            Backend::Postgres,
+            "record a finished job",
+            sqlx::Error::ColumnNotFound("state".into()),
+        );
+        assert!(
+            matches!(JobError::from(permanent), JobError::Permanent(m) if m.contains("record a finished job"))
+        );
+        let transient =
+            StoreError::from_sqlx(Backend::Sqlite, "claim a job", sqlx::Error::PoolTimedOut);
+        assert!(matches!(
+            JobError::from(transient),
+            JobError::Transient { .. }
+        ));
     }
 }
