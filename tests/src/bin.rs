@@ -70,7 +70,7 @@ pub fn lockwatch_action_bin() -> PathBuf {
 pub fn cargo_lockwatch_bin() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
-        .get_or_init(|| build_binary("lockwatch", "cargo-lockwatch"))
+        .get_or_init(|| build_binary("lockwatch", "cargo-lockwatch", &["fault-injection"]))
         .clone()
 }
 
