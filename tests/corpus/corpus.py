@@ -9,6 +9,8 @@ Subcommands (python3.11+, standard library only; `git` on PATH):
   build                         selection.txt + mirrors -> cases.json and blobs/ (rebuilds the data)
   verify                        every blob is there and hashes right; every case has a label
   materialize CASE_ID DIR       a throwaway git repository with a base and a head commit
+  index                         rewrite the archive list in cases.json from blobs/
+  stats                         cases per repository and kind, label totals
 
 Mirrors are bare clones at MIRRORS/OWNER+NAME/repo (default /work/.mirror, or $CORPUS_MIRRORS);
 `git clone --bare https://github.com/OWNER/NAME MIRRORS/OWNER+NAME/repo` makes one.
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import gzip
 import hashlib
 import json
 import lzma
@@ -675,7 +676,26 @@ def cmd_build(args) -> None:
             old.unlink()
     for repo, blobs in archives.items():
         write_archive(blob_archive(repo), blobs)
-    CASES_JSON.write_text(json.dumps({"schema": 1, "cases": cases}, indent=1, sort_keys=True) + "\n")
+    write_index(cases)
+
+
+def write_index(cases: list[dict]) -> None:
+    """cases.json: the cases, and per repository its archive's SHA-256 and the blobs it holds (so
+    a reader without xz can still check that every stored file is accounted for)."""
+    archives = {}
+    for repo in sorted({c["repo"] for c in cases}):
+        path = blob_archive(repo)
+        archives[repo] = {
+            "file": f"blobs/{path.name}",
+            "sha256": sha256(path.read_bytes()),
+            "blobs": sorted(read_archive(repo)),
+        }
+    doc = {"schema": 1, "archives": archives, "cases": cases}
+    CASES_JSON.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+
+
+def cmd_index(args) -> None:
+    write_index(load_cases())
 
 
 def load_cases() -> list[dict]:
@@ -695,6 +715,13 @@ def cmd_verify(args) -> None:
     problems = []
     cases = load_cases()
     ids = {c["id"] for c in cases}
+    index = json.loads(CASES_JSON.read_text()).get("archives", {})
+    for repo, meta in index.items():
+        path = HERE / meta["file"]
+        if not path.exists() or sha256(path.read_bytes()) != meta["sha256"]:
+            problems.append(f"{meta['file']}: missing or not the archive cases.json was built with")
+        elif sorted(read_archive(repo)) != meta["blobs"]:
+            problems.append(f"{meta['file']}: its blobs differ from the list in cases.json")
     for c in cases:
         arch = read_archive(c["repo"])
         for p, side in c["stored"].items():
@@ -728,6 +755,31 @@ def cmd_verify(args) -> None:
     print(f"{len(cases)} cases, {len(problems)} problems", file=sys.stderr)
     if problems:
         sys.exit(1)
+
+
+def cmd_stats(args) -> None:
+    """Markdown tables: cases per repository and kind, and the label totals."""
+    cases = load_cases()
+    labels = load_labels()
+    repos = sorted({c["repo"] for c in cases})
+    kinds = sorted(KINDS)
+    print("| repository | " + " | ".join(kinds) + " | all |")
+    print("|---|" + "---|" * (len(kinds) + 1))
+    for r in repos + ["all"]:
+        row = [labels[c["id"]]["kind"] for c in cases if r in ("all", c["repo"])]
+        print(f"| {r} | " + " | ".join(str(row.count(k)) for k in kinds) + f" | {len(row)} |")
+    print()
+    for key in ("dependency_only", "unrelated_bumps", "expected_fail"):
+        n = sum(1 for c in cases if labels[c["id"]][key])
+        print(f"- `{key}`: {n} of {len(cases)}")
+    still = sum(
+        1 for c in cases if labels[c["id"]]["expected_fail"] and all(
+            i.get("status") == "still-affected"
+            for i in labels[c["id"]]["introduces"]
+            if i["code"] in ("advisory-vulnerability", "advisory-malicious", "build-capability", "typosquat")
+        )
+    )
+    print(f"- `expected_fail` resting only on still-affected advisories: {still}")
 
 
 def case_by_id(cid: str) -> dict:
@@ -852,12 +904,14 @@ def main() -> None:
     s.add_argument("--diff", action="store_true", help="unified diff of the manifests")
     sub.add_parser("build")
     sub.add_parser("verify")
+    sub.add_parser("index", help="rewrite the archive list of cases.json from blobs/")
+    sub.add_parser("stats", help="cases per repository and kind, label totals (Markdown)")
     z = sub.add_parser("materialize")
     z.add_argument("case")
     z.add_argument("dir")
     args = ap.parse_args()
     {"mine": cmd_mine, "summary": cmd_summary, "build": cmd_build, "verify": cmd_verify,
-     "materialize": cmd_materialize}[args.cmd](args)
+     "materialize": cmd_materialize, "index": cmd_index, "stats": cmd_stats}[args.cmd](args)
 
 
 if __name__ == "__main__":
