@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import json
+import lzma
 import os
 import subprocess
 import sys
@@ -313,7 +314,7 @@ def main() -> None:
     ap.add_argument("--cases", help="comma-separated case ids (default: all)")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--timeout", type=int, default=900)
-    ap.add_argument("--from-jsonl", help="do not run: report on an earlier --out file")
+    ap.add_argument("--from-jsonl", help="do not run: report on an earlier --out file (.xz is fine)")
     args = ap.parse_args()
     mode = "fetched" if args.fetch else "offline"
 
@@ -327,7 +328,10 @@ def main() -> None:
         sys.exit(f"cases without a label: {', '.join(missing)}")
 
     if args.from_jsonl:
-        records = [json.loads(l) for l in Path(args.from_jsonl).read_text().splitlines() if l.strip()]
+        raw = Path(args.from_jsonl).read_bytes()
+        if args.from_jsonl.endswith(".xz"):
+            raw = lzma.decompress(raw)
+        records = [json.loads(l) for l in raw.decode().splitlines() if l.strip()]
         records.sort(key=lambda r: r["id"])
         mode = records[0]["mode"] if records else mode
     else:
