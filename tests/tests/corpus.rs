@@ -74,10 +74,16 @@ fn every_case_has_exactly_one_well_formed_label() {
             "{id}: no reason"
         );
         if kind == "feature-with-unrelated-bumps" {
-            assert!(label["unrelated_bumps"].as_bool().unwrap(), "{id}: kind says unrelated bumps");
+            assert!(
+                label["unrelated_bumps"].as_bool().unwrap(),
+                "{id}: kind says unrelated bumps"
+            );
         }
         if label["dependency_only"].as_bool().unwrap() {
-            assert!(!label["unrelated_bumps"].as_bool().unwrap(), "{id}: dependency-only PRs have nothing to split");
+            assert!(
+                !label["unrelated_bumps"].as_bool().unwrap(),
+                "{id}: dependency-only PRs have nothing to split"
+            );
         }
         let introduces = label["introduces"].as_array().unwrap();
         let deny_worthy = introduces
@@ -89,7 +95,10 @@ fn every_case_has_exactly_one_well_formed_label() {
             "{id}: expected_fail must rest on a deny-worthy `introduces` entry"
         );
     }
-    let missing: Vec<_> = case_ids.iter().filter(|id| !seen.contains_key(*id)).collect();
+    let missing: Vec<_> = case_ids
+        .iter()
+        .filter(|id| !seen.contains_key(*id))
+        .collect();
     assert!(missing.is_empty(), "cases without a label: {missing:?}");
 }
 
@@ -101,7 +110,12 @@ fn every_stored_file_is_in_its_repository_archive() {
     for (repo, meta) in archives {
         let path = corpus_dir().join(meta["file"].as_str().unwrap());
         let bytes = std::fs::read(&path).unwrap();
-        assert_eq!(&bytes[..6], b"\xfd7zXZ\x00", "{}: not an xz file", path.display());
+        assert_eq!(
+            &bytes[..6],
+            b"\xfd7zXZ\x00",
+            "{}: not an xz file",
+            path.display()
+        );
         assert_eq!(
             hex::encode(Sha256::digest(&bytes)),
             meta["sha256"].as_str().unwrap(),
@@ -123,18 +137,28 @@ fn every_stored_file_is_in_its_repository_archive() {
         assert!(is_sha(case["parent"].as_str().unwrap(), 40), "{id}: parent");
         let files = case["files"].as_array().unwrap();
         assert!(
-            files.iter().any(|f| f["path"].as_str().unwrap().ends_with("Cargo.lock")),
+            files
+                .iter()
+                .any(|f| f["path"].as_str().unwrap().ends_with("Cargo.lock")),
             "{id}: no Cargo.lock among the changed files"
         );
         for f in files {
             let status = f["status"].as_str().unwrap();
-            assert!(["added", "modified", "removed"].contains(&status), "{id}: status {status}");
+            assert!(
+                ["added", "modified", "removed"].contains(&status),
+                "{id}: status {status}"
+            );
         }
-        let blobs = blob_sets.get(repo).unwrap_or_else(|| panic!("{id}: no archive for {repo}"));
+        let blobs = blob_sets
+            .get(repo)
+            .unwrap_or_else(|| panic!("{id}: no archive for {repo}"));
         for (path, sides) in case["stored"].as_object().unwrap() {
             for side in ["base", "head"] {
                 if let Some(hash) = sides[side].as_str() {
-                    assert!(blobs.contains(hash), "{id}: {path} ({side}) is not in the archive");
+                    assert!(
+                        blobs.contains(hash),
+                        "{id}: {path} ({side}) is not in the archive"
+                    );
                 }
             }
         }
