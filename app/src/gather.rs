@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use tokio::task::JoinSet;
 
 /// Bump when inspection changes, so cached results are recomputed.
-const ANALYSIS_VERSION: u32 = 1;
+const ANALYSIS_VERSION: u32 = 2;
 
 /// Fetches and inspects crates for reviews.
 #[derive(Clone)]

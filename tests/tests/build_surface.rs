@@ -302,3 +302,122 @@ async fn build_script_changes_show_a_diff_and_yanked_versions_are_flagged() {
     assert_eq!(findings(&v, "yanked", "cc-thing").len(), 1);
     assert!(findings(&v, "build-script-added", "cc-thing").is_empty());
 }
+
+/// quote's build script (1.0.47), as published: it runs the compiler Cargo passes in.
+const RUSTC_PROBE_BUILD: &str = r#"use std::env;
+use std::process::Command;
+use std::str;
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    let Some(minor) = rustc_minor_version() else {
+        return;
+    };
+    if minor >= 77 {
+        println!("cargo:rustc-check-cfg=cfg(no_diagnostic_namespace)");
+    }
+}
+
+fn rustc_minor_version() -> Option<u32> {
+    let rustc = env::var_os("RUSTC")?;
+    let output = Command::new(rustc).arg("--version").output().ok()?;
+    let version = str::from_utf8(&output.stdout).ok()?;
+    let mut pieces = version.split('.');
+    if pieces.next() != Some("rustc 1") {
+        return None;
+    }
+    pieces.next()?.parse().ok()
+}
+"#;
+
+/// Publishes `name` 1.0.0 with `build_rs`, released a year ago, and reviews a lock file that
+/// adds it.
+async fn review_new_crate_with_build_script(name: &str, build_rs: &str) -> Value {
+    let registry = FakeRegistry::start().await;
+    let bytes = Krate::new(name, "1.0.0")
+        .file("src/lib.rs", "")
+        .file("build.rs", build_rs)
+        .build();
+    let sum = registry.publish(name, "1.0.0", bytes, vec![]);
+    registry.set_pubtime(
+        name,
+        "1.0.0",
+        time::OffsetDateTime::now_utc() - time::Duration::days(365),
+    );
+    let scratch = tempfile::tempdir().unwrap();
+    let base = lock(3, &[member("app", "0.1.0")]);
+    let head = lock(
+        3,
+        &[
+            member("app", "0.1.0").deps(&[name]),
+            pkg(name, "1.0.0", &sum, &[]),
+        ],
+    );
+    run_check(&base, &head, &registry, scratch.path(), &[])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_build_script_that_probes_rustc_is_shown_but_does_not_fail() {
+    let v = review_new_crate_with_build_script("quotelike", RUSTC_PROBE_BUILD).await;
+    let caps = findings(&v, "build-capability", "quotelike");
+    assert_eq!(caps.len(), 1, "{v:#}");
+    assert_eq!(caps[0]["level"], "warn", "{v:#}");
+    assert!(
+        caps[0]["message"].as_str().unwrap().ends_with("build-tool"),
+        "{}",
+        caps[0]["message"]
+    );
+    assert_eq!(caps[0]["evidence"][0]["line"], 17);
+    assert!(
+        caps[0]["evidence"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("runs the program in `RUSTC`")
+    );
+    assert_ne!(v["verdict"], "fail", "{v:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn build_scripts_that_run_a_shell_or_curl_fail() {
+    for (name, line) in [
+        (
+            "shellout",
+            "    Command::new(\"sh\").arg(\"-c\").arg(\"uname -a\").status().ok();",
+        ),
+        (
+            "fetchout",
+            "    Command::new(\"curl\").arg(\"-sSfO\").arg(\"https://example.invalid/x\").status().ok();",
+        ),
+    ] {
+        let build_rs = format!("use std::process::Command;\nfn main() {{\n{line}\n}}\n");
+        let v = review_new_crate_with_build_script(name, &build_rs).await;
+        let caps = findings(&v, "build-capability", name);
+        assert_eq!(caps.len(), 1, "{v:#}");
+        assert_eq!(caps[0]["level"], "deny", "{v:#}");
+        assert!(
+            caps[0]["message"].as_str().unwrap().ends_with("process"),
+            "{}",
+            caps[0]["message"]
+        );
+        assert_eq!(v["verdict"], "fail");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rustc_probe_next_to_network_access_fails() {
+    let build_rs = RUSTC_PROBE_BUILD.replace(
+        "fn main() {\n",
+        "fn main() {\n    let _ = std::net::TcpStream::connect(\"203.0.113.7:443\");\n",
+    );
+    let v = review_new_crate_with_build_script("probeandcall", &build_rs).await;
+    let caps = findings(&v, "build-capability", "probeandcall");
+    let tool = caps
+        .iter()
+        .find(|f| f["message"].as_str().unwrap().ends_with("build-tool"))
+        .unwrap();
+    assert_eq!(tool["level"], "deny", "{v:#}");
+    assert!(
+        tool["policy_note"].as_str().unwrap().contains("network"),
+        "{tool:#}"
+    );
+}

@@ -226,6 +226,14 @@ pub fn fact_findings(
             None => by_kind.push((cap.kind, vec![ev])),
         }
     }
+    // A build tool launched by code that also reaches the network or credentials is judged
+    // like any other process: together they can fetch and run, or leak.
+    let risky_company = new_surface.capabilities.iter().find(|c| {
+        matches!(
+            c.kind,
+            CapabilityKind::Network | CapabilityKind::CredentialPath
+        )
+    });
     for (kind, evidence) in by_kind {
         let mut f = at(Finding::new(
             Code::BuildCapability,
@@ -235,7 +243,24 @@ pub fn fact_findings(
             ),
         ))
         .evidence(evidence);
-        if !is_severe(kind) {
+        if kind == CapabilityKind::BuildTool {
+            match risky_company {
+                Some(other) => {
+                    f.level = policy.level_of(Code::BuildCapability);
+                    f.policy_note = Some(format!(
+                        "build-tool launches are normal, but this build-time code also uses {} ({}:{}), so they are judged like any other process",
+                        other.kind, other.file, other.line
+                    ));
+                }
+                None => {
+                    // The compiler probe, the C toolchain and pkg-config: shown, never failing.
+                    f.level = policy.level_of(Code::BuildCapability).min(Level::Warn);
+                    f.policy_note = Some(
+                        "build-tool launches (the compiler Cargo passes in, Cargo, the C toolchain, pkg-config) are reported at warn at most".to_owned(),
+                    );
+                }
+            }
+        } else if !is_severe(kind) {
             // Cargo-unknown environment variables and file paths are common in -sys crates:
             // reported, but they do not fail a check unless the policy lowers the bar.
             f.level = policy.level_of(Code::BuildCapability).min(Level::Warn);

@@ -52,6 +52,7 @@ use syn::{Expr, Lit, Token, UseTree};
 
 use super::archive::FileRecord;
 use super::inventory::{is_high_entropy, known_compressed};
+use super::launch::{FnKey, Launch, LaunchIndex, fn_key};
 use super::manifest::truncate;
 use super::surface::{Capability, CapabilityKind};
 
@@ -189,6 +190,7 @@ pub(crate) fn scan_file(
 ) -> FileScan {
     let mut uses = UseCollector::default();
     uses.visit_file(file);
+    let launches = LaunchIndex::new(file);
     let mut s = Scanner {
         path,
         dir: parent(path).to_owned(),
@@ -200,6 +202,10 @@ pub(crate) fn scan_file(
         safe_vars: HashSet::new(),
         decode_calls: Vec::new(),
         has_encoded_literal: false,
+        launches: &launches,
+        fn_stack: Vec::new(),
+        chain_args: HashMap::new(),
+        in_type: 0,
         out: FileScan::default(),
     };
     s.visit_file(file);
@@ -277,7 +283,7 @@ impl<'ast> Visit<'ast> for UseCollector {
     }
 }
 
-struct Scanner<'a> {
+struct Scanner<'a, 'l> {
     path: &'a str,
     dir: String,
     mod_dir: String,
@@ -289,6 +295,15 @@ struct Scanner<'a> {
     safe_vars: HashSet<String>,
     decode_calls: Vec<(u32, String)>,
     has_encoded_literal: bool,
+    /// Functions and bindings of the file, to judge what `Command::new` launches.
+    launches: &'l LaunchIndex<'l>,
+    /// The functions being visited, innermost last.
+    fn_stack: Vec<FnKey>,
+    /// Arguments of `Command::new(..).arg(..)` chains, by the position of the `Command::new`
+    /// call: literals, `None` for anything else, in order.
+    chain_args: HashMap<(usize, usize), Vec<Option<String>>>,
+    /// Inside a type: naming `Command` there launches nothing.
+    in_type: usize,
     out: FileScan,
 }
 
@@ -390,7 +405,7 @@ fn idents_in(text: &str) -> impl Iterator<Item = &str> {
         .filter(|w| !w.is_empty())
 }
 
-impl<'a> Scanner<'a> {
+impl Scanner<'_, '_> {
     fn push(&mut self, kind: CapabilityKind, line: u32, evidence: String) {
         self.out.capabilities.push(Capability {
             kind,
@@ -513,7 +528,13 @@ impl<'a> Scanner<'a> {
         let evidence = self.evidence(call, path, &resolved);
         match target {
             Target::Network => self.push(CapabilityKind::Network, line, evidence),
-            Target::Process => self.push(CapabilityKind::Process, line, evidence),
+            Target::Process => match call.args.first() {
+                Some(program) if resolved == "std::process::Command::new" => {
+                    let (kind, what) = self.judge_launch(call, program);
+                    self.push(kind, line, format!("{evidence}: runs {what}"));
+                }
+                _ => self.push(CapabilityKind::Process, line, evidence),
+            },
             Target::Home => self.push(CapabilityKind::CredentialPath, line, evidence),
             Target::Env => {
                 if resolved.ends_with("vars") || resolved.ends_with("vars_os") {
@@ -540,6 +561,62 @@ impl<'a> Scanner<'a> {
             Target::Decode => self.on_decode(call.args.iter(), line, evidence),
         }
         false
+    }
+
+    /// What `Command::new(program)` launches: a build tool, or a process to look at.
+    fn judge_launch(&self, call: &syn::ExprCall, program: &Expr) -> (CapabilityKind, String) {
+        let at = call.span().start();
+        let args = self
+            .chain_args
+            .get(&(at.line, at.column))
+            .cloned()
+            .unwrap_or_default();
+        let resolve = |p: &syn::Path| {
+            let segs: Vec<String> = p.segments.iter().map(|s| s.ident.to_string()).collect();
+            self.resolve(&segs)
+        };
+        match self
+            .launches
+            .judge(program, self.fn_stack.last().copied(), &resolve, &args)
+        {
+            Launch::BuildTool(what) => (CapabilityKind::BuildTool, what),
+            Launch::Other(what) => (CapabilityKind::Process, what),
+        }
+    }
+
+    /// Records the arguments of `Command::new(..).arg(..)` / `.args([..])` chains; the
+    /// outermost call is visited first, so arguments are put in front.
+    fn record_chain_arg(&mut self, m: &syn::ExprMethodCall) {
+        let method = m.method.to_string();
+        if method != "arg" && method != "args" {
+            return;
+        }
+        let Expr::Call(root) = chain_root(&m.receiver) else {
+            return;
+        };
+        let Expr::Path(p) = &*root.func else { return };
+        if !matches!(self.path_target(&p.path), Some((Target::Process, r)) if r == "std::process::Command::new")
+        {
+            return;
+        }
+        let literal = |e: &Expr| Self::string_literal(e).map(syn::LitStr::value);
+        let values: Vec<Option<String>> = match (method.as_str(), m.args.first()) {
+            ("arg", Some(a)) => vec![literal(a)],
+            ("args", Some(a)) => match strip_refs(a) {
+                Expr::Array(arr) => arr.elems.iter().map(literal).collect(),
+                _ => vec![None],
+            },
+            _ => vec![None],
+        };
+        let at = root.span().start();
+        let list = self.chain_args.entry((at.line, at.column)).or_default();
+        list.splice(0..0, values);
+    }
+
+    fn on_fn_body(&mut self, block: &syn::Block, visit_rest: impl FnOnce(&mut Self)) {
+        self.fn_stack.push(fn_key(block));
+        visit_rest(self);
+        self.fn_stack.pop();
     }
 
     fn on_decode<'e>(
@@ -896,6 +973,16 @@ fn target_of(full: &[String]) -> Option<Target> {
     None
 }
 
+fn strip_refs(mut e: &Expr) -> &Expr {
+    loop {
+        match e {
+            Expr::Reference(r) => e = &r.expr,
+            Expr::Paren(p) => e = &p.expr,
+            _ => return e,
+        }
+    }
+}
+
 /// Walks a method-call chain down to its root expression.
 fn chain_root(mut e: &Expr) -> &Expr {
     loop {
@@ -908,7 +995,7 @@ fn chain_root(mut e: &Expr) -> &Expr {
     }
 }
 
-impl<'ast> Visit<'ast> for Scanner<'_> {
+impl<'ast> Visit<'ast> for Scanner<'_, '_> {
     fn visit_attribute(&mut self, _: &'ast syn::Attribute) {
         // Attributes (doc comments, cfgs, derives) are metadata, not behaviour.
     }
@@ -1002,6 +1089,7 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
     }
 
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        self.record_chain_arg(m);
         let method = m.method.to_string();
         let line = line_of(m.method.span());
         if method == "open"
@@ -1030,6 +1118,27 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
         visit::visit_expr_method_call(self, m);
     }
 
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        self.on_fn_body(&f.block, |s| visit::visit_item_fn(s, f));
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        self.on_fn_body(&f.block, |s| visit::visit_impl_item_fn(s, f));
+    }
+
+    fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
+        match &f.default {
+            Some(block) => self.on_fn_body(block, |s| visit::visit_trait_item_fn(s, f)),
+            None => visit::visit_trait_item_fn(self, f),
+        }
+    }
+
+    fn visit_type_path(&mut self, t: &'ast syn::TypePath) {
+        self.in_type += 1;
+        visit::visit_type_path(self, t);
+        self.in_type -= 1;
+    }
+
     fn visit_path(&mut self, path: &'ast syn::Path) {
         // Paths that are not called directly: types, function references,
         // trait imports in `impl` blocks.
@@ -1038,6 +1147,9 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
             let evidence = self.evidence(path, path, &resolved);
             match target {
                 Target::Network => self.push(CapabilityKind::Network, line, evidence),
+                // A `Command` in a type (`fn f(c: &mut Command)`) launches nothing; only
+                // `Command::new` does, and calls are judged in `on_call`.
+                Target::Process if self.in_type > 0 => {}
                 Target::Process => self.push(CapabilityKind::Process, line, evidence),
                 Target::Env => self.push(CapabilityKind::EnvRead, line, evidence),
                 Target::Home => self.push(CapabilityKind::CredentialPath, line, evidence),
@@ -1190,8 +1302,41 @@ fn main() {
             ev,
             [
                 r#"std::net::TcpStream::connect("1.2.3.4:80")"#,
-                r#"Command::new("curl") [std::process::Command::new]"#,
+                r#"Command::new("curl") [std::process::Command::new]: runs `curl`, a downloader or network tool"#,
                 r#"std::env::var("GITHUB_TOKEN")"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn compiler_probes_are_build_tools_and_shells_are_processes() {
+        // quote's build script, plus a helper that takes the command by type.
+        let s = scan(
+            r#"use std::env;
+use std::process::{self, Command};
+fn main() {
+    let rustc = env::var_os("RUSTC")?;
+    let output = Command::new(rustc).arg("--version").output().ok()?;
+    configure(&mut Command::new("cc"));
+}
+fn configure(cmd: &mut Command) -> process::Command {
+    Command::new("sh").arg("-c").arg("id")
+}
+"#,
+        );
+        assert_eq!(
+            kinds(&s),
+            [(BuildTool, 5), (BuildTool, 6), (Process, 9)],
+            "{:#?}",
+            s.capabilities
+        );
+        let ev: Vec<_> = s.capabilities.iter().map(|c| c.evidence.as_str()).collect();
+        assert_eq!(
+            ev,
+            [
+                "Command::new(rustc) [std::process::Command::new]: runs the program in `RUSTC`",
+                r#"Command::new("cc") [std::process::Command::new]: runs `cc`"#,
+                r#"Command::new("sh") [std::process::Command::new]: runs `sh`, a shell or command runner"#,
             ]
         );
     }

@@ -12,6 +12,7 @@ mod capabilities;
 mod delta;
 mod error;
 mod inventory;
+mod launch;
 mod limits;
 mod manifest;
 mod rust_source;

@@ -106,8 +106,13 @@ pub struct Capability {
 pub enum CapabilityKind {
     /// Opens network connections (std::net, HTTP client crates).
     Network,
-    /// Spawns processes.
+    /// Spawns processes other than the build tools below (a shell, a downloader, an
+    /// interpreter, a program whose name is computed or comes from an unknown place).
     Process,
+    /// Runs a normal build tool: the compiler Cargo passes in (`RUSTC`, `RUSTC_WRAPPER`),
+    /// Cargo, the C toolchain (`cc`, `CC`, `ar`, ...), `pkg-config`-style probes, or a
+    /// read-only `git` query.
+    BuildTool,
     /// Reads environment variables beyond Cargo's build-script variables.
     EnvRead,
     /// Reads or writes files outside `OUT_DIR` / the package.
@@ -123,6 +128,7 @@ impl fmt::Display for CapabilityKind {
         f.write_str(match self {
             Self::Network => "network",
             Self::Process => "process",
+            Self::BuildTool => "build-tool",
             Self::EnvRead => "env-read",
             Self::FileAccess => "file-access",
             Self::CredentialPath => "credential-path",
@@ -141,6 +147,7 @@ mod tests {
         for k in [
             CapabilityKind::Network,
             CapabilityKind::Process,
+            CapabilityKind::BuildTool,
             CapabilityKind::EnvRead,
             CapabilityKind::FileAccess,
             CapabilityKind::CredentialPath,
