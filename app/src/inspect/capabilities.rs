@@ -52,7 +52,7 @@ use syn::{Expr, Lit, Token, UseTree};
 
 use super::archive::FileRecord;
 use super::inventory::{is_high_entropy, known_compressed};
-use super::launch::{FnKey, Launch, LaunchIndex, fn_key};
+use super::launch::{ArgLists, FnKey, Launch, LaunchIndex, fn_key};
 use super::manifest::truncate;
 use super::surface::{Capability, CapabilityKind};
 
@@ -301,7 +301,7 @@ struct Scanner<'a, 'l> {
     fn_stack: Vec<FnKey>,
     /// Arguments of `Command::new(..).arg(..)` chains, by the position of the `Command::new`
     /// call: literals, `None` for anything else, in order.
-    chain_args: HashMap<(usize, usize), Vec<Option<String>>>,
+    chain_args: HashMap<(usize, usize), ArgLists>,
     /// Inside a type: naming `Command` there launches nothing.
     in_type: usize,
     out: FileScan,
@@ -600,17 +600,30 @@ impl Scanner<'_, '_> {
             return;
         }
         let literal = |e: &Expr| Self::string_literal(e).map(syn::LitStr::value);
-        let values: Vec<Option<String>> = match (method.as_str(), m.args.first()) {
-            ("arg", Some(a)) => vec![literal(a)],
-            ("args", Some(a)) => match strip_refs(a) {
-                Expr::Array(arr) => arr.elems.iter().map(literal).collect(),
-                _ => vec![None],
-            },
-            _ => vec![None],
+        let within = self.fn_stack.last().copied();
+        let part: ArgLists = match (method.as_str(), m.args.first()) {
+            ("arg", Some(a)) => vec![vec![literal(a)]],
+            ("args", Some(a)) => self
+                .launches
+                .arg_lists(a, within)
+                .unwrap_or_else(|| vec![vec![None]]),
+            _ => vec![vec![None]],
         };
         let at = root.span().start();
-        let list = self.chain_args.entry((at.line, at.column)).or_default();
-        list.splice(0..0, values);
+        let lists = self
+            .chain_args
+            .entry((at.line, at.column))
+            .or_insert_with(|| vec![Vec::new()]);
+        // Every combination of this part (earlier in the chain) and what follows it.
+        let combined: ArgLists = part
+            .iter()
+            .flat_map(|p| lists.iter().map(move |l| [p.clone(), l.clone()].concat()))
+            .collect();
+        *lists = if combined.len() > 16 {
+            vec![vec![None]]
+        } else {
+            combined
+        };
     }
 
     fn on_fn_body(&mut self, block: &syn::Block, visit_rest: impl FnOnce(&mut Self)) {
@@ -673,7 +686,14 @@ impl Scanner<'_, '_> {
     }
 
     fn on_bytes(&mut self, value: &[u8], span: Span) {
-        if value.len() > LONG_BYTES {
+        // Readable text in a byte string (a C header, a config file) is not a payload;
+        // binary bytes or an encoded alphabet are.
+        let readable_text = std::str::from_utf8(value).is_ok_and(|t| {
+            encoded_alphabet(t).is_none()
+                && t.chars()
+                    .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+        });
+        if value.len() > LONG_BYTES && !readable_text {
             self.push(
                 CapabilityKind::Obfuscation,
                 line_of(span),
@@ -971,16 +991,6 @@ fn target_of(full: &[String]) -> Option<Target> {
         return Some(Target::Decode);
     }
     None
-}
-
-fn strip_refs(mut e: &Expr) -> &Expr {
-    loop {
-        match e {
-            Expr::Reference(r) => e = &r.expr,
-            Expr::Paren(p) => e = &p.expr,
-            _ => return e,
-        }
-    }
 }
 
 /// Walks a method-call chain down to its root expression.
@@ -1342,6 +1352,58 @@ fn configure(cmd: &mut Command) -> process::Command {
     }
 
     #[test]
+    fn queries_of_git_and_brew_are_build_tools_when_their_arguments_are_known() {
+        // Shapes of openssl-sys (brew through a helper) and curl-sys (git submodule).
+        let s = scan(
+            r#"use std::process::Command;
+fn main() {
+    let _ = execute_command_and_get_output("brew", &["--prefix", version]);
+    let _ = Command::new("git").args(&["submodule", "update", "--init", "curl"]).status();
+    let _ = Command::new("git").args(&["clone", "https://example.invalid/x"]).status();
+    let _ = Command::new("brew").arg("install").arg("x").status();
+    let mut g = Command::new("git");
+    g.arg("describe");
+}
+fn execute_command_and_get_output(cmd: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(cmd).args(args).output();
+    None
+}
+"#,
+        );
+        assert_eq!(
+            kinds(&s),
+            [
+                (BuildTool, 4),
+                (Process, 5),
+                (Process, 6),
+                (Process, 7),
+                (BuildTool, 11)
+            ],
+            "{:#?}",
+            s.capabilities
+        );
+        assert!(
+            s.capabilities[4]
+                .evidence
+                .ends_with("runs `brew --prefix` (a read-only query)")
+        );
+        // A helper that other files may call is not followed.
+        let s = scan(
+            r#"mod other;
+fn run(p: &str) { std::process::Command::new(p); }
+fn main() { run("cc"); }
+"#,
+        );
+        assert_eq!(kinds(&s), [(Process, 2)], "{:#?}", s.capabilities);
+        let s = scan(
+            r#"pub fn run(p: &str) { std::process::Command::new(p); }
+fn main() { run("cc"); }
+"#,
+        );
+        assert_eq!(kinds(&s), [(Process, 1)], "{:#?}", s.capabilities);
+    }
+
+    #[test]
     fn aliases_globs_and_renamed_crates_resolve() {
         let s = scan(
             r#"use std::net::*;
@@ -1492,6 +1554,23 @@ fn main() {
                 (Obfuscation, 4),
                 (Obfuscation, 5)
             ],
+            "{:#?}",
+            s.capabilities
+        );
+    }
+
+    #[test]
+    fn long_byte_strings_of_readable_text_are_not_obfuscation() {
+        // libdbus-sys 0.2.7 writes C headers from byte strings of 306 and 765 bytes.
+        let header = "#define DBUS_VERSION 1\\n".repeat(20);
+        let binary = "\\x7fELF\\x02".repeat(60);
+        let encoded = "QUFB0".repeat(80);
+        let s = scan(&format!(
+            "fn main() {{\n    let a = b\"{header}\";\n    let b = b\"{binary}\";\n    let c = b\"{encoded}\";\n}}\n"
+        ));
+        assert_eq!(
+            kinds(&s),
+            [(Obfuscation, 3), (Obfuscation, 4)],
             "{:#?}",
             s.capabilities
         );

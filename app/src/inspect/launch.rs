@@ -68,6 +68,8 @@ pub(crate) struct LaunchIndex<'f> {
     calls: HashMap<String, Vec<(Option<FnKey>, &'f Punctuated<Expr, Token![,]>)>>,
     /// Names used as values or inside macro bodies (their callers are not all known).
     escaped: HashSet<String>,
+    /// Other files can call this file's functions (`mod x;` children, `include!`).
+    open: bool,
     consts: HashMap<String, &'f Expr>,
 }
 
@@ -412,10 +414,23 @@ impl<'f> Indexer<'_, 'f> {
 
 impl<'f> Visit<'f> for Indexer<'_, 'f> {
     fn visit_item_fn(&mut self, f: &'f syn::ItemFn) {
+        if !matches!(f.vis, syn::Visibility::Inherited) {
+            self.index.escaped.insert(f.sig.ident.to_string());
+        }
         self.add_fn(f.sig.ident.to_string(), &f.sig, &f.block);
     }
     fn visit_impl_item_fn(&mut self, f: &'f syn::ImplItemFn) {
+        if !matches!(f.vis, syn::Visibility::Inherited) {
+            self.index.escaped.insert(f.sig.ident.to_string());
+        }
         self.add_fn(f.sig.ident.to_string(), &f.sig, &f.block);
+    }
+    fn visit_item_mod(&mut self, m: &'f syn::ItemMod) {
+        // A child module in another file sees this file's private functions.
+        if m.content.is_none() {
+            self.index.open = true;
+        }
+        visit::visit_item_mod(self, m);
     }
     fn visit_trait_item_fn(&mut self, f: &'f syn::TraitItemFn) {
         if let Some(block) = &f.default {
@@ -455,6 +470,9 @@ impl<'f> Visit<'f> for Indexer<'_, 'f> {
         visit::visit_expr_path(self, p);
     }
     fn visit_macro(&mut self, mac: &'f syn::Macro) {
+        if mac.path.is_ident("include") {
+            self.index.open = true;
+        }
         self.index.escaped.extend(token_idents(mac.tokens.clone()));
     }
 }
@@ -478,7 +496,7 @@ impl<'f> LaunchIndex<'f> {
         program: &Expr,
         within: Option<FnKey>,
         resolve: &dyn Fn(&syn::Path) -> Vec<String>,
-        args: &[Option<String>],
+        args: &[Vec<Option<String>>],
     ) -> Launch {
         let mut eval = Eval {
             index: self,
@@ -507,6 +525,107 @@ impl<'f> LaunchIndex<'f> {
         } else {
             Launch::Other(others.join("; "))
         }
+    }
+}
+
+const MAX_ARG_LISTS: usize = 16;
+
+impl LaunchIndex<'_> {
+    /// The argument lists `.args(expr)` may pass, traced like program names but keeping
+    /// the order: array literals (`&["--prefix", name]`), `vec![..]`, `let` bindings and
+    /// parameters of local functions. `None` when they cannot be followed.
+    pub(crate) fn arg_lists(&self, e: &Expr, within: Option<FnKey>) -> Option<ArgLists> {
+        self.lists(e, within, 0)
+    }
+
+    fn lists(&self, e: &Expr, within: Option<FnKey>, depth: usize) -> Option<ArgLists> {
+        if depth > 8 {
+            return None;
+        }
+        match e {
+            Expr::Reference(r) => self.lists(&r.expr, within, depth + 1),
+            Expr::Paren(p) => self.lists(&p.expr, within, depth + 1),
+            Expr::Array(a) => Some(vec![a.elems.iter().map(literal_arg).collect()]),
+            Expr::Macro(m) if m.mac.path.is_ident("vec") => {
+                let elems = m
+                    .mac
+                    .parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated)
+                    .ok()?;
+                Some(vec![elems.iter().map(literal_arg).collect()])
+            }
+            Expr::MethodCall(m) if m.method == "as_ref" || m.method == "as_slice" => {
+                self.lists(&m.receiver, within, depth + 1)
+            }
+            Expr::Path(_) => {
+                let name = single_ident(e)?;
+                let def = self.fns.get(&within?)?;
+                let mut out: ArgLists = Vec::new();
+                for b in def.bindings.get(&name)? {
+                    let more = match *b {
+                        Binding::Expr(x) => self.lists(x, within, depth + 1)?,
+                        Binding::Unknown(_) => return None,
+                        Binding::Param(i) => self.param_lists(within?, i, depth)?,
+                    };
+                    out.extend(more);
+                    if out.len() > MAX_ARG_LISTS {
+                        return None;
+                    }
+                }
+                Some(out)
+            }
+            _ => None,
+        }
+    }
+
+    fn param_lists(&self, key: FnKey, i: usize, depth: usize) -> Option<ArgLists> {
+        if self.open {
+            return None;
+        }
+        let mut out: ArgLists = Vec::new();
+        for (name, keys) in &self.by_name {
+            if !keys.contains(&key) {
+                continue;
+            }
+            if self.escaped.contains(name) {
+                return None;
+            }
+            for (caller, args) in self.calls.get(name)? {
+                out.extend(self.lists(args.iter().nth(i)?, *caller, depth + 1)?);
+                if out.len() > MAX_ARG_LISTS {
+                    return None;
+                }
+            }
+        }
+        Some(out)
+    }
+}
+
+/// A literal argument (`"x"`, `"x".as_ref()`, `OsStr::new("x")`), else `None`.
+fn literal_arg(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Some(s.value()),
+        Expr::Reference(r) => literal_arg(&r.expr),
+        Expr::Paren(p) => literal_arg(&p.expr),
+        Expr::MethodCall(m)
+            if matches!(
+                m.method.to_string().as_str(),
+                "as_ref" | "into" | "to_string" | "to_owned" | "as_os_str"
+            ) =>
+        {
+            literal_arg(&m.receiver)
+        }
+        Expr::Call(c) if c.args.len() == 1 => match &*c.func {
+            Expr::Path(p)
+                if path_text(&p.path).ends_with("::new")
+                    || path_text(&p.path).ends_with("::from") =>
+            {
+                literal_arg(&c.args[0])
+            }
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -765,7 +884,7 @@ impl Eval<'_, '_> {
         let mut out = Vec::new();
         for fn_name in fn_names {
             let sites = self.index.calls.get(&fn_name);
-            if self.index.escaped.contains(&fn_name) || sites.is_none() {
+            if self.index.open || self.index.escaped.contains(&fn_name) || sites.is_none() {
                 return Self::unknown(format!(
                     "the parameter `{name}` of `{fn_name}`, which is called from places not followed"
                 ));
@@ -1116,6 +1235,7 @@ const BUILD_TOOLS: &[&str] = &[
     // build systems
     "make",
     "gmake",
+    "mingw32-make",
     "cmake",
     "ninja",
     "meson",
@@ -1130,6 +1250,17 @@ const BUILD_TOOLS: &[&str] = &[
     "pkg-config",
     "pkgconf",
     "vcpkg",
+    // read-only shell utilities
+    "cat",
+    "head",
+    "tail",
+    "ls",
+    "echo",
+    "true",
+    "false",
+    "pwd",
+    "which",
+    "where",
     // OS queries
     "uname",
     "sw_vers",
@@ -1154,7 +1285,11 @@ const GIT_QUERIES: &[&str] = &[
     "tag",
 ];
 
-fn classify(s: &Source, args: &[Option<String>]) -> Result<String, String> {
+/// The arguments a launch may get: one list per possibility, each holding the literal
+/// arguments in order (`None` for one that is not a literal).
+pub(crate) type ArgLists = Vec<Vec<Option<String>>>;
+
+fn classify(s: &Source, args: &[Vec<Option<String>>]) -> Result<String, String> {
     match s {
         Source::Literal(p) => classify_program(p, args),
         Source::Env(name) if is_toolchain_var(name) => Ok(format!("the program in `{name}`")),
@@ -1165,7 +1300,7 @@ fn classify(s: &Source, args: &[Option<String>]) -> Result<String, String> {
     }
 }
 
-fn classify_program(p: &str, args: &[Option<String>]) -> Result<String, String> {
+fn classify_program(p: &str, args: &[Vec<Option<String>>]) -> Result<String, String> {
     let p = p.trim();
     if p.is_empty() {
         return Err("an empty program name".to_owned());
@@ -1197,14 +1332,17 @@ fn classify_program(p: &str, args: &[Option<String>]) -> Result<String, String> 
         return Err(format!("`{p}`, an interpreter"));
     }
     if starts(PACKAGE_MANAGERS) {
-        return Err(format!("`{p}`, a package manager"));
+        // `brew --prefix openssl@3`: where a library is installed, like pkg-config.
+        return all_args(args, package_query)
+            .map(|q| format!("`{p} {q}` (a read-only query)"))
+            .ok_or_else(|| format!("`{p}`, a package manager"));
     }
     let system_dir = matches!(dir, None | Some("/usr/bin/" | "/bin/" | "/usr/local/bin/"));
     if !system_dir {
         return Err(format!("the program at the path `{p}`"));
     }
     if base == "git" {
-        return git_query(args).ok_or_else(|| {
+        return all_args(args, git_query).ok_or_else(|| {
             "`git` with arguments that are not a read-only query (it can fetch, or run configured commands)".to_owned()
         });
     }
@@ -1224,8 +1362,37 @@ fn classify_program(p: &str, args: &[Option<String>]) -> Result<String, String> 
     }
 }
 
+/// `check` holds for every possible argument list; what it says when they all agree.
+fn all_args(
+    lists: &[Vec<Option<String>>],
+    check: impl Fn(&[Option<String>]) -> Option<String>,
+) -> Option<String> {
+    let empty = [Vec::new()];
+    let lists = if lists.is_empty() { &empty[..] } else { lists };
+    let mut said: Vec<String> = Vec::new();
+    for l in lists {
+        let s = check(l)?;
+        if !said.contains(&s) {
+            said.push(s);
+        }
+    }
+    Some(said.join(", "))
+}
+
+/// `brew --prefix NAME` and the like: the first argument is a literal query option.
+fn package_query(args: &[Option<String>]) -> Option<String> {
+    let first = args.first()?.as_deref()?;
+    ["--prefix", "--cellar", "--version", "--repository"]
+        .contains(&first)
+        .then(|| first.to_owned())
+}
+
 /// `git <query>`: every argument before the subcommand is a literal option (or the value of
 /// `-C`), and none of them sets configuration (`-c` can make git run commands).
+/// `git submodule update --init` fetches the package's own submodules: it is what `-sys`
+/// crates do when their vendored sources are missing (a git checkout of the crate); a
+/// packaged crate is not a git checkout, and the URLs come from the package's files, not
+/// from the build script.
 fn git_query(args: &[Option<String>]) -> Option<String> {
     let mut expect_value = false;
     for a in args {
@@ -1243,6 +1410,23 @@ fn git_query(args: &[Option<String>]) -> Option<String> {
         }
         if a.starts_with('-') {
             continue;
+        }
+        if a == "submodule" {
+            let rest: Option<Vec<&str>> = args
+                .iter()
+                .skip_while(|x| x.as_deref() != Some("submodule"))
+                .skip(1)
+                .map(|x| x.as_deref())
+                .collect();
+            let rest = rest?;
+            let ok = matches!(rest.first(), Some(&("update" | "init" | "sync" | "status")))
+                && rest.iter().all(|x| !x.contains("://") && !x.contains('@'));
+            return ok.then(|| {
+                format!(
+                    "`git submodule {}` (the package's own submodules)",
+                    rest.join(" ")
+                )
+            });
         }
         return GIT_QUERIES
             .contains(&a)
@@ -1304,7 +1488,7 @@ mod tests {
             {
                 let within = self.current.last().copied();
                 self.out
-                    .push(self.index.judge(&c.args[0], within, &resolve, &args));
+                    .push(self.index.judge(&c.args[0], within, &resolve, &[args]));
                 for a in &m.args {
                     self.visit_expr(a);
                 }
