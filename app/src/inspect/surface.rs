@@ -13,6 +13,9 @@ pub struct CrateSurface {
     pub proc_macro: bool,
     /// `package.links`.
     pub links: Option<String>,
+    /// `package.repository` as the package declares it (anyone can write any URL there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
     /// Real names from `[build-dependencies]` and `target.*.build-dependencies`, sorted.
     pub build_dependencies: Vec<String>,
     /// C/C++/assembly sources and headers.
