@@ -15,4 +15,4 @@ pub use judge::review;
 pub use review::{
     ChangeRow, LockfileReview, LockfileStatus, Review, SCHEMA_VERSION, Summary, Verdict,
 };
-pub use squat::{FEW_RELEASES, YOUNG_DAYS, new_crate_names, repository_key};
+pub use squat::{FEW_RELEASES, FEW_RELEASES_DAYS, YOUNG_DAYS, new_crate_names, repository_key};

@@ -5,9 +5,11 @@
 //! established crate that happens to be spelled alike. The registry can:
 //!
 //! * **young**: the crate's first release (the earliest `pubtime` in the index) is less than
-//!   [`YOUNG_DAYS`] days old; **few releases**: at most [`FEW_RELEASES`] versions in the index.
-//!   Malicious look-alikes (RustSec's `proc-macro1`, `faster_log`, `async_println`, ...) were
-//!   days old with one or two releases when they were caught.
+//!   [`YOUNG_DAYS`] days old; **few releases**: at most [`FEW_RELEASES`] versions in the
+//!   index and a first release less than [`FEW_RELEASES_DAYS`] days ago (older crates are
+//!   established by age: real lock files hold crates like `btparse`, six years and three
+//!   releases). Malicious look-alikes (RustSec's `proc-macro1`, `rustdecimal`,
+//!   `lazystatic`, ...) were days old with one or two releases when they were caught.
 //! * **sibling**: the new crate's packaged `Cargo.toml` names the same `repository` as the
 //!   crate it resembles (`NAME-core` next to `NAME`, `…3` after `…2`).
 //!
@@ -17,7 +19,7 @@
 //! | young or few releases, not a sibling | deny |
 //! | sibling, young or few releases | warn (a `repository` is a claim anyone can copy) |
 //! | sibling, established | no finding |
-//! | established (older than 90 days and more than 3 releases), not a sibling | warn |
+//! | established (neither young nor few releases), not a sibling | warn |
 
 use super::facts::{CrateFacts, ReleaseHistory};
 use super::finding::{Code, Evidence, Finding, Level};
@@ -28,8 +30,10 @@ use std::collections::HashSet;
 
 /// A crate whose first release is younger than this is young.
 pub const YOUNG_DAYS: i64 = 90;
-/// A crate with at most this many releases has few.
+/// A crate with at most this many releases has few...
 pub const FEW_RELEASES: usize = 3;
+/// ...when its first release is younger than this (or its age is unknown).
+pub const FEW_RELEASES_DAYS: i64 = 365;
 
 /// Names in the head lock file that the base lock file did not have, and the base names.
 pub fn new_crate_names(
@@ -226,7 +230,7 @@ fn judge(
         _ => None,
     };
     let young = age_days.is_some_and(|d| d < YOUNG_DAYS);
-    let few = history.releases <= FEW_RELEASES;
+    let few = history.releases <= FEW_RELEASES && age_days.is_none_or(|d| d < FEW_RELEASES_DAYS);
     let first = match (history.first_published, age_days) {
         (Some(ts), Some(days)) => format!("first published {} ({days} days ago)", date(ts)),
         _ => "no publication time in the index".to_owned(),
@@ -317,5 +321,205 @@ mod tests {
             repository_key("https://github.com/dtolnay/proc-macro2"),
             repository_key("https://github.com/evil/proc-macro2")
         );
+    }
+}
+
+#[cfg(test)]
+mod malicious {
+    use super::*;
+    use crate::typosquat::PopularCrates;
+
+    /// Every crate that RustSec's snapshot marks malicious (`informational = "malicious"`),
+    /// except `arrayref` (a real crate whose one release was hijacked).
+    const RUSTSEC_MALICIOUS: &[&str] = &[
+        "acceptxmr-rs",
+        "append-only-vec",
+        "bit-flags",
+        "chrono_anchor",
+        "clob-sdk",
+        "custom-req-on-workers",
+        "dnp3times",
+        "envlogger",
+        "evm-units",
+        "exploration",
+        "finch-rst",
+        "finch-rust",
+        "finch_cli_rust",
+        "hann-rs-service",
+        "if-cfg",
+        "internment",
+        "jfrog_quotes",
+        "lasso-rs",
+        "lazystatic",
+        "lfest-main",
+        "libusb1-main",
+        "littest",
+        "logflux",
+        "logtrace",
+        "microsoftsystem64",
+        "monero-api",
+        "monero-rpc-rs",
+        "mysten-metrics",
+        "oncecell",
+        "onering",
+        "openvpn-plugin-rs",
+        "polymarket-client-sdks",
+        "polymarket-clients-sdk",
+        "polymarkets-client-sdk",
+        "polymarkets-rs-clob-client",
+        "postgresderive",
+        "postgress",
+        "pretty-changelog-logger",
+        "proc-macro-en",
+        "proc-macro1",
+        "rands",
+        "registry-win",
+        "replit_ruspty",
+        "rpc-check",
+        "rustdecimal",
+        "safe-agent-rs",
+        "serd",
+        "sha-rst",
+        "sha-rust",
+        "sophosfirewall-python",
+        "statsrelay-protobuf",
+        "sui-execution-cut",
+        "tauri-win-rt-notification",
+        "tauri-winrt-notifications",
+        "time-sync",
+        "time_calibrator",
+        "time_calibrators",
+        "tiny-server",
+        "tracing-check",
+        "tracing-ethers",
+        "tracing_checks",
+        "tracings",
+        "tree-sitter-pkl",
+        "uniswap-utils",
+        "win-base64-rs",
+        "win-crypto",
+        "win_run_rs",
+        "windows-service-rs",
+        "windowsservice",
+        "winx-rs",
+        "xrvrv",
+    ];
+
+    /// The ones whose name alone is a look-alike of a popular crate.
+    const LOOK_ALIKES: &[(&str, &str)] = &[
+        ("bit-flags", "bitflags"),
+        ("envlogger", "env_logger"),
+        ("if-cfg", "cfg-if"),
+        ("lazystatic", "lazy_static"),
+        ("oncecell", "once_cell"),
+        ("postgresderive", "postgres-derive"),
+        ("postgress", "postgres"),
+        ("proc-macro1", "proc-macro2"),
+        ("rustdecimal", "rust_decimal"),
+        ("serd", "serde"),
+        ("tracings", "tracing"),
+        ("windows-service-rs", "windows-service"),
+        ("windowsservice", "windows-service"),
+        ("winx-rs", "winx"),
+    ];
+
+    const NOW: i64 = 1_800_000_000;
+    const DAY: i64 = 86_400;
+
+    fn level_with(name: &str, hits: &[SquatHit], history: ReleaseHistory) -> Option<Level> {
+        let registry = Registry::Known {
+            history,
+            repository: Some(format!("https://github.com/someone/{name}")),
+        };
+        judge(name, hits, registry, None, Some(NOW), &mut Vec::new()).map(|(l, _, _)| l)
+    }
+
+    #[test]
+    fn rustsec_malicious_look_alikes_are_denied_when_young() {
+        let checker = TyposquatChecker::new(PopularCrates::embedded());
+        let names: Vec<String> = RUSTSEC_MALICIOUS.iter().map(|s| s.to_string()).collect();
+        let flagged = checker.check(&names, &HashSet::new());
+        let found: Vec<(&str, &str)> = flagged
+            .iter()
+            .map(|(n, h)| (n.as_str(), h[0].target.as_str()))
+            .collect();
+        assert_eq!(found, LOOK_ALIKES);
+        for (name, hits) in &flagged {
+            // As they were when caught: days old, one or two releases.
+            for (releases, age_days) in [(1, 0), (2, 5), (1, 60)] {
+                let young = ReleaseHistory {
+                    releases,
+                    first_published: Some(NOW - age_days * DAY),
+                };
+                assert_eq!(
+                    level_with(name, hits, young),
+                    Some(Level::Deny),
+                    "{name} {releases} releases {age_days} days"
+                );
+            }
+            // Past the young window but with very few releases: still deny.
+            let sparse = ReleaseHistory {
+                releases: 3,
+                first_published: Some(NOW - 300 * DAY),
+            };
+            assert_eq!(level_with(name, hits, sparse), Some(Level::Deny), "{name}");
+            // No publication times (another registry): the number of releases decides.
+            let undated = ReleaseHistory {
+                releases: 2,
+                first_published: None,
+            };
+            assert_eq!(level_with(name, hits, undated), Some(Level::Deny), "{name}");
+            // Years old: established by age, whatever the number of releases.
+            let old = ReleaseHistory {
+                releases: 2,
+                first_published: Some(NOW - 2000 * DAY),
+            };
+            assert_eq!(level_with(name, hits, old), Some(Level::Warn), "{name}");
+            // The same name with years of releases would be an established crate.
+            let established = ReleaseHistory {
+                releases: 40,
+                first_published: Some(NOW - 2000 * DAY),
+            };
+            assert_eq!(
+                level_with(name, hits, established),
+                Some(Level::Warn),
+                "{name}"
+            );
+        }
+        // Without registry evidence the name alone decides.
+        let (name, hits) = &flagged[0];
+        let mut ev = Vec::new();
+        let unavailable = Registry::Unavailable("offline".to_owned());
+        let judged = judge(name, hits, unavailable, None, Some(NOW), &mut ev);
+        assert_eq!(judged.map(|(l, _, _)| l), Some(Level::Deny));
+        assert!(ev[0].text.contains("not available: offline"), "{ev:?}");
+    }
+
+    #[test]
+    fn a_copied_repository_only_lowers_a_young_crate_to_a_warning() {
+        let checker = TyposquatChecker::new(PopularCrates::embedded());
+        let flagged = checker.check(&["proc-macro1".to_owned()], &HashSet::new());
+        let (name, hits) = &flagged[0];
+        let mut facts = CrateFacts::default();
+        facts.repositories.insert(
+            "proc-macro2".to_owned(),
+            Ok(Some("https://github.com/dtolnay/proc-macro2".to_owned())),
+        );
+        let claims_same = || Registry::Known {
+            history: ReleaseHistory {
+                releases: 1,
+                first_published: Some(NOW - DAY),
+            },
+            repository: Some("https://github.com/dtolnay/proc-macro2".to_owned()),
+        };
+        let judged = judge(
+            name,
+            hits,
+            claims_same(),
+            Some(&facts),
+            Some(NOW),
+            &mut Vec::new(),
+        );
+        assert_eq!(judged.map(|(l, _, _)| l), Some(Level::Warn));
     }
 }
