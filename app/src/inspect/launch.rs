@@ -884,10 +884,17 @@ impl Eval<'_, '_> {
         let mut out = Vec::new();
         for fn_name in fn_names {
             let sites = self.index.calls.get(&fn_name);
-            if self.index.open || self.index.escaped.contains(&fn_name) || sites.is_none() {
-                return Self::unknown(format!(
-                    "the parameter `{name}` of `{fn_name}`, which is called from places not followed"
-                ));
+            let not_followed = if self.index.open {
+                Some("which other files may call (this file has `mod x;` or `include!`)")
+            } else if self.index.escaped.contains(&fn_name) {
+                Some("which is public, used as a value or named in a macro")
+            } else if sites.is_none() {
+                Some("which is never called here")
+            } else {
+                None
+            };
+            if let Some(why) = not_followed {
+                return Self::unknown(format!("the parameter `{name}` of `{fn_name}`, {why}"));
             }
             for (caller, args) in sites.cloned().unwrap_or_default() {
                 let Some(arg) = args.iter().nth(i) else {
@@ -983,9 +990,7 @@ impl Eval<'_, '_> {
             .into_iter()
             .map(|s| match s {
                 Source::Literal(n) => Source::Env(n),
-                _ => Source::Unknown(
-                    "a program named by an environment variable whose name is computed".to_owned(),
-                ),
+                _ => Source::Unknown("an environment variable whose name is computed".to_owned()),
             })
             .collect()
     }
