@@ -797,9 +797,8 @@ impl Eval<'_, '_> {
             Expr::Unsafe(u) => self.block_value(&u.block, scope, d),
             Expr::If(i) => {
                 let mut out = self.block_value(&i.then_branch, scope, d);
-                match &i.else_branch {
-                    Some((_, other)) => out.extend(self.origin(other, scope, d)),
-                    None => {}
+                if let Some((_, other)) = &i.else_branch {
+                    out.extend(self.origin(other, scope, d));
                 }
                 out
             }
