@@ -16,7 +16,8 @@
 //!   (`OUT_DIR`, `TARGET`, `CARGO_*`, `DEP_*`, ... and `PATH`). A name that
 //!   is not a literal, and enumerating all variables, count as EnvRead.
 //! * **CredentialPath**: environment names that look like secrets (`TOKEN`,
-//!   `SECRET`, `KEY`, `PASSWORD`, `CREDENTIAL`, `AWS_`, `GITHUB_`, `NPM_`)
+//!   `SECRET`, `KEY`, `PASSWORD`, `CREDENTIAL`; a vendor prefix alone such as `AWS_`
+//!   or `GITHUB_` is not a secret: `AWS_LC_RS_DEV_TESTS_ONLY`, `GITHUB_SHA`)
 //!   or name the home directory (`HOME`, `USERPROFILE`); string literals
 //!   naming credential files (`.ssh`, `id_rsa`, `.cargo/credentials`,
 //!   `.git-credentials`, `.npmrc`, `.aws/credentials`, `~/`, ...); calls to
@@ -110,16 +111,7 @@ const CARGO_ENV: &[&str] = &[
     "CARGO_ENCODED_RUSTFLAGS",
     "PATH",
 ];
-const SECRET_ENV_MARKERS: &[&str] = &[
-    "TOKEN",
-    "SECRET",
-    "KEY",
-    "PASSWORD",
-    "CREDENTIAL",
-    "AWS_",
-    "GITHUB_",
-    "NPM_",
-];
+const SECRET_ENV_MARKERS: &[&str] = &["TOKEN", "SECRET", "KEY", "PASSWORD", "CREDENTIAL"];
 const CREDENTIAL_LITERALS: &[&str] = &[
     ".ssh",
     "id_rsa",
@@ -1455,6 +1447,8 @@ fn main() {
     let e = option_env!("NPM_TOKEN");
     let f = std::env::var("CARGO_REGISTRY_TOKEN");
     let g = env!("CARGO_PKG_VERSION");
+    let h = std::env::var("AWS_LC_SYS_STATIC");
+    let i = std::env::var("AWS_SECRET_ACCESS_KEY");
 }"#,
         );
         assert_eq!(
@@ -1465,7 +1459,9 @@ fn main() {
                 (EnvRead, 5),
                 (CredentialPath, 6),
                 (CredentialPath, 7),
-                (CredentialPath, 8)
+                (CredentialPath, 8),
+                (EnvRead, 10),
+                (CredentialPath, 11)
             ],
             "{:#?}",
             s.capabilities

@@ -1200,6 +1200,7 @@ const BUILD_TOOLS: &[&str] = &[
     "rustc",
     "cargo",
     "rustdoc",
+    "rustfmt",
     "clippy-driver",
     // C toolchain
     "cc",
@@ -1232,6 +1233,7 @@ const BUILD_TOOLS: &[&str] = &[
     "dsymutil",
     "emcc",
     "em++",
+    "nvcc",
     "emar",
     "xcrun",
     "xcode-select",
