@@ -6,16 +6,20 @@
 //! repository and installation shares them. Git sources and unknown registries are never
 //! fetched (the lock file is attacker-controlled): the engine reports them instead.
 
-use crate::engine::{CrateFacts, IndexFacts, ParsedLockfile, VersionFacts, wants_fetch};
+use crate::engine::{
+    CrateFacts, IndexFacts, ParsedLockfile, ReleaseHistory, VersionFacts, new_crate_names,
+    wants_fetch,
+};
 use crate::inspect::{CrateSurface, InspectLimits, inspect_crate};
-use crate::lockfile::diff;
-use crate::registry::{DepKind, FetchError, IndexUrl, RegistryClient};
+use crate::lockfile::{ParsedLock, diff};
+use crate::registry::{DepKind, FetchError, IndexEntry, IndexUrl, RegistryClient};
+use crate::typosquat::TyposquatChecker;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use tokio::task::JoinSet;
 
 /// Bump when inspection changes, so cached results are recomputed.
-const ANALYSIS_VERSION: u32 = 1;
+const ANALYSIS_VERSION: u32 = 3;
 
 /// Fetches and inspects crates for reviews.
 #[derive(Clone)]
@@ -32,6 +36,31 @@ impl std::fmt::Debug for Gatherer {
     }
 }
 
+/// Why a surface could not be had.
+enum SurfaceError {
+    Mismatch { expected: String, actual: String },
+    Other(String),
+}
+
+/// A crate that a new crate's name resembles, and where its manifest can be read.
+#[derive(Debug, Clone)]
+struct Resembled {
+    name: String,
+    /// Registry, version and checksum from a lock file; None: the newest release.
+    at: Option<(IndexUrl, String, String)>,
+}
+
+/// A crate's release history from all its index entries.
+fn history_of(entries: &[IndexEntry]) -> ReleaseHistory {
+    ReleaseHistory {
+        releases: entries.len(),
+        first_published: entries
+            .iter()
+            .filter_map(|e| e.pubtime.map(|t| t.unix_timestamp()))
+            .min(),
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Wanted {
     registry: IndexUrl,
@@ -41,19 +70,34 @@ struct Wanted {
 }
 
 impl Gatherer {
-    /// Facts for every fetchable change of these lock files.
-    pub async fn gather(&self, lockfiles: &[ParsedLockfile], now: i64) -> CrateFacts {
+    /// Facts for every fetchable change of these lock files. With `squat`, also the
+    /// repository of every crate that a new crate's name resembles (the typosquat rule's
+    /// sibling evidence).
+    pub async fn gather(
+        &self,
+        lockfiles: &[ParsedLockfile],
+        now: i64,
+        squat: Option<&TyposquatChecker>,
+    ) -> CrateFacts {
         let mut wanted: Vec<Wanted> = Vec::new();
+        let mut resembled: Vec<Resembled> = Vec::new();
         for lf in lockfiles {
             // An unreadable head is unreviewable (the engine says so); an unreadable base
             // reads as no base, so every head crate counts as new.
             let Ok(head) = &lf.head else { continue };
             let base = lf.base.as_ref().ok().and_then(Option::as_ref);
-            for c in diff(base, head.as_ref())
-                .changes
-                .iter()
-                .filter(|c| wants_fetch(c))
-            {
+            let changes = diff(base, head.as_ref()).changes;
+            if let Some(checker) = squat {
+                let (new_names, base_names) = new_crate_names(base, &changes);
+                for (_, hits) in checker.check(&new_names, &base_names) {
+                    for h in hits {
+                        if !resembled.iter().any(|r| r.name == h.target) {
+                            resembled.push(self.locate(&h.target, [head.as_ref(), base]));
+                        }
+                    }
+                }
+            }
+            for c in changes.iter().filter(|c| wants_fetch(c)) {
                 for side in [
                     c.new.as_ref(),
                     c.old
@@ -83,6 +127,14 @@ impl Gatherer {
                 }
             }
         }
+        let mut repos = JoinSet::new();
+        for r in resembled {
+            let this = self.clone();
+            repos.spawn(async move {
+                let repo = this.repository_of(&r).await;
+                (r.name, repo)
+            });
+        }
         let mut set = JoinSet::new();
         for w in wanted {
             let this = self.clone();
@@ -100,13 +152,76 @@ impl Gatherer {
                 facts.versions.insert(key, vf);
             }
         }
+        while let Some(joined) = repos.join_next().await {
+            if let Ok((name, repo)) = joined {
+                facts.repositories.insert(name, repo);
+            }
+        }
         facts
+    }
+
+    /// Where to read a resembled crate from: the version in a lock file (verified by its
+    /// checksum), else the newest release in the default registry's index.
+    fn locate(&self, name: &str, locks: [Option<&ParsedLock>; 2]) -> Resembled {
+        let in_lock = locks.into_iter().flatten().find_map(|l| {
+            l.lock.packages.iter().find_map(|p| {
+                if p.name.as_str() != name {
+                    return None;
+                }
+                let registry = p
+                    .source
+                    .as_ref()
+                    .and_then(|s| self.client.registry_for_source(&s.to_string()))?;
+                let checksum = p.checksum.as_ref()?.to_string();
+                Some((registry, p.version.to_string(), checksum))
+            })
+        });
+        Resembled {
+            name: name.to_owned(),
+            at: in_lock,
+        }
+    }
+
+    /// The `repository` a crate's packaged `Cargo.toml` declares.
+    async fn repository_of(&self, r: &Resembled) -> Result<Option<String>, String> {
+        let (registry, version, checksum) = match &r.at {
+            Some(at) => at.clone(),
+            None => {
+                let registry = self.client.config().index_url.clone();
+                let entries = self
+                    .client
+                    .index_entries(&registry, &r.name)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let newest: &IndexEntry = entries
+                    .iter()
+                    .rev()
+                    .find(|e| !e.yanked)
+                    .or(entries.last())
+                    .ok_or_else(|| "no release in the index".to_owned())?;
+                (registry, newest.version.clone(), newest.checksum.clone())
+            }
+        };
+        self.surface(&registry, &r.name, &version, &checksum)
+            .await
+            .map(|s| s.repository)
+            .map_err(|e| match e {
+                SurfaceError::Mismatch { .. } => "the download did not match its checksum".into(),
+                SurfaceError::Other(why) => why,
+            })
     }
 
     async fn facts_for(&self, w: &Wanted) -> VersionFacts {
         let mut vf = VersionFacts::default();
         match self.client.entry(&w.registry, &w.name, &w.version).await {
             Ok(Some(entry)) => {
+                // The index file is memoized: reading all its entries costs no request.
+                let history = self
+                    .client
+                    .index_entries(&w.registry, &w.name)
+                    .await
+                    .map(|all| history_of(&all))
+                    .unwrap_or_default();
                 vf.index = Some(IndexFacts {
                     yanked: entry.yanked,
                     pubtime: entry.pubtime.map(|t| t.unix_timestamp()),
@@ -116,6 +231,7 @@ impl Gatherer {
                         .filter(|d| d.kind != DepKind::Dev)
                         .map(|d| d.name.clone())
                         .collect::<BTreeSet<_>>(),
+                    history,
                 })
             }
             Ok(None) => vf.index_error = Some(format!("version {} is not in the index", w.version)),
@@ -127,35 +243,50 @@ impl Gatherer {
             ));
             return vf;
         };
-        if let Some(cached) = self.cached_analysis(&checksum) {
-            vf.surface = Some(Ok(cached));
-            return vf;
-        }
         match self
-            .client
-            .download(&w.registry, &w.name, &w.version, &checksum)
+            .surface(&w.registry, &w.name, &w.version, &checksum)
             .await
         {
-            Ok(bytes) => {
-                let (name, version, limits) =
-                    (w.name.clone(), w.version.clone(), self.limits.clone());
-                let inspected = tokio::task::spawn_blocking(move || {
-                    inspect_crate(&name, &version, bytes.as_slice(), &limits)
-                })
-                .await
-                .map_err(|e| format!("inspection stopped: {e}"))
-                .and_then(|r| r.map_err(|e| e.to_string()));
-                if let Ok(surface) = &inspected {
-                    self.store_analysis(&checksum, surface);
-                }
-                vf.surface = Some(inspected);
-            }
-            Err(FetchError::ChecksumMismatch { expected, actual }) => {
+            Ok(surface) => vf.surface = Some(Ok(surface)),
+            Err(SurfaceError::Mismatch { expected, actual }) => {
                 vf.checksum_mismatch = Some((expected, actual));
             }
-            Err(e) => vf.surface = Some(Err(format!("download failed: {e}"))),
+            Err(SurfaceError::Other(why)) => vf.surface = Some(Err(why)),
         }
         vf
+    }
+
+    /// A crate version's inspected surface: from the analysis cache, else downloaded
+    /// (verified against `checksum`) and inspected.
+    async fn surface(
+        &self,
+        registry: &IndexUrl,
+        name: &str,
+        version: &str,
+        checksum: &str,
+    ) -> Result<CrateSurface, SurfaceError> {
+        if let Some(cached) = self.cached_analysis(checksum) {
+            return Ok(cached);
+        }
+        let bytes = match self
+            .client
+            .download(registry, name, version, checksum)
+            .await
+        {
+            Ok(bytes) => bytes,
+            Err(FetchError::ChecksumMismatch { expected, actual }) => {
+                return Err(SurfaceError::Mismatch { expected, actual });
+            }
+            Err(e) => return Err(SurfaceError::Other(format!("download failed: {e}"))),
+        };
+        let (n, v, limits) = (name.to_owned(), version.to_owned(), self.limits.clone());
+        let surface =
+            tokio::task::spawn_blocking(move || inspect_crate(&n, &v, bytes.as_slice(), &limits))
+                .await
+                .map_err(|e| SurfaceError::Other(format!("inspection stopped: {e}")))?
+                .map_err(|e| SurfaceError::Other(e.to_string()))?;
+        self.store_analysis(checksum, &surface);
+        Ok(surface)
     }
 
     fn analysis_path(&self, checksum: &str) -> Option<PathBuf> {

@@ -149,7 +149,7 @@ impl Pipeline {
         let lockfiles: Vec<ParsedLockfile> =
             change.lockfiles.iter().map(ParsedLockfile::parse).collect();
         let facts = match &self.gatherer {
-            Some(g) => g.gather(&lockfiles, now).await,
+            Some(g) => g.gather(&lockfiles, now, Some(&self.typosquat)).await,
             None => CrateFacts {
                 not_fetched: Some(self.no_fetch_reason.clone()),
                 deliberate: true,

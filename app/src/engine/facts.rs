@@ -16,6 +16,18 @@ pub struct IndexFacts {
     pub pubtime: Option<i64>,
     /// Normal and build dependencies (real crate names).
     pub deps: BTreeSet<String>,
+    /// The crate's release history in the index (all versions, yanked ones too).
+    pub history: ReleaseHistory,
+}
+
+/// What the index says about a crate as a whole: evidence for the typosquat rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReleaseHistory {
+    /// Versions listed in the index, yanked ones included.
+    pub releases: usize,
+    /// The earliest `pubtime` of any version (seconds since the Unix epoch); None when the
+    /// registry records no publication times.
+    pub first_published: Option<i64>,
 }
 
 /// Everything known about one crate version.
@@ -41,6 +53,9 @@ pub struct CrateFacts {
     pub deliberate: bool,
     /// Current time, seconds since the Unix epoch (for `fresh-release`).
     pub now: i64,
+    /// The `repository` of crates that a new crate's name resembles, read from their own
+    /// packaged `Cargo.toml` (`Ok(None)`: it declares none; `Err`: why it is unknown).
+    pub repositories: HashMap<String, Result<Option<String>, String>>,
 }
 
 impl CrateFacts {
@@ -226,6 +241,14 @@ pub fn fact_findings(
             None => by_kind.push((cap.kind, vec![ev])),
         }
     }
+    // A build tool launched by code that also reaches the network or credentials is judged
+    // like any other process: together they can fetch and run, or leak.
+    let risky_company = new_surface.capabilities.iter().find(|c| {
+        matches!(
+            c.kind,
+            CapabilityKind::Network | CapabilityKind::CredentialPath
+        )
+    });
     for (kind, evidence) in by_kind {
         let mut f = at(Finding::new(
             Code::BuildCapability,
@@ -235,7 +258,24 @@ pub fn fact_findings(
             ),
         ))
         .evidence(evidence);
-        if !is_severe(kind) {
+        if kind == CapabilityKind::BuildTool {
+            match risky_company {
+                Some(other) => {
+                    f.level = policy.level_of(Code::BuildCapability);
+                    f.policy_note = Some(format!(
+                        "build-tool launches are normal, but this build-time code also uses {} ({}:{}), so they are judged like any other process",
+                        other.kind, other.file, other.line
+                    ));
+                }
+                None => {
+                    // The compiler probe, the C toolchain and pkg-config: shown, never failing.
+                    f.level = policy.level_of(Code::BuildCapability).min(Level::Warn);
+                    f.policy_note = Some(
+                        "build-tool launches (the compiler Cargo passes in, Cargo, the C toolchain, pkg-config) are reported at warn at most".to_owned(),
+                    );
+                }
+            }
+        } else if !is_severe(kind) {
             // Cargo-unknown environment variables and file paths are common in -sys crates:
             // reported, but they do not fail a check unless the policy lowers the bar.
             f.level = policy.level_of(Code::BuildCapability).min(Level::Warn);

@@ -1,7 +1,7 @@
 //! `review`: lock files in, findings and a verdict out.
 
 use super::facts::{fact_findings, wants_fetch};
-use super::finding::{AdvisoryRef, AdvisoryStatus, Code, Evidence, Finding};
+use super::finding::{AdvisoryRef, AdvisoryStatus, Code, Finding};
 use super::input::{AdvisorySource, ReviewInput};
 use super::policy_apply::apply_policy;
 use super::review::{
@@ -12,7 +12,6 @@ use crate::lockfile::{
     Change, ChangeKind, DependencyGraph, LockDiff, ParsedLock, SourceKind, diff,
 };
 use crate::policy::Policy;
-use std::collections::HashSet;
 
 /// Review the lock-file changes under a policy. Pure: no I/O.
 pub fn review(input: &ReviewInput<'_>, policy: &Policy) -> Review {
@@ -102,15 +101,6 @@ fn review_lockfile(
 ) -> (LockfileReview, Vec<Finding>) {
     let d: LockDiff = diff(base, head);
     let graph = head.map(|h| DependencyGraph::new(&h.lock));
-    let base_names: HashSet<String> = base
-        .map(|b| {
-            b.lock
-                .packages
-                .iter()
-                .map(|p| p.name.as_str().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
     let pulled_in = |c: &Change| -> Vec<String> {
         match (&graph, &c.new) {
             (Some(g), Some(n)) if c.kind == ChangeKind::Added => g
@@ -150,53 +140,16 @@ fn review_lockfile(
         ));
     }
     if let Some(checker) = input.typosquat {
-        let mut new_names: Vec<String> = d
-            .changes
-            .iter()
-            .filter(|c| c.kind == ChangeKind::Added && !base_names.contains(&c.name))
-            .map(|c| c.name.clone())
-            .collect();
-        new_names.dedup();
-        for (name, hits) in checker.check(&new_names, &base_names) {
-            let change = d
-                .changes
-                .iter()
-                .find(|c| c.name == name && c.kind == ChangeKind::Added);
-            let version = change.and_then(Change::new_version);
-            let targets: Vec<String> = hits.iter().map(|h| format!("`{}`", h.target)).collect();
-            let mut evidence: Vec<Evidence> = hits
-                .iter()
-                .map(|h| Evidence {
-                    file: None,
-                    line: None,
-                    text: format!(
-                        "{} ({})",
-                        h.reason,
-                        if h.popular {
-                            "a popular crate"
-                        } else {
-                            "already in this lock file"
-                        }
-                    ),
-                })
-                .collect();
-            if let Some(path_in) = change.map(&pulled_in).filter(|p| !p.is_empty()) {
-                evidence.push(Evidence {
-                    file: None,
-                    line: None,
-                    text: format!("pulled in by {}", path_in.join(" -> ")),
-                });
-            }
-            findings.push(
-                Finding::new(
-                    Code::Typosquat,
-                    format!("new crate `{name}` looks like {}", targets.join(", ")),
-                )
-                .krate(name.clone(), version)
-                .at(path, change.and_then(Change::line))
-                .evidence(evidence),
-            );
-        }
+        super::squat::typosquat_findings(
+            path,
+            &d.changes,
+            base,
+            checker,
+            input.facts,
+            policy,
+            &pulled_in,
+            &mut findings,
+        );
     }
     let status = match (base, head) {
         (None, Some(_)) => LockfileStatus::Added,

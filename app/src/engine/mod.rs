@@ -6,11 +6,13 @@ mod input;
 mod judge;
 mod policy_apply;
 mod review;
+mod squat;
 
-pub use facts::{CrateFacts, IndexFacts, VersionFacts, wants_fetch};
+pub use facts::{CrateFacts, IndexFacts, ReleaseHistory, VersionFacts, wants_fetch};
 pub use finding::{AdvisoryRef, AdvisoryStatus, Code, Evidence, Finding, Level};
 pub use input::{AdvisorySource, LockfileInput, ParsedLockfile, ReviewInput};
 pub use judge::review;
 pub use review::{
     ChangeRow, LockfileReview, LockfileStatus, Review, SCHEMA_VERSION, Summary, Verdict,
 };
+pub use squat::{FEW_RELEASES, FEW_RELEASES_DAYS, YOUNG_DAYS, new_crate_names, repository_key};

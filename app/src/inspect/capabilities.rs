@@ -16,7 +16,8 @@
 //!   (`OUT_DIR`, `TARGET`, `CARGO_*`, `DEP_*`, ... and `PATH`). A name that
 //!   is not a literal, and enumerating all variables, count as EnvRead.
 //! * **CredentialPath**: environment names that look like secrets (`TOKEN`,
-//!   `SECRET`, `KEY`, `PASSWORD`, `CREDENTIAL`, `AWS_`, `GITHUB_`, `NPM_`)
+//!   `SECRET`, `KEY`, `PASSWORD`, `CREDENTIAL`; a vendor prefix alone such as `AWS_`
+//!   or `GITHUB_` is not a secret: `AWS_LC_RS_DEV_TESTS_ONLY`, `GITHUB_SHA`)
 //!   or name the home directory (`HOME`, `USERPROFILE`); string literals
 //!   naming credential files (`.ssh`, `id_rsa`, `.cargo/credentials`,
 //!   `.git-credentials`, `.npmrc`, `.aws/credentials`, `~/`, ...); calls to
@@ -52,6 +53,7 @@ use syn::{Expr, Lit, Token, UseTree};
 
 use super::archive::FileRecord;
 use super::inventory::{is_high_entropy, known_compressed};
+use super::launch::{ArgLists, FnKey, Launch, LaunchIndex, fn_key};
 use super::manifest::truncate;
 use super::surface::{Capability, CapabilityKind};
 
@@ -109,16 +111,7 @@ const CARGO_ENV: &[&str] = &[
     "CARGO_ENCODED_RUSTFLAGS",
     "PATH",
 ];
-const SECRET_ENV_MARKERS: &[&str] = &[
-    "TOKEN",
-    "SECRET",
-    "KEY",
-    "PASSWORD",
-    "CREDENTIAL",
-    "AWS_",
-    "GITHUB_",
-    "NPM_",
-];
+const SECRET_ENV_MARKERS: &[&str] = &["TOKEN", "SECRET", "KEY", "PASSWORD", "CREDENTIAL"];
 const CREDENTIAL_LITERALS: &[&str] = &[
     ".ssh",
     "id_rsa",
@@ -189,6 +182,7 @@ pub(crate) fn scan_file(
 ) -> FileScan {
     let mut uses = UseCollector::default();
     uses.visit_file(file);
+    let launches = LaunchIndex::new(file);
     let mut s = Scanner {
         path,
         dir: parent(path).to_owned(),
@@ -200,6 +194,10 @@ pub(crate) fn scan_file(
         safe_vars: HashSet::new(),
         decode_calls: Vec::new(),
         has_encoded_literal: false,
+        launches: &launches,
+        fn_stack: Vec::new(),
+        chain_args: HashMap::new(),
+        in_type: 0,
         out: FileScan::default(),
     };
     s.visit_file(file);
@@ -277,7 +275,7 @@ impl<'ast> Visit<'ast> for UseCollector {
     }
 }
 
-struct Scanner<'a> {
+struct Scanner<'a, 'l> {
     path: &'a str,
     dir: String,
     mod_dir: String,
@@ -289,6 +287,15 @@ struct Scanner<'a> {
     safe_vars: HashSet<String>,
     decode_calls: Vec<(u32, String)>,
     has_encoded_literal: bool,
+    /// Functions and bindings of the file, to judge what `Command::new` launches.
+    launches: &'l LaunchIndex<'l>,
+    /// The functions being visited, innermost last.
+    fn_stack: Vec<FnKey>,
+    /// Arguments of `Command::new(..).arg(..)` chains, by the position of the `Command::new`
+    /// call: literals, `None` for anything else, in order.
+    chain_args: HashMap<(usize, usize), ArgLists>,
+    /// Inside a type: naming `Command` there launches nothing.
+    in_type: usize,
     out: FileScan,
 }
 
@@ -390,7 +397,7 @@ fn idents_in(text: &str) -> impl Iterator<Item = &str> {
         .filter(|w| !w.is_empty())
 }
 
-impl<'a> Scanner<'a> {
+impl Scanner<'_, '_> {
     fn push(&mut self, kind: CapabilityKind, line: u32, evidence: String) {
         self.out.capabilities.push(Capability {
             kind,
@@ -513,7 +520,13 @@ impl<'a> Scanner<'a> {
         let evidence = self.evidence(call, path, &resolved);
         match target {
             Target::Network => self.push(CapabilityKind::Network, line, evidence),
-            Target::Process => self.push(CapabilityKind::Process, line, evidence),
+            Target::Process => match call.args.first() {
+                Some(program) if resolved == "std::process::Command::new" => {
+                    let (kind, what) = self.judge_launch(call, program);
+                    self.push(kind, line, format!("{evidence}: runs {what}"));
+                }
+                _ => self.push(CapabilityKind::Process, line, evidence),
+            },
             Target::Home => self.push(CapabilityKind::CredentialPath, line, evidence),
             Target::Env => {
                 if resolved.ends_with("vars") || resolved.ends_with("vars_os") {
@@ -540,6 +553,75 @@ impl<'a> Scanner<'a> {
             Target::Decode => self.on_decode(call.args.iter(), line, evidence),
         }
         false
+    }
+
+    /// What `Command::new(program)` launches: a build tool, or a process to look at.
+    fn judge_launch(&self, call: &syn::ExprCall, program: &Expr) -> (CapabilityKind, String) {
+        let at = call.span().start();
+        let args = self
+            .chain_args
+            .get(&(at.line, at.column))
+            .cloned()
+            .unwrap_or_default();
+        let resolve = |p: &syn::Path| {
+            let segs: Vec<String> = p.segments.iter().map(|s| s.ident.to_string()).collect();
+            self.resolve(&segs)
+        };
+        match self
+            .launches
+            .judge(program, self.fn_stack.last().copied(), &resolve, &args)
+        {
+            Launch::BuildTool(what) => (CapabilityKind::BuildTool, what),
+            Launch::Other(what) => (CapabilityKind::Process, what),
+        }
+    }
+
+    /// Records the arguments of `Command::new(..).arg(..)` / `.args([..])` chains; the
+    /// outermost call is visited first, so arguments are put in front.
+    fn record_chain_arg(&mut self, m: &syn::ExprMethodCall) {
+        let method = m.method.to_string();
+        if method != "arg" && method != "args" {
+            return;
+        }
+        let Expr::Call(root) = chain_root(&m.receiver) else {
+            return;
+        };
+        let Expr::Path(p) = &*root.func else { return };
+        if !matches!(self.path_target(&p.path), Some((Target::Process, r)) if r == "std::process::Command::new")
+        {
+            return;
+        }
+        let literal = |e: &Expr| Self::string_literal(e).map(syn::LitStr::value);
+        let within = self.fn_stack.last().copied();
+        let part: ArgLists = match (method.as_str(), m.args.first()) {
+            ("arg", Some(a)) => vec![vec![literal(a)]],
+            ("args", Some(a)) => self
+                .launches
+                .arg_lists(a, within)
+                .unwrap_or_else(|| vec![vec![None]]),
+            _ => vec![vec![None]],
+        };
+        let at = root.span().start();
+        let lists = self
+            .chain_args
+            .entry((at.line, at.column))
+            .or_insert_with(|| vec![Vec::new()]);
+        // Every combination of this part (earlier in the chain) and what follows it.
+        let combined: ArgLists = part
+            .iter()
+            .flat_map(|p| lists.iter().map(move |l| [p.clone(), l.clone()].concat()))
+            .collect();
+        *lists = if combined.len() > 16 {
+            vec![vec![None]]
+        } else {
+            combined
+        };
+    }
+
+    fn on_fn_body(&mut self, block: &syn::Block, visit_rest: impl FnOnce(&mut Self)) {
+        self.fn_stack.push(fn_key(block));
+        visit_rest(self);
+        self.fn_stack.pop();
     }
 
     fn on_decode<'e>(
@@ -596,7 +678,14 @@ impl<'a> Scanner<'a> {
     }
 
     fn on_bytes(&mut self, value: &[u8], span: Span) {
-        if value.len() > LONG_BYTES {
+        // Readable text in a byte string (a C header, a config file) is not a payload;
+        // binary bytes or an encoded alphabet are.
+        let readable_text = std::str::from_utf8(value).is_ok_and(|t| {
+            encoded_alphabet(t).is_none()
+                && t.chars()
+                    .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+        });
+        if value.len() > LONG_BYTES && !readable_text {
             self.push(
                 CapabilityKind::Obfuscation,
                 line_of(span),
@@ -908,7 +997,7 @@ fn chain_root(mut e: &Expr) -> &Expr {
     }
 }
 
-impl<'ast> Visit<'ast> for Scanner<'_> {
+impl<'ast> Visit<'ast> for Scanner<'_, '_> {
     fn visit_attribute(&mut self, _: &'ast syn::Attribute) {
         // Attributes (doc comments, cfgs, derives) are metadata, not behaviour.
     }
@@ -1002,6 +1091,7 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
     }
 
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        self.record_chain_arg(m);
         let method = m.method.to_string();
         let line = line_of(m.method.span());
         if method == "open"
@@ -1030,6 +1120,27 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
         visit::visit_expr_method_call(self, m);
     }
 
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        self.on_fn_body(&f.block, |s| visit::visit_item_fn(s, f));
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        self.on_fn_body(&f.block, |s| visit::visit_impl_item_fn(s, f));
+    }
+
+    fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
+        match &f.default {
+            Some(block) => self.on_fn_body(block, |s| visit::visit_trait_item_fn(s, f)),
+            None => visit::visit_trait_item_fn(self, f),
+        }
+    }
+
+    fn visit_type_path(&mut self, t: &'ast syn::TypePath) {
+        self.in_type += 1;
+        visit::visit_type_path(self, t);
+        self.in_type -= 1;
+    }
+
     fn visit_path(&mut self, path: &'ast syn::Path) {
         // Paths that are not called directly: types, function references,
         // trait imports in `impl` blocks.
@@ -1038,6 +1149,9 @@ impl<'ast> Visit<'ast> for Scanner<'_> {
             let evidence = self.evidence(path, path, &resolved);
             match target {
                 Target::Network => self.push(CapabilityKind::Network, line, evidence),
+                // A `Command` in a type (`fn f(c: &mut Command)`) launches nothing; only
+                // `Command::new` does, and calls are judged in `on_call`.
+                Target::Process if self.in_type > 0 => {}
                 Target::Process => self.push(CapabilityKind::Process, line, evidence),
                 Target::Env => self.push(CapabilityKind::EnvRead, line, evidence),
                 Target::Home => self.push(CapabilityKind::CredentialPath, line, evidence),
@@ -1190,10 +1304,95 @@ fn main() {
             ev,
             [
                 r#"std::net::TcpStream::connect("1.2.3.4:80")"#,
-                r#"Command::new("curl") [std::process::Command::new]"#,
+                r#"Command::new("curl") [std::process::Command::new]: runs `curl`, a downloader or network tool"#,
                 r#"std::env::var("GITHUB_TOKEN")"#,
             ]
         );
+    }
+
+    #[test]
+    fn compiler_probes_are_build_tools_and_shells_are_processes() {
+        // quote's build script, plus a helper that takes the command by type.
+        let s = scan(
+            r#"use std::env;
+use std::process::{self, Command};
+fn main() {
+    let rustc = env::var_os("RUSTC")?;
+    let output = Command::new(rustc).arg("--version").output().ok()?;
+    configure(&mut Command::new("cc"));
+}
+fn configure(cmd: &mut Command) -> process::Command {
+    Command::new("sh").arg("-c").arg("id")
+}
+"#,
+        );
+        assert_eq!(
+            kinds(&s),
+            [(BuildTool, 5), (BuildTool, 6), (Process, 9)],
+            "{:#?}",
+            s.capabilities
+        );
+        let ev: Vec<_> = s.capabilities.iter().map(|c| c.evidence.as_str()).collect();
+        assert_eq!(
+            ev,
+            [
+                "Command::new(rustc) [std::process::Command::new]: runs the program in `RUSTC`",
+                r#"Command::new("cc") [std::process::Command::new]: runs `cc`"#,
+                r#"Command::new("sh") [std::process::Command::new]: runs `sh`, a shell or command runner"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn queries_of_git_and_brew_are_build_tools_when_their_arguments_are_known() {
+        // Shapes of openssl-sys (brew through a helper) and curl-sys (git submodule).
+        let s = scan(
+            r#"use std::process::Command;
+fn main() {
+    let _ = execute_command_and_get_output("brew", &["--prefix", version]);
+    let _ = Command::new("git").args(&["submodule", "update", "--init", "curl"]).status();
+    let _ = Command::new("git").args(&["clone", "https://example.invalid/x"]).status();
+    let _ = Command::new("brew").arg("install").arg("x").status();
+    let mut g = Command::new("git");
+    g.arg("describe");
+}
+fn execute_command_and_get_output(cmd: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(cmd).args(args).output();
+    None
+}
+"#,
+        );
+        assert_eq!(
+            kinds(&s),
+            [
+                (BuildTool, 4),
+                (Process, 5),
+                (Process, 6),
+                (Process, 7),
+                (BuildTool, 11)
+            ],
+            "{:#?}",
+            s.capabilities
+        );
+        assert!(
+            s.capabilities[4]
+                .evidence
+                .ends_with("runs `brew --prefix` (a read-only query)")
+        );
+        // A helper that other files may call is not followed.
+        let s = scan(
+            r#"mod other;
+fn run(p: &str) { std::process::Command::new(p); }
+fn main() { run("cc"); }
+"#,
+        );
+        assert_eq!(kinds(&s), [(Process, 2)], "{:#?}", s.capabilities);
+        let s = scan(
+            r#"pub fn run(p: &str) { std::process::Command::new(p); }
+fn main() { run("cc"); }
+"#,
+        );
+        assert_eq!(kinds(&s), [(Process, 1)], "{:#?}", s.capabilities);
     }
 
     #[test]
@@ -1248,6 +1447,8 @@ fn main() {
     let e = option_env!("NPM_TOKEN");
     let f = std::env::var("CARGO_REGISTRY_TOKEN");
     let g = env!("CARGO_PKG_VERSION");
+    let h = std::env::var("AWS_LC_SYS_STATIC");
+    let i = std::env::var("AWS_SECRET_ACCESS_KEY");
 }"#,
         );
         assert_eq!(
@@ -1258,7 +1459,9 @@ fn main() {
                 (EnvRead, 5),
                 (CredentialPath, 6),
                 (CredentialPath, 7),
-                (CredentialPath, 8)
+                (CredentialPath, 8),
+                (EnvRead, 10),
+                (CredentialPath, 11)
             ],
             "{:#?}",
             s.capabilities
@@ -1347,6 +1550,23 @@ fn main() {
                 (Obfuscation, 4),
                 (Obfuscation, 5)
             ],
+            "{:#?}",
+            s.capabilities
+        );
+    }
+
+    #[test]
+    fn long_byte_strings_of_readable_text_are_not_obfuscation() {
+        // libdbus-sys 0.2.7 writes C headers from byte strings of 306 and 765 bytes.
+        let header = "#define DBUS_VERSION 1\\n".repeat(20);
+        let binary = "\\x7fELF\\x02".repeat(60);
+        let encoded = "QUFB0".repeat(80);
+        let s = scan(&format!(
+            "fn main() {{\n    let a = b\"{header}\";\n    let b = b\"{binary}\";\n    let c = b\"{encoded}\";\n}}\n"
+        ));
+        assert_eq!(
+            kinds(&s),
+            [(Obfuscation, 3), (Obfuscation, 4)],
             "{:#?}",
             s.capabilities
         );

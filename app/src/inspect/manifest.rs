@@ -38,6 +38,8 @@ pub(crate) struct Manifest {
     pub proc_macro: bool,
     pub lib_path: Option<String>,
     pub links: Option<String>,
+    /// `package.repository`: what the package says its source repository is.
+    pub repository: Option<String>,
     pub build_deps: Vec<BuildDep>,
 }
 
@@ -147,6 +149,7 @@ pub(crate) fn parse_manifest(text: &str) -> Result<Manifest, InspectError> {
         proc_macro,
         lib_path,
         links: str_key("links"),
+        repository: str_key("repository"),
         build_deps,
     })
 }

@@ -12,6 +12,7 @@ mod capabilities;
 mod delta;
 mod error;
 mod inventory;
+mod launch;
 mod limits;
 mod manifest;
 mod rust_source;
@@ -162,6 +163,7 @@ pub fn inspect_crate(
         build_script,
         proc_macro: manifest.proc_macro,
         links: manifest.links,
+        repository: manifest.repository.map(|r| manifest::truncate(&r, 300)),
         build_dependencies,
         native_sources: inv.native_sources,
         binaries: inv.binaries,

@@ -13,6 +13,9 @@ pub struct CrateSurface {
     pub proc_macro: bool,
     /// `package.links`.
     pub links: Option<String>,
+    /// `package.repository` as the package declares it (anyone can write any URL there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
     /// Real names from `[build-dependencies]` and `target.*.build-dependencies`, sorted.
     pub build_dependencies: Vec<String>,
     /// C/C++/assembly sources and headers.
@@ -106,8 +109,13 @@ pub struct Capability {
 pub enum CapabilityKind {
     /// Opens network connections (std::net, HTTP client crates).
     Network,
-    /// Spawns processes.
+    /// Spawns processes other than the build tools below (a shell, a downloader, an
+    /// interpreter, a program whose name is computed or comes from an unknown place).
     Process,
+    /// Runs a normal build tool: the compiler Cargo passes in (`RUSTC`, `RUSTC_WRAPPER`),
+    /// Cargo, the C toolchain (`cc`, `CC`, `ar`, ...), `pkg-config`-style probes, or a
+    /// read-only `git` query.
+    BuildTool,
     /// Reads environment variables beyond Cargo's build-script variables.
     EnvRead,
     /// Reads or writes files outside `OUT_DIR` / the package.
@@ -123,6 +131,7 @@ impl fmt::Display for CapabilityKind {
         f.write_str(match self {
             Self::Network => "network",
             Self::Process => "process",
+            Self::BuildTool => "build-tool",
             Self::EnvRead => "env-read",
             Self::FileAccess => "file-access",
             Self::CredentialPath => "credential-path",
@@ -141,6 +150,7 @@ mod tests {
         for k in [
             CapabilityKind::Network,
             CapabilityKind::Process,
+            CapabilityKind::BuildTool,
             CapabilityKind::EnvRead,
             CapabilityKind::FileAccess,
             CapabilityKind::CredentialPath,

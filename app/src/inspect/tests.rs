@@ -93,7 +93,7 @@ fn custom_build_path() {
             .file("tools/gen.rs", "mod util;\nfn main() { util::go() }\n")
             .file(
                 "tools/util.rs",
-                "pub fn go() {\n    std::process::Command::new(\"make\");\n}\n",
+                "pub fn go() {\n    std::process::Command::new(\"sh\");\n}\n",
             )
             .file(
                 "build.rs",
