@@ -6,4 +6,5 @@ pub mod fake_github;
 pub mod gitrepo;
 pub mod lockgen;
 pub mod registry_check;
+pub mod scenario;
 pub mod shared;

@@ -783,3 +783,53 @@ async fn merge_group_reviews_the_group_head_against_its_base_without_a_comment()
             .any(|f| f.code.as_str() == "mixed-pr")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_passes_on_an_untouched_advisory_that_the_full_scan_fails() {
+    // main already holds regex 1.5.4 (RUSTSEC-2022-0013); the change only bumps serde.
+    let base_files = tree(Some("1.5.4"));
+    let mut head_files = base_files.clone();
+    head_files[1].1 = lock(
+        3,
+        &[
+            reg("serde", "1.0.1"),
+            reg("regex", "1.5.4"),
+            member("app", "0.1.0").deps(&["serde", "regex"]),
+        ],
+    );
+    let (repo, base, head) = repo_with(&base_files, &head_files);
+
+    let mut step = Step::new(
+        repo.path(),
+        "http://127.0.0.1:9",
+        "unused",
+        "workflow_dispatch",
+    );
+    step.set("GITHUB_SHA", head.as_str());
+    step.set("INPUT_BASE", base.as_str());
+    let (outcome, stdout) = step.run_in_process().await;
+    assert_eq!(outcome.error, None, "{stdout}");
+    assert_eq!(outcome.exit_code, 0, "{stdout}");
+    let v = serde_json::to_value(outcome.review.unwrap()).unwrap();
+    let regex = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["crate"] == "regex")
+        .expect("the advisory is reported");
+    assert_eq!(regex["advisory"]["status"], "untouched");
+    assert_eq!(v["summary"]["existing"], 1);
+    assert!(!stdout.contains("::error file=Cargo.lock"), "{stdout}");
+
+    // The scheduled scan of the same commit: the whole branch is the subject, so it fails.
+    let mut step = Step::new(repo.path(), "http://127.0.0.1:9", "unused", "schedule");
+    step.set("GITHUB_SHA", head.as_str());
+    let (outcome, stdout) = step.run_in_process().await;
+    assert_eq!(outcome.exit_code, 1, "{stdout}");
+    let v = serde_json::to_value(outcome.review.unwrap()).unwrap();
+    assert!(v["findings"].as_array().unwrap().iter().any(|f| {
+        f["advisory"]["id"] == "RUSTSEC-2022-0013"
+            && f["advisory"]["status"] == "introduced"
+            && f["level"] == "deny"
+    }));
+}

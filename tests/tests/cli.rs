@@ -136,9 +136,12 @@ fn the_shipped_example_fails_with_advisories_and_a_typosquat() {
         .collect();
     assert_eq!(fixed.len(), 1);
     assert_eq!(fixed[0]["advisory"]["id"], "RUSTSEC-2022-0013");
-    let present = findings(&v, "advisory-vulnerability");
-    assert_eq!(present[0]["crate"], "time");
-    assert_eq!(present[0]["advisory"]["status"], "present");
+    // time 0.1.43 is in both locks, untouched: reported at `allow`, it does not fail.
+    let vulns = findings(&v, "advisory-vulnerability");
+    let time = vulns.iter().find(|f| f["crate"] == "time").unwrap();
+    assert_eq!(time["advisory"]["status"], "untouched");
+    assert_eq!(time["level"], "allow");
+    assert_eq!(v["summary"]["existing"], 1);
     let squat = findings(&v, "typosquat");
     assert_eq!(squat.len(), 1);
     assert_eq!(squat[0]["crate"], "proc-macro1");
@@ -257,7 +260,20 @@ fn exit_codes() {
     let tmp = tempfile::tempdir().unwrap();
     let same = example("base.Cargo.lock");
     let out = check_files(&same, &same, &["--format", "json"], tmp.path());
-    // The base lock has a present vulnerability (time 0.1.43): still a deny.
+    // The base lock has vulnerabilities (time 0.1.43, regex 1.5.4) that the change does not
+    // touch: they are reported, and they do not fail...
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json_of(&out)["summary"]["existing"], 2);
+    // ...unless the policy says `fail-on-existing`.
+    let strict = tmp.path().join("strict.toml");
+    std::fs::write(&strict, "fail-on-existing = true\n").unwrap();
+    let strict = strict.display().to_string();
+    let out = check_files(
+        &same,
+        &same,
+        &["--format", "json", "--config", &strict],
+        tmp.path(),
+    );
     assert_eq!(out.status.code(), Some(1));
     let clean = tmp.path().join("clean.lock");
     std::fs::write(
@@ -679,9 +695,15 @@ fn policy_is_read_from_the_base_revision() {
     );
     let v = json_of(&out);
     let vulns = findings(&v, "advisory-vulnerability");
-    assert!(!vulns.is_empty());
-    assert!(
-        vulns.iter().all(|f| f["level"] == "warn"),
+    // time is new in this change (regex 1.5.4 was already on the base branch: untouched).
+    let introduced: Vec<_> = vulns
+        .iter()
+        .filter(|f| f["advisory"]["status"] == "introduced")
+        .collect();
+    assert_eq!(introduced.len(), 1, "{v}");
+    assert_eq!(introduced[0]["crate"], "time");
+    assert_eq!(
+        introduced[0]["level"], "warn",
         "base policy (warn) applies, not the head's allow"
     );
 }

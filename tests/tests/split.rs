@@ -2,79 +2,9 @@
 //! `mixed-pr`, `requirement-raised` and policy-file edits, and a table of realistic pull
 //! requests with the verdict a human reviewer would give.
 
-use lockwatch_tests::bin::{fixture_db, run_lockwatch};
-use lockwatch_tests::gitrepo::GitRepo;
 use lockwatch_tests::lockgen::{Pkg, lock, member, reg};
+use lockwatch_tests::scenario::{Scenario, findings};
 use serde_json::Value;
-
-/// A repository with a base commit; the head is committed by `head`.
-struct Scenario {
-    repo: GitRepo,
-}
-
-impl Scenario {
-    fn new(files: &[(&str, String)]) -> Self {
-        let repo = GitRepo::new();
-        for (path, content) in files {
-            repo.write(path, content);
-        }
-        repo.commit("base");
-        // What the author calls the base (like `origin/main`); used in split commands.
-        repo.git(&["branch", "upstream"]);
-        Scenario { repo }
-    }
-
-    /// Apply head edits (None removes the file), commit, review; returns the JSON report.
-    fn head(&self, files: &[(&str, Option<String>)]) -> Value {
-        for (path, content) in files {
-            match content {
-                Some(c) => {
-                    self.repo.write(path, c);
-                }
-                None => {
-                    self.repo.remove(path);
-                }
-            }
-        }
-        let head = self.repo.commit("head");
-        let tmp = tempfile::tempdir().expect("report shape");
-        let dir = self.repo.path().display().to_string();
-        let db = fixture_db().display().to_string();
-        let out = run_lockwatch(
-            &[
-                "check",
-                "--repo",
-                &dir,
-                "--base",
-                "upstream",
-                "--head",
-                &head,
-                "--format",
-                "json",
-                "--offline",
-                "--advisory-db",
-                &db,
-            ],
-            tmp.path(),
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "not JSON ({e}): stdout={} stderr={}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )
-        })
-    }
-}
-
-fn findings<'a>(v: &'a Value, code: &str) -> Vec<&'a Value> {
-    v["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter(|f| f["code"] == code)
-        .collect()
-}
 
 /// The crate names a `mixed-pr` finding lists as unrelated (first word of each evidence).
 fn unrelated(f: &Value) -> Vec<String> {
@@ -582,30 +512,39 @@ fn cases() -> Vec<Case> {
     ]
 }
 
+/// Where lockwatch disagrees with the human verdict of a case, if it does.
+fn disagreement(case: &Case) -> Option<String> {
+    let s = Scenario::new(&case.base);
+    let v = s.head(&case.head);
+    let mixed = findings(&v, "mixed-pr");
+    let got_mixed: Vec<String> = mixed.iter().flat_map(|f| unrelated(f)).collect();
+    let mut got_raised: Vec<String> = findings(&v, "requirement-raised")
+        .iter()
+        .map(|f| f["crate"].as_str().expect("report shape").to_string())
+        .collect();
+    got_raised.sort();
+    let want_mixed: Vec<String> = case.mixed.iter().map(|s| s.to_string()).collect();
+    let want_raised: Vec<String> = case.raised.iter().map(|s| s.to_string()).collect();
+    (got_mixed != want_mixed || got_raised != want_raised).then(|| {
+        format!(
+            "{}: mixed {got_mixed:?} (want {want_mixed:?}), raised {got_raised:?} (want {want_raised:?})\n{}",
+            case.name,
+            serde_json::to_string_pretty(&v["findings"]).expect("report shape")
+        )
+    })
+}
+
+fn assert_agrees(case: Case) {
+    if let Some(d) = disagreement(&case) {
+        panic!("{d}");
+    }
+}
+
 #[test]
 fn realistic_pull_requests_agree_with_human_verdicts() {
-    let cases = cases();
-    let mut disagreements = Vec::new();
-    for case in &cases {
-        let s = Scenario::new(&case.base);
-        let v = s.head(&case.head);
-        let mixed = findings(&v, "mixed-pr");
-        let got_mixed: Vec<String> = mixed.iter().flat_map(|f| unrelated(f)).collect();
-        let mut got_raised: Vec<String> = findings(&v, "requirement-raised")
-            .iter()
-            .map(|f| f["crate"].as_str().expect("report shape").to_string())
-            .collect();
-        got_raised.sort();
-        let want_mixed: Vec<String> = case.mixed.iter().map(|s| s.to_string()).collect();
-        let want_raised: Vec<String> = case.raised.iter().map(|s| s.to_string()).collect();
-        if got_mixed != want_mixed || got_raised != want_raised {
-            disagreements.push(format!(
-                "{}: mixed {got_mixed:?} (want {want_mixed:?}), raised {got_raised:?} (want {want_raised:?})\n{}",
-                case.name,
-                serde_json::to_string_pretty(&v["findings"]).expect("report shape")
-            ));
-        }
-    }
+    let mut cases = cases();
+    cases.extend(dependency_bookkeeping_cases());
+    let disagreements: Vec<String> = cases.iter().filter_map(disagreement).collect();
     println!(
         "agreement: {}/{}",
         cases.len() - disagreements.len(),
@@ -613,6 +552,401 @@ fn realistic_pull_requests_agree_with_human_verdicts() {
     );
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n\n"));
     assert!(cases.len() >= 12);
+}
+
+// ---- edges that changed, other ecosystems, rust-version -------------------------------
+
+/// `tokio = { features = ["full"] }`: tokio's own new dependencies, and mio (same version)
+/// gains its optional `wasi` and `windows-sys` through `mio/os-poll`.
+fn tokio_full() -> (Vec<Pkg>, (&'static str, Option<String>)) {
+    let pkgs = vec![
+        reg("tokio", "1.38.0").deps(&[
+            "bytes",
+            "mio",
+            "pin-project-lite",
+            "signal-hook-registry",
+            "tokio-macros",
+        ]),
+        reg("tokio-macros", "2.3.0"),
+        reg("signal-hook-registry", "1.4.2").deps(&["libc"]),
+        reg("mio", "0.8.11").deps(&["libc", "wasi", "windows-sys"]),
+        reg("wasi", "0.11.0+wasi-snapshot-preview1"),
+        reg("windows-sys", "0.48.0").deps(&["windows-targets"]),
+        reg("windows-targets", "0.48.5"),
+    ];
+    let toml = app_toml(&APP_DEPS.replace(
+        "tokio = \"1.38\"",
+        "tokio = { version = \"1.38\", features = [\"full\"] }",
+    ));
+    (pkgs, toml)
+}
+
+fn feature_of_a_locked_crate() -> Case {
+    let (pkgs, toml) = tokio_full();
+    Case {
+        name: "feature: turn on tokio's `full` (mio, same version, gains wasi and windows-sys)",
+        base: app_base(),
+        head: vec![code(), toml, app_lock(edit(app_pkgs(), pkgs, &[]))],
+        mixed: &[],
+        raised: &[],
+    }
+}
+
+fn feature_of_a_locked_crate_with_cargo_update() -> Case {
+    let (pkgs, toml) = tokio_full();
+    Case {
+        name: "feature: tokio `full`, plus a cargo update of regex",
+        base: app_base(),
+        head: vec![
+            code(),
+            toml,
+            app_lock(edit(app_pkgs(), [pkgs, regex_1_11()].concat(), &[])),
+        ],
+        mixed: &["regex", "regex-automata", "regex-syntax"],
+        raised: &[],
+    }
+}
+
+/// A project that reaches hyper only through reqwest (hyper's `client` features).
+fn http_client_base() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "Cargo.toml",
+            manifest("app", "0.1.0", "[dependencies]\nreqwest = \"0.12\"\n"),
+        ),
+        (
+            "Cargo.lock",
+            lock(
+                3,
+                &[
+                    member("app", "0.1.0").deps(&["reqwest"]),
+                    reg("reqwest", "0.12.8").deps(&["http", "hyper"]),
+                    reg("hyper", "1.4.1").deps(&["bytes", "http", "tokio"]),
+                    reg("tokio", "1.40.0").deps(&["bytes", "pin-project-lite"]),
+                    reg("http", "1.1.0").deps(&["bytes"]),
+                    reg("bytes", "1.7.2"),
+                    reg("pin-project-lite", "0.2.14"),
+                ],
+            ),
+        ),
+        ("src/lib.rs", "pub fn f() {}\n".into()),
+    ]
+}
+
+fn direct_dependency_on_a_transitive_crate() -> Case {
+    Case {
+        name: "feature: a direct `hyper` with `server`, locked before through reqwest (tokio gains mio and socket2)",
+        base: http_client_base(),
+        head: vec![
+            code(),
+            (
+                "Cargo.toml",
+                Some(manifest(
+                    "app",
+                    "0.1.0",
+                    "[dependencies]\nreqwest = \"0.12\"\nhyper = { version = \"1\", features = [\"server\", \"http1\"] }\n",
+                )),
+            ),
+            (
+                "Cargo.lock",
+                Some(lock(
+                    3,
+                    &[
+                        member("app", "0.1.0").deps(&["hyper", "reqwest"]),
+                        reg("reqwest", "0.12.8").deps(&["http", "hyper"]),
+                        reg("hyper", "1.4.1")
+                            .deps(&["bytes", "http", "httparse", "httpdate", "tokio"]),
+                        reg("httparse", "1.9.4"),
+                        reg("httpdate", "1.0.3"),
+                        reg("tokio", "1.40.0").deps(&[
+                            "bytes",
+                            "mio",
+                            "pin-project-lite",
+                            "socket2",
+                        ]),
+                        reg("mio", "1.0.2").deps(&["libc"]),
+                        reg("socket2", "0.5.7").deps(&["libc"]),
+                        reg("libc", "0.2.159"),
+                        reg("http", "1.1.0").deps(&["bytes"]),
+                        reg("bytes", "1.7.2"),
+                        reg("pin-project-lite", "0.2.14"),
+                    ],
+                )),
+            ),
+        ],
+        mixed: &[],
+        raised: &[],
+    }
+}
+
+/// The lock-file maintenance bumps of `app` (serde, log, memchr).
+fn maintenance_lock() -> (&'static str, Option<String>) {
+    app_lock(edit(
+        app_pkgs(),
+        vec![
+            reg("serde", "1.0.210"),
+            reg("log", "0.4.22"),
+            reg("memchr", "2.7.4"),
+        ],
+        &[],
+    ))
+}
+
+fn lock_maintenance_with_an_npm_lock() -> Case {
+    Case {
+        name: "renovate: lock file maintenance of Cargo.lock and the docs site's package-lock.json",
+        base: [
+            app_base(),
+            vec![
+                ("docs/package.json", "{\"devDependencies\": {\"vitepress\": \"^1.3.0\"}}\n".into()),
+                ("docs/package-lock.json", "{\"lockfileVersion\": 3, \"packages\": {}}\n".into()),
+            ],
+        ]
+        .concat(),
+        head: vec![
+            maintenance_lock(),
+            (
+                "docs/package-lock.json",
+                Some("{\"lockfileVersion\": 3, \"packages\": {\"node_modules/vitepress\": {\"version\": \"1.3.4\"}}}\n".into()),
+            ),
+            (
+                "docs/package.json",
+                Some("{\"devDependencies\": {\"vitepress\": \"^1.3.4\"}}\n".into()),
+            ),
+            ("uv.lock", Some("version = 1\n".into())),
+            (
+                "pnpm-workspace.yaml",
+                Some("packages: [docs]\ncatalog:\n  vitepress: ^1.3.4\n".into()),
+            ),
+            ("go.sum", Some("example.com/x v1.0.0 h1:abc=\n".into())),
+        ],
+        mixed: &[],
+        raised: &[],
+    }
+}
+
+fn msrv_manifest(msrv: &str) -> (&'static str, Option<String>) {
+    (
+        "Cargo.toml",
+        Some(format!(
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\nrust-version = \"{msrv}\"\n\n{APP_DEPS}"
+        )),
+    )
+}
+
+/// `app`, with `rust-version = "1.70"`.
+fn msrv_base() -> Vec<(&'static str, String)> {
+    let mut base = app_base();
+    base[0].1 = msrv_manifest("1.70").1.expect("manifest");
+    base
+}
+
+fn rust_version_raise_in_a_bump() -> Case {
+    Case {
+        name: "dependencies: cargo update that needs a newer compiler, with the rust-version raise",
+        base: msrv_base(),
+        head: vec![msrv_manifest("1.74"), maintenance_lock()],
+        mixed: &[],
+        raised: &[],
+    }
+}
+
+fn rust_version_lowered_with_a_bump() -> Case {
+    Case {
+        name: "dependencies: rust-version lowered, and the downgrades the MSRV-aware resolver makes",
+        base: msrv_base(),
+        head: vec![
+            msrv_manifest("1.65"),
+            app_lock(edit(app_pkgs(), vec![reg("log", "0.4.18")], &[])),
+        ],
+        mixed: &[],
+        raised: &[],
+    }
+}
+
+fn rust_version_with_code_and_a_bump() -> Case {
+    Case {
+        name: "work: code for an older compiler, rust-version lowered, with a cargo update",
+        base: msrv_base(),
+        head: vec![code(), msrv_manifest("1.65"), maintenance_lock()],
+        mixed: &["log", "memchr", "serde"],
+        raised: &[],
+    }
+}
+
+/// A workspace whose root sets `[workspace.package]` version and rust-version.
+fn ws_package_root(version: &str, msrv: &str) -> String {
+    format!(
+        "[workspace]\nmembers = [\"crates/*\"]\nresolver = \"2\"\n\n[workspace.package]\nversion = \"{version}\"\nrust-version = \"{msrv}\"\n\n[workspace.dependencies]\nserde = \"1.0.200\"\ntokio = \"1.38\"\n"
+    )
+}
+
+fn workspace_release_with_msrv_raise() -> Case {
+    let mut base = ws_base();
+    base[0].1 = ws_package_root("0.1.0", "1.70");
+    Case {
+        name: "release: [workspace.package] version and rust-version raised, CHANGELOG, cargo update",
+        base,
+        head: vec![
+            ("Cargo.toml", Some(ws_package_root("0.2.0", "1.74"))),
+            ("CHANGELOG.md", Some("# Changelog\n## 0.2.0\n".into())),
+            (
+                "Cargo.lock",
+                Some(lock(
+                    3,
+                    &[
+                        member("core", "0.2.0").deps(&["serde"]),
+                        reg("serde", "1.0.210"),
+                    ],
+                )),
+            ),
+        ],
+        mixed: &[],
+        raised: &[],
+    }
+}
+
+/// A maturin project: `pyproject.toml` beside the Cargo workspace.
+fn pyproject(version: &str, line_length: u32) -> String {
+    format!(
+        "[build-system]\nrequires = [\"maturin>=1.5,<2.0\"]\nbuild-backend = \"maturin\"\n\n[project]\nname = \"app\"\nversion = \"{version}\"\ndependencies = [\"numpy>=1.16\"]\n\n[tool.ruff]\nline-length = {line_length}\n"
+    )
+}
+
+fn pyproject_release() -> Case {
+    let mut base = app_base();
+    base.push(("pyproject.toml", pyproject("0.1.0", 88)));
+    Case {
+        name: "release: pyproject.toml and Cargo.toml versions, cargo update",
+        base,
+        head: vec![
+            ("Cargo.toml", Some(manifest("app", "0.2.0", APP_DEPS))),
+            ("pyproject.toml", Some(pyproject("0.2.0", 88))),
+            app_lock(edit(
+                app_pkgs(),
+                vec![
+                    member("app", "0.2.0").deps(&["regex", "serde", "tokio", "log", "atty"]),
+                    reg("serde", "1.0.210"),
+                ],
+                &[],
+            )),
+        ],
+        mixed: &[],
+        raised: &[],
+    }
+}
+
+fn pyproject_tool_config_with_a_bump() -> Case {
+    let mut base = app_base();
+    base.push(("pyproject.toml", pyproject("0.1.0", 88)));
+    Case {
+        name: "work: [tool.ruff] setting in pyproject.toml, with a cargo update",
+        base,
+        head: vec![
+            ("pyproject.toml", Some(pyproject("0.1.0", 100))),
+            app_lock(edit(app_pkgs(), vec![reg("log", "0.4.22")], &[])),
+        ],
+        mixed: &["log"],
+        raised: &[],
+    }
+}
+
+fn snapshots_and_audits_with_a_bump() -> Case {
+    Case {
+        name: "renovate: cargo update with the help-output snapshots it changes, cargo-vet audits and a changeset",
+        base: app_base(),
+        head: vec![
+            maintenance_lock(),
+            (
+                "tests/testsuite/help/stdout.term.svg",
+                Some("<svg>new colours</svg>\n".into()),
+            ),
+            ("tests/snapshots/cli__help.snap", Some("---\nnew\n".into())),
+            (
+                "supply-chain/audits.toml",
+                Some("[[audits.serde]]\nwho = \"me\"\n".into()),
+            ),
+            (
+                "supply-chain/imports.lock",
+                Some("[[unpublished]]\n".into()),
+            ),
+            (".changeset/brave-cats-run.md", Some("update deps\n".into())),
+        ],
+        mixed: &[],
+        raised: &[],
+    }
+}
+
+fn regenerated_bindings_with_code_and_a_bump() -> Case {
+    Case {
+        name: "work: a feature in code, its regenerated bindings and snapshots, with a cargo update",
+        base: app_base(),
+        head: vec![
+            code(),
+            ("napi/parser/parser.wasi.cjs", Some("// generated\n".into())),
+            ("tests/snapshots/cli__help.snap", Some("---\nnew\n".into())),
+            app_lock(edit(app_pkgs(), vec![reg("log", "0.4.22")], &[])),
+        ],
+        mixed: &["log"],
+        raised: &[],
+    }
+}
+
+fn dependency_bookkeeping_cases() -> Vec<Case> {
+    vec![
+        feature_of_a_locked_crate(),
+        feature_of_a_locked_crate_with_cargo_update(),
+        direct_dependency_on_a_transitive_crate(),
+        lock_maintenance_with_an_npm_lock(),
+        rust_version_raise_in_a_bump(),
+        rust_version_lowered_with_a_bump(),
+        rust_version_with_code_and_a_bump(),
+        workspace_release_with_msrv_raise(),
+        snapshots_and_audits_with_a_bump(),
+        regenerated_bindings_with_code_and_a_bump(),
+        pyproject_release(),
+        pyproject_tool_config_with_a_bump(),
+    ]
+}
+
+#[test]
+fn a_feature_of_a_locked_crate_explains_what_it_pulls_in() {
+    assert_agrees(feature_of_a_locked_crate());
+}
+
+#[test]
+fn a_feature_edit_still_does_not_explain_an_unrelated_cargo_update() {
+    assert_agrees(feature_of_a_locked_crate_with_cargo_update());
+}
+
+#[test]
+fn a_direct_dependency_on_a_transitively_locked_crate_explains_its_new_features() {
+    assert_agrees(direct_dependency_on_a_transitive_crate());
+}
+
+#[test]
+fn other_ecosystems_lock_files_are_dependency_files() {
+    assert_agrees(lock_maintenance_with_an_npm_lock());
+}
+
+#[test]
+fn a_rust_version_raise_is_dependency_bookkeeping() {
+    assert_agrees(rust_version_raise_in_a_bump());
+    assert_agrees(workspace_release_with_msrv_raise());
+    assert_agrees(rust_version_lowered_with_a_bump());
+    assert_agrees(rust_version_with_code_and_a_bump());
+}
+
+#[test]
+fn snapshots_audits_and_changelog_fragments_are_not_work() {
+    assert_agrees(snapshots_and_audits_with_a_bump());
+    assert_agrees(regenerated_bindings_with_code_and_a_bump());
+}
+
+#[test]
+fn pyproject_is_read_like_a_manifest() {
+    assert_agrees(pyproject_release());
+    assert_agrees(pyproject_tool_config_with_a_bump());
 }
 
 // ---- scenarios ------------------------------------------------------------------------

@@ -6,7 +6,7 @@ use crate::lockfile::{SourceKind, classify_source};
 use cargo_lock::Lockfile;
 use rustsec::Advisory;
 use rustsec::advisory::{Category, Informational};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// An advisory that applies to one crate version of the head (or, for `fixed`, the base).
 #[derive(Debug, Clone)]
@@ -33,10 +33,49 @@ pub fn category_of(advisory: &Advisory) -> (Code, &'static str) {
 
 type HitKey = (String, String); // (advisory id, crate name)
 
-fn collect<'a>(
-    db: &'a AdvisoryDb,
-    lock: &Lockfile,
-) -> BTreeMap<HitKey, Vec<(semver::Version, Option<String>, &'a Advisory)>> {
+/// One affected package of a lock file.
+struct Affected<'a> {
+    version: semver::Version,
+    /// The source as the lock file spells it (for finding the line).
+    source_id: Option<String>,
+    identity: Identity,
+    advisory: &'a Advisory,
+}
+
+/// A package as the status cares about it: name, version and source (crates.io's git and
+/// sparse spellings are one source; a git source keeps its commit, so a new commit of the
+/// same version is a change).
+type Identity = (String, String, String);
+
+impl<'a> Affected<'a> {
+    fn to_hit(&self, name: &str, status: AdvisoryStatus) -> AdvisoryHit<'a> {
+        AdvisoryHit {
+            advisory: self.advisory,
+            name: name.to_string(),
+            version: self.version.clone(),
+            source_id: self.source_id.clone(),
+            status,
+        }
+    }
+}
+
+fn identity(package: &cargo_lock::Package) -> Identity {
+    let source = match classify_source(package.source.as_ref()) {
+        SourceKind::CratesIo => "crates.io".to_string(),
+        _ => package
+            .source
+            .as_ref()
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+    };
+    (
+        package.name.as_str().to_string(),
+        package.version.to_string(),
+        source,
+    )
+}
+
+fn collect<'a>(db: &'a AdvisoryDb, lock: &Lockfile) -> BTreeMap<HitKey, Vec<Affected<'a>>> {
     let mut out: BTreeMap<HitKey, Vec<_>> = BTreeMap::new();
     for package in &lock.packages {
         let source = classify_source(package.source.as_ref());
@@ -53,11 +92,12 @@ fn collect<'a>(
                     package.name.as_str().to_string(),
                 ))
                 .or_default()
-                .push((
-                    package.version.clone(),
-                    package.source.as_ref().map(|s| s.to_string()),
+                .push(Affected {
+                    version: package.version.clone(),
+                    source_id: package.source.as_ref().map(|s| s.to_string()),
+                    identity: identity(package),
                     advisory,
-                ));
+                });
             }
         }
     }
@@ -76,7 +116,20 @@ fn applies_to_source(
     }
 }
 
-/// Hits in the head (introduced or present) and base-only hits (fixed).
+/// Every package of a lock file, by identity.
+fn identities(lock: Option<&Lockfile>) -> BTreeSet<Identity> {
+    lock.map(|l| l.packages.iter().map(identity).collect())
+        .unwrap_or_default()
+}
+
+/// Every advisory hit of a change, with what the change did to the hit version:
+/// - a head version that is also in the base (same name, version, source) is `untouched`;
+/// - another head version is `still-affected` when the base was hit by the same advisory for
+///   the same crate (the change moved the crate and it stays affected), else `introduced`;
+/// - a base version that is gone is `fixed`, unless the crate moved to a version the same
+///   advisory still hits (then the `still-affected` hit says it).
+///
+/// Without a base (a full scan) every hit is `introduced`: the whole branch is the subject.
 pub fn hits_for<'a>(
     db: &'a AdvisoryDb,
     base: Option<&Lockfile>,
@@ -84,35 +137,30 @@ pub fn hits_for<'a>(
 ) -> Vec<AdvisoryHit<'a>> {
     let base_hits = base.map(|l| collect(db, l)).unwrap_or_default();
     let head_hits = head.map(|l| collect(db, l)).unwrap_or_default();
+    let (base_packages, head_packages) = (identities(base), identities(head));
     let mut out = Vec::new();
+    let mut moved_and_affected: BTreeSet<&HitKey> = BTreeSet::new();
     for (key, versions) in &head_hits {
-        let status = if base_hits.contains_key(key) {
-            AdvisoryStatus::Present
-        } else {
-            AdvisoryStatus::Introduced
-        };
-        for (version, source_id, advisory) in versions {
-            out.push(AdvisoryHit {
-                advisory,
-                name: key.1.clone(),
-                version: version.clone(),
-                source_id: source_id.clone(),
-                status,
-            });
+        for hit in versions {
+            let status = if base_packages.contains(&hit.identity) {
+                AdvisoryStatus::Untouched
+            } else if base_hits.contains_key(key) {
+                moved_and_affected.insert(key);
+                AdvisoryStatus::StillAffected
+            } else {
+                AdvisoryStatus::Introduced
+            };
+            out.push(hit.to_hit(&key.1, status));
         }
     }
     for (key, versions) in &base_hits {
-        if head_hits.contains_key(key) {
+        if moved_and_affected.contains(key) {
             continue;
         }
-        for (version, source_id, advisory) in versions {
-            out.push(AdvisoryHit {
-                advisory,
-                name: key.1.clone(),
-                version: version.clone(),
-                source_id: source_id.clone(),
-                status: AdvisoryStatus::Fixed,
-            });
+        for hit in versions {
+            if !head_packages.contains(&hit.identity) {
+                out.push(hit.to_hit(&key.1, AdvisoryStatus::Fixed));
+            }
         }
     }
     out
@@ -138,30 +186,137 @@ mod tests {
         Lockfile::from_str(&text).expect("lock")
     }
 
+    fn statuses<'a>(hits: &'a [AdvisoryHit<'_>]) -> Vec<(&'a str, String, AdvisoryStatus)> {
+        hits.iter()
+            .map(|h| (h.advisory.id().as_str(), h.version.to_string(), h.status))
+            .collect()
+    }
+
     #[test]
-    fn introduced_present_fixed() {
+    fn introduced_still_affected_untouched_fixed() {
         let db = AdvisoryDb::from_advisories(
             vec![
                 advisory("RUSTSEC-2024-0001", "a", "", "\">= 1.0.5\""),
                 advisory("RUSTSEC-2024-0002", "b", "", "\">= 2.0.0\""),
                 advisory("RUSTSEC-2024-0003", "c", "", "\">= 3.1.0\""),
+                advisory("RUSTSEC-2024-0004", "d", "", "\">= 4.0.0\""),
             ],
             "test",
         );
-        let base = lock(&[("b", "1.0.0"), ("c", "3.0.0")]);
-        let head = lock(&[("a", "1.0.0"), ("b", "1.0.1"), ("c", "3.1.0")]);
+        let base = lock(&[("b", "1.0.0"), ("c", "3.0.0"), ("d", "1.0.0")]);
+        let head = lock(&[
+            ("a", "1.0.0"),
+            ("b", "1.0.1"),
+            ("c", "3.1.0"),
+            ("d", "1.0.0"),
+        ]);
         let hits = hits_for(&db, Some(&base), Some(&head));
-        let got: Vec<(&str, AdvisoryStatus)> = hits
-            .iter()
-            .map(|h| (h.advisory.id().as_str(), h.status))
-            .collect();
         assert_eq!(
-            got,
+            statuses(&hits),
             vec![
-                ("RUSTSEC-2024-0001", AdvisoryStatus::Introduced),
-                ("RUSTSEC-2024-0002", AdvisoryStatus::Present),
-                ("RUSTSEC-2024-0003", AdvisoryStatus::Fixed),
+                (
+                    "RUSTSEC-2024-0001",
+                    "1.0.0".into(),
+                    AdvisoryStatus::Introduced
+                ),
+                (
+                    "RUSTSEC-2024-0002",
+                    "1.0.1".into(),
+                    AdvisoryStatus::StillAffected
+                ),
+                (
+                    "RUSTSEC-2024-0004",
+                    "1.0.0".into(),
+                    AdvisoryStatus::Untouched
+                ),
+                ("RUSTSEC-2024-0003", "3.0.0".into(), AdvisoryStatus::Fixed),
             ]
+        );
+    }
+
+    #[test]
+    fn without_a_base_everything_is_introduced() {
+        let db = AdvisoryDb::from_advisories(
+            vec![advisory("RUSTSEC-2024-0004", "d", "", "\">= 4.0.0\"")],
+            "test",
+        );
+        let head = lock(&[("d", "1.0.0")]);
+        let hits = hits_for(&db, None, Some(&head));
+        assert_eq!(
+            statuses(&hits),
+            vec![(
+                "RUSTSEC-2024-0004",
+                "1.0.0".into(),
+                AdvisoryStatus::Introduced
+            )]
+        );
+    }
+
+    #[test]
+    fn several_versions_of_one_crate_are_judged_one_by_one() {
+        // time 0.1 (affected) stays while time 0.3 is bumped: the bump does not make the old
+        // major version "still affected"; a second affected version added is.
+        let db = AdvisoryDb::from_advisories(
+            vec![advisory("RUSTSEC-2024-0005", "t", "", "\">= 0.2.23\"")],
+            "test",
+        );
+        let base = lock(&[("t", "0.1.43"), ("t", "0.3.30")]);
+        let bump = lock(&[("t", "0.1.43"), ("t", "0.3.36")]);
+        assert_eq!(
+            statuses(&hits_for(&db, Some(&base), Some(&bump))),
+            vec![(
+                "RUSTSEC-2024-0005",
+                "0.1.43".into(),
+                AdvisoryStatus::Untouched
+            )]
+        );
+        let second = lock(&[("t", "0.1.43"), ("t", "0.1.44"), ("t", "0.3.30")]);
+        assert_eq!(
+            statuses(&hits_for(&db, Some(&base), Some(&second))),
+            vec![
+                (
+                    "RUSTSEC-2024-0005",
+                    "0.1.43".into(),
+                    AdvisoryStatus::Untouched
+                ),
+                (
+                    "RUSTSEC-2024-0005",
+                    "0.1.44".into(),
+                    AdvisoryStatus::StillAffected
+                ),
+            ]
+        );
+        // Two affected versions, one of them updated out of the range: that one is fixed.
+        let base = lock(&[("t", "0.1.43"), ("t", "0.2.0")]);
+        let head = lock(&[("t", "0.1.43"), ("t", "0.2.23")]);
+        assert_eq!(
+            statuses(&hits_for(&db, Some(&base), Some(&head))),
+            vec![
+                (
+                    "RUSTSEC-2024-0005",
+                    "0.1.43".into(),
+                    AdvisoryStatus::Untouched
+                ),
+                ("RUSTSEC-2024-0005", "0.2.0".into(), AdvisoryStatus::Fixed),
+            ]
+        );
+    }
+
+    #[test]
+    fn crates_io_spellings_are_one_source() {
+        let db = AdvisoryDb::from_advisories(
+            vec![advisory("RUSTSEC-2024-0007", "s", "", "\">= 2.0.0\"")],
+            "test",
+        );
+        let git = Lockfile::from_str("version = 3\n\n[[package]]\nname = \"s\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n").expect("lock");
+        let sparse = Lockfile::from_str("version = 4\n\n[[package]]\nname = \"s\"\nversion = \"1.0.0\"\nsource = \"sparse+https://index.crates.io/\"\n").expect("lock");
+        assert_eq!(
+            statuses(&hits_for(&db, Some(&git), Some(&sparse))),
+            vec![(
+                "RUSTSEC-2024-0007",
+                "1.0.0".into(),
+                AdvisoryStatus::Untouched
+            )]
         );
     }
 

@@ -33,13 +33,8 @@ pub struct RepoChange {
     pub head_policy: Option<Vec<u8>>,
 }
 
-/// Is this path a manifest?
-fn is_manifest(path: &str) -> bool {
-    path == "Cargo.toml" || path.ends_with("/Cargo.toml")
-}
-
-/// The manifests the split rule reads: every changed `Cargo.toml` and the workspace root
-/// beside every changed lock file, both sides.
+/// The manifests the split rule reads: every changed `Cargo.toml` (and `pyproject.toml`)
+/// and the workspace root beside every changed lock file, both sides.
 fn manifests_of(
     repo: &Repo,
     base: &str,
@@ -51,7 +46,7 @@ fn manifests_of(
         .iter()
         .flat_map(|f| [Some(f.path.clone()), f.old_path.clone()])
         .flatten()
-        .filter(|p| is_manifest(p))
+        .filter(|p| crate::split::classify::content_is_read(p))
         .collect();
     for l in lockfiles {
         paths.insert(format!(

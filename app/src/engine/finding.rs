@@ -63,7 +63,7 @@ macro_rules! codes {
 }
 
 codes! {
-    AdvisoryVulnerability = "advisory-vulnerability", Deny, "a new or still-present version has a RustSec vulnerability";
+    AdvisoryVulnerability = "advisory-vulnerability", Deny, "a version this change introduces or moves to has a RustSec vulnerability (versions it does not touch are reported, not failed)";
     AdvisoryMalicious = "advisory-malicious", Deny, "RustSec says the crate or version is malicious";
     AdvisoryUnsound = "advisory-unsound", Warn, "RustSec informational advisory: unsound API";
     AdvisoryUnmaintained = "advisory-unmaintained", Warn, "RustSec informational advisory: unmaintained crate";
@@ -98,22 +98,36 @@ impl fmt::Display for Code {
     }
 }
 
-/// Whether the advisory is new with this change, was already there, or goes away.
+/// What the change did to a crate version an advisory hits (see `docs/findings.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AdvisoryStatus {
+    /// The base lock had no version of this crate that the advisory hits.
     Introduced,
-    Present,
+    /// The base lock was already hit, and the change moved the crate (updated, downgraded,
+    /// another source, another version added) to a version that is still hit.
+    StillAffected,
+    /// The hit version is in both locks, same name, version and source: the change did not
+    /// touch it. Does not fail a pull request unless the policy says `fail-on-existing`.
+    Untouched,
+    /// Only the base is hit: the change removes the affected version.
     Fixed,
+}
+
+impl AdvisoryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdvisoryStatus::Introduced => "introduced",
+            AdvisoryStatus::StillAffected => "still-affected",
+            AdvisoryStatus::Untouched => "untouched",
+            AdvisoryStatus::Fixed => "fixed",
+        }
+    }
 }
 
 impl fmt::Display for AdvisoryStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            AdvisoryStatus::Introduced => "introduced",
-            AdvisoryStatus::Present => "present",
-            AdvisoryStatus::Fixed => "fixed",
-        })
+        f.write_str(self.as_str())
     }
 }
 
@@ -190,6 +204,15 @@ impl Finding {
             details: None,
             policy_note: None,
         }
+    }
+
+    /// An advisory finding on a version the change did not touch.
+    pub fn is_untouched(&self) -> bool {
+        self.advisory_status() == Some(AdvisoryStatus::Untouched)
+    }
+
+    pub fn advisory_status(&self) -> Option<AdvisoryStatus> {
+        self.advisory.as_ref().map(|a| a.status)
     }
 
     pub fn krate(mut self, name: impl Into<String>, version: Option<String>) -> Self {

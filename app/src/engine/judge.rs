@@ -276,7 +276,12 @@ fn advisory_findings(
         };
         let verb = match hit.status {
             AdvisoryStatus::Introduced => "introduced by this change",
-            AdvisoryStatus::Present => "already present before this change",
+            AdvisoryStatus::StillAffected => {
+                "still affected: this change moves or adds a version of this crate that the advisory also covers"
+            }
+            AdvisoryStatus::Untouched => {
+                "already on the base branch: this change does not touch this version"
+            }
             AdvisoryStatus::Fixed => "fixed by this change",
         };
         let severity = a.metadata.cvss.as_ref().map(|c| c.severity().to_string());

@@ -15,6 +15,19 @@ const TRUSTABLE: &[Code] = &[
     Code::LinksAdded,
 ];
 
+/// Why an advisory finding on a version the change did not touch does not count, or None
+/// when it counts: the policy says `fail-on-existing`, or the crate is malicious (its build
+/// code runs in every pull request's CI until it is removed, so it fails every one).
+fn existing_note(f: &Finding, policy: &Policy) -> Option<&'static str> {
+    let untouched = f
+        .advisory
+        .as_ref()
+        .is_some_and(|a| a.status == AdvisoryStatus::Untouched);
+    (untouched && !policy.fail_on_existing && f.code != Code::AdvisoryMalicious).then_some(
+        "already on the base branch and not touched by this change: reported, does not fail it (policy `fail-on-existing = true` makes it fail)",
+    )
+}
+
 pub(crate) fn apply_policy(review: &mut Review, policy: &Policy, today: &str) {
     let mut used = vec![false; policy.ignore.len()];
     for f in &mut review.findings {
@@ -26,6 +39,10 @@ pub(crate) fn apply_policy(review: &mut Review, policy: &Policy, today: &str) {
         }
         if f.policy_note.is_none() {
             f.level = policy.level_of(f.code);
+        }
+        if let Some(note) = existing_note(f, policy) {
+            f.level = Level::Allow;
+            f.policy_note = Some(note.to_string());
         }
         if let Some(id) = f.advisory.as_ref().map(|a| a.id.clone()) {
             for (i, entry) in policy.ignore.iter().enumerate() {

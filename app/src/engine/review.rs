@@ -5,7 +5,8 @@ use crate::lockfile::{Change, ChangeKind};
 use serde::{Deserialize, Serialize};
 
 /// Version of the JSON schema (bumped on incompatible changes).
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: advisory status `present` became `still-affected` / `untouched`; `summary.existing`.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The overall answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +103,10 @@ pub struct Summary {
     pub deny: usize,
     pub warn: usize,
     pub allow: usize,
+    /// Advisory findings on versions the change did not touch (status `untouched`), at
+    /// whatever level: "already on the base branch" in the headline.
+    #[serde(default)]
+    pub existing: usize,
 }
 
 /// A finished review.
@@ -126,6 +131,7 @@ impl Review {
         self.summary.deny = count(Level::Deny);
         self.summary.warn = count(Level::Warn);
         self.summary.allow = count(Level::Allow);
+        self.summary.existing = self.findings.iter().filter(|f| f.is_untouched()).count();
         self.summary.lockfiles = self.lockfiles.len();
         self.summary.changes = self.lockfiles.iter().map(|l| l.changes.len()).sum();
         self.verdict = if self.summary.deny > 0 {

@@ -23,6 +23,7 @@ struct RawPolicy {
     levels: BTreeMap<String, Level>,
     cooldown_hours: Option<u64>,
     require_split: Option<bool>,
+    fail_on_existing: Option<bool>,
     comment: Option<CommentMode>,
     #[serde(default)]
     registries: Vec<RegistryEntry>,
@@ -69,6 +70,9 @@ pub fn parse_policy(text: &str) -> Result<Policy, PolicyError> {
     }
     if let Some(s) = raw.require_split {
         policy.require_split = s;
+    }
+    if let Some(f) = raw.fail_on_existing {
+        policy.fail_on_existing = f;
     }
     if let Some(c) = raw.comment {
         policy.comment = c;
@@ -136,6 +140,7 @@ mod tests {
             r#"
 cooldown-hours = 24
 require-split = false
+fail-on-existing = true
 comment = "always"
 
 [levels]
@@ -160,6 +165,7 @@ reason = "reviewed build.rs"
         .expect("valid");
         assert_eq!(p.cooldown_hours, 24);
         assert!(!p.require_split);
+        assert!(p.fail_on_existing);
         assert_eq!(p.comment, CommentMode::Always);
         assert_eq!(p.level_of(Code::Yanked), Level::Deny);
         assert_eq!(p.level_of(Code::Typosquat), Level::Warn);
@@ -187,6 +193,10 @@ reason = "reviewed build.rs"
         );
         assert!(parse_policy("[[trust]]\ncrate = \"x\"\nreason = \"r\"\n").is_err());
         assert!(parse_policy("comment = \"sometimes\"\n").is_err());
+        let err = parse_policy("\nfail-on-existing = \"yes\"\n").unwrap_err();
+        assert_eq!(err.line, Some(2), "{err}");
+        let err = parse_policy("fail-on-existing-advisories = true\n").unwrap_err();
+        assert!(err.message.contains("unknown field"), "{err}");
         assert!(parse_policy("not toml at all [").is_err());
     }
 }

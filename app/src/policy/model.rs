@@ -57,6 +57,9 @@ pub struct Policy {
     pub levels: BTreeMap<Code, Level>,
     pub cooldown_hours: u64,
     pub require_split: bool,
+    /// Fail on advisories the change did not touch (status `untouched`) like on the ones it
+    /// introduces. Default false: they are reported as already on the base branch.
+    pub fail_on_existing: bool,
     pub comment: CommentMode,
     pub registries: Vec<RegistryEntry>,
     pub ignore: Vec<IgnoreEntry>,
@@ -69,6 +72,7 @@ impl Default for Policy {
             levels: BTreeMap::new(),
             cooldown_hours: 72,
             require_split: true,
+            fail_on_existing: false,
             comment: CommentMode::OnFindings,
             registries: Vec::new(),
             ignore: Vec::new(),

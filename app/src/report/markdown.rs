@@ -24,6 +24,28 @@ fn icon(level: Level) -> &'static str {
 
 /// The verdict line: always present, never truncated.
 fn verdict_line(review: &Review) -> String {
+    let mut line = verdict_counts(review);
+    let existing = existing_findings(review).len();
+    if existing > 0 {
+        let _ = write!(
+            line,
+            "; {existing} advisor{} already on the base branch",
+            if existing == 1 { "y" } else { "ies" }
+        );
+    }
+    line
+}
+
+/// Advisory findings on versions the change did not touch that do not count (folded).
+fn existing_findings(review: &Review) -> Vec<&Finding> {
+    review
+        .findings
+        .iter()
+        .filter(|f| f.is_untouched() && f.level == Level::Allow)
+        .collect()
+}
+
+fn verdict_counts(review: &Review) -> String {
     let s = &review.summary;
     let files = match s.lockfiles {
         1 => "1 lock file".to_string(),
@@ -260,6 +282,18 @@ pub fn render_markdown(review: &Review) -> String {
             .collect();
         s.push_str(&items.join(", "));
         s.push('\n');
+        sections.push(s);
+    }
+    let existing = existing_findings(review);
+    if !existing.is_empty() {
+        let mut s = format!(
+            "\n<details><summary>Already on the base branch, not touched by this change ({})</summary>\n\n",
+            existing.len()
+        );
+        for f in &existing {
+            s.push_str(&finding_block(f));
+        }
+        s.push_str("\n</details>\n");
         sections.push(s);
     }
     for lf in &review.lockfiles {

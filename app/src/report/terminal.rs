@@ -1,6 +1,6 @@
 //! A compact view for a terminal.
 
-use crate::engine::{Level, Review};
+use crate::engine::{AdvisoryStatus, Level, Review};
 use crate::lockfile::ChangeKind;
 use std::fmt::Write;
 
@@ -11,10 +11,11 @@ pub fn render_terminal(review: &Review) -> String {
     let s = &review.summary;
     let _ = writeln!(
         out,
-        "lockwatch: {} ({} deny, {} warn) in {} lock file(s), {} change(s)",
+        "lockwatch: {} ({} deny, {} warn, {} already on the base branch) in {} lock file(s), {} change(s)",
         review.verdict.as_str().to_uppercase(),
         s.deny,
         s.warn,
+        s.existing,
         s.lockfiles,
         s.changes
     );
@@ -74,19 +75,27 @@ pub fn render_terminal(review: &Review) -> String {
     for n in &review.notes {
         let _ = writeln!(out, "note  {}", clean(n));
     }
-    for f in &review.findings {
-        if let Some(a) = f
-            .advisory
-            .as_ref()
-            .filter(|a| a.status == crate::engine::AdvisoryStatus::Fixed)
-        {
+    for f in review.findings.iter().filter(|f| f.level == Level::Allow) {
+        // Good news, and what was already on the base branch (with its fix).
+        let tag = match f.advisory_status() {
+            Some(AdvisoryStatus::Fixed) => "fixed",
+            Some(AdvisoryStatus::Untouched) => "base",
+            _ => continue,
+        };
+        if let Some(a) = &f.advisory {
             let _ = writeln!(
                 out,
-                "fixed {:<24} {} {}",
+                "{tag:<5} {:<24} {} {} {}",
                 a.id,
                 clean(f.krate.as_deref().unwrap_or("")),
+                clean(f.version.as_deref().unwrap_or("")),
                 clean(&a.title)
             );
+            if a.status == AdvisoryStatus::Untouched {
+                for fix in &f.fix {
+                    let _ = writeln!(out, "      fix: {}", clean(fix));
+                }
+            }
         }
     }
     out

@@ -128,7 +128,7 @@ pub async fn collect(
                 },
             }),
         }
-        if is_manifest(&f.filename) {
+        if crate::split::classify::content_is_read(&f.filename) {
             manifests.insert(f.filename.clone());
         }
         if !is_lockfile(&f.filename) && !is_lockfile(old) {

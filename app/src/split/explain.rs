@@ -10,6 +10,14 @@
 //! - base graph (removed packages): start at the edited dependency's base packages; follow
 //!   edges through packages that went away or changed version, marking the removed ones.
 //!
+//! A package whose version did not change but whose dependency list did (*rewired*: a
+//! feature of a locked crate turned on or off, so its optional dependencies come or go) is a
+//! step of the walk too: the walk passes through packages whose version did not change (to
+//! find rewired ones below, a feature being passed down through locked crates), and from a
+//! rewired package it enters the dependencies it gained (head) or lost (base). It never
+//! enters a version change from an unchanged edge of an unchanged package: that move is not
+//! the edit's doing, so a feature edit still does not explain an unrelated `cargo update`.
+//!
 //! Everything else is an *unrelated bump* (typically `cargo update` alongside the work).
 
 use crate::lockfile::{Change, ChangeKind};
@@ -23,6 +31,8 @@ type Key = (String, String);
 pub struct LockGraph {
     keys: Vec<Key>,
     edges: Vec<Vec<usize>>,
+    /// The names in each package's `dependencies` list.
+    dep_names: Vec<BTreeSet<String>>,
     by_name: HashMap<String, Vec<usize>>,
     by_key: HashMap<Key, usize>,
 }
@@ -36,6 +46,16 @@ impl LockGraph {
             g.by_name.entry(key.0.clone()).or_default().push(i);
             g.keys.push(key);
         }
+        g.dep_names = lock
+            .packages
+            .iter()
+            .map(|p| {
+                p.dependencies
+                    .iter()
+                    .map(|d| d.name.as_str().to_string())
+                    .collect()
+            })
+            .collect();
         g.edges = lock
             .packages
             .iter()
@@ -63,23 +83,37 @@ impl LockGraph {
         self.by_name.get(name).map_or(0, Vec::len)
     }
 
-    /// Walk from every package named in `starts`, entering only packages in `pass`; returns
-    /// each reached key with the start name that reached it first.
-    fn walk(&self, starts: &BTreeSet<String>, pass: &BTreeSet<Key>) -> BTreeMap<Key, String> {
+    /// Walk from every package named in `starts` (see the module doc): version changes are
+    /// entered from a start, from another version change, or through a dependency a
+    /// rewired package gained (`rewired`: lost, in the base graph); packages whose version
+    /// did not change are passed through freely, to find the rewired ones. Returns each
+    /// reached key with the start name that reached it first.
+    fn walk(
+        &self,
+        starts: &BTreeSet<String>,
+        changed: &BTreeSet<Key>,
+        rewired: &Rewired,
+    ) -> BTreeMap<Key, String> {
         let mut reached: BTreeMap<Key, String> = BTreeMap::new();
         for start in starts {
             let mut queue: VecDeque<usize> = VecDeque::new();
             let mut seen = BTreeSet::new();
-            for &i in self.by_name.get(start).into_iter().flatten() {
+            let firsts = self.by_name.get(start).cloned().unwrap_or_default();
+            for &i in &firsts {
                 seen.insert(i);
                 queue.push_back(i);
             }
             while let Some(i) = queue.pop_front() {
-                reached
-                    .entry(self.keys[i].clone())
-                    .or_insert_with(|| start.clone());
+                let key = &self.keys[i];
+                reached.entry(key.clone()).or_insert_with(|| start.clone());
+                let into_changes = firsts.contains(&i) || changed.contains(key);
+                let new_edges = rewired.get(key);
                 for &j in &self.edges[i] {
-                    if pass.contains(&self.keys[j]) && seen.insert(j) {
+                    let to = &self.keys[j];
+                    let enter = !changed.contains(to)
+                        || into_changes
+                        || new_edges.is_some_and(|names| names.contains(&to.0));
+                    if enter && seen.insert(j) {
                         queue.push_back(j);
                     }
                 }
@@ -122,6 +156,26 @@ impl LockGraph {
         }
         out
     }
+}
+
+/// Packages whose version did not change but whose dependency list did, with the names of
+/// the dependencies they gained (in the head graph) or lost (in the base graph).
+type Rewired = BTreeMap<Key, BTreeSet<String>>;
+
+/// (gained, lost): the rewired packages of the head and of the base graph.
+fn rewired(base: &LockGraph, head: &LockGraph) -> (Rewired, Rewired) {
+    let (mut gained, mut lost) = (Rewired::new(), Rewired::new());
+    for (key, &h) in &head.by_key {
+        let Some(&b) = base.by_key.get(key) else {
+            continue;
+        };
+        let (old, new) = (&base.dep_names[b], &head.dep_names[h]);
+        if old != new {
+            gained.insert(key.clone(), new.difference(old).cloned().collect());
+            lost.insert(key.clone(), old.difference(new).cloned().collect());
+        }
+    }
+    (gained, lost)
 }
 
 fn new_key(c: &Change) -> Option<Key> {
@@ -170,11 +224,15 @@ pub fn explain(
         .filter(|c| is_bump(c) && c.kind != ChangeKind::Added)
         .filter_map(old_key)
         .collect();
+    let (gained, lost) = match (base, head) {
+        (Some(b), Some(h)) => rewired(b, h),
+        _ => Default::default(),
+    };
     let head_reach = head
-        .map(|g| g.walk(edited, &head_changed))
+        .map(|g| g.walk(edited, &head_changed, &gained))
         .unwrap_or_default();
     let base_reach = base
-        .map(|g| g.walk(edited, &base_changed))
+        .map(|g| g.walk(edited, &base_changed, &lost))
         .unwrap_or_default();
     let mut out = Explanation::default();
     for (i, c) in changes.iter().enumerate() {
@@ -204,10 +262,10 @@ pub fn explain(
     for &m in &movers {
         let name: BTreeSet<String> = [changes[m].name.clone()].into();
         let hr = head
-            .map(|g| g.walk(&name, &head_changed))
+            .map(|g| g.walk(&name, &head_changed, &gained))
             .unwrap_or_default();
         let br = base
-            .map(|g| g.walk(&name, &base_changed))
+            .map(|g| g.walk(&name, &base_changed, &lost))
             .unwrap_or_default();
         for &i in &out.unrelated {
             let c = &changes[i];
@@ -360,5 +418,99 @@ mod tests {
         let (explained, unrelated) = run(&base, &head, &["serde"]);
         assert_eq!(explained, vec!["serde_derive", "syn"]);
         assert!(unrelated.is_empty());
+    }
+
+    #[test]
+    fn a_feature_passed_down_to_a_locked_crate_explains_what_it_pulls_in() {
+        // `foo = { features = ["tls"] }`: foo's own list is unchanged, its `tls` feature turns
+        // on `bar/tls`, and bar (same version) gains the optional `rustls`, which is new.
+        let base = lock(&[
+            ("@app 0.1.0", &["foo"]),
+            ("foo 1.0.0", &["bar"]),
+            ("bar 2.0.0", &["zed"]),
+            ("zed 1.0.0", &[]),
+        ]);
+        let head = lock(&[
+            ("@app 0.1.0", &["foo"]),
+            ("foo 1.0.0", &["bar"]),
+            ("bar 2.0.0", &["rustls", "zed"]),
+            ("rustls 0.23.0", &["ring"]),
+            ("ring 0.17.8", &[]),
+            ("zed 1.0.0", &["zed-extra"]),
+            ("zed-extra 0.1.0", &[]),
+        ]);
+        let (explained, unrelated) = run(&base, &head, &["foo"]);
+        // zed is rewired too and reached through bar's unchanged edge (a feature passed
+        // further down): its new dependency is explained as well.
+        assert_eq!(explained, vec!["ring", "rustls", "zed-extra"]);
+        assert!(unrelated.is_empty());
+        // Without the edit nothing explains them.
+        let (explained, _) = run(&base, &head, &[]);
+        assert!(explained.is_empty());
+    }
+
+    #[test]
+    fn a_rewired_crate_does_not_explain_updates_behind_its_old_edges() {
+        // The feature edit rewires bar (gains rustls); a `cargo update` moved regex, which
+        // bar has always used: regex is not the edit's doing.
+        let base = lock(&[
+            ("@app 0.1.0", &["foo"]),
+            ("foo 1.0.0", &["bar"]),
+            ("bar 2.0.0", &["regex"]),
+            ("regex 1.5.5", &[]),
+        ]);
+        let head = lock(&[
+            ("@app 0.1.0", &["foo"]),
+            ("foo 1.0.0", &["bar"]),
+            ("bar 2.0.0", &["regex", "rustls"]),
+            ("regex 1.11.1", &[]),
+            ("rustls 0.23.0", &[]),
+        ]);
+        let (explained, unrelated) = run(&base, &head, &["foo"]);
+        assert_eq!(explained, vec!["rustls"]);
+        assert_eq!(unrelated, vec!["regex"]);
+    }
+
+    #[test]
+    fn a_feature_turned_off_explains_what_the_locked_crate_dropped() {
+        let base = lock(&[
+            ("@app 0.1.0", &["foo"]),
+            ("foo 1.0.0", &["bar"]),
+            ("bar 2.0.0", &["rustls"]),
+            ("rustls 0.23.0", &["ring"]),
+            ("ring 0.17.8", &[]),
+        ]);
+        let head = lock(&[
+            ("@app 0.1.0", &["foo"]),
+            ("foo 1.0.0", &["bar"]),
+            ("bar 2.0.0", &[]),
+        ]);
+        let (explained, unrelated) = run(&base, &head, &["foo"]);
+        assert_eq!(explained, vec!["ring", "rustls"]);
+        assert!(unrelated.is_empty());
+    }
+
+    #[test]
+    fn a_feature_passed_through_an_unchanged_crate_reaches_the_rewired_one() {
+        // foo/x -> bar/x -> baz/y: bar's list does not change, baz gains `extra`.
+        let base = lock(&[
+            ("@app 0.1.0", &["foo"]),
+            ("foo 1.0.0", &["bar"]),
+            ("bar 1.0.0", &["baz", "memchr"]),
+            ("baz 1.0.0", &[]),
+            ("memchr 2.6.0", &[]),
+        ]);
+        let head = lock(&[
+            ("@app 0.1.0", &["foo"]),
+            ("foo 1.0.0", &["bar"]),
+            ("bar 1.0.0", &["baz", "memchr"]),
+            ("baz 1.0.0", &["extra"]),
+            ("extra 0.1.0", &[]),
+            ("memchr 2.7.4", &[]),
+        ]);
+        let (explained, unrelated) = run(&base, &head, &["foo"]);
+        assert_eq!(explained, vec!["extra"]);
+        // memchr moved under the unchanged bar: not the edit's doing.
+        assert_eq!(unrelated, vec!["memchr"]);
     }
 }

@@ -18,6 +18,12 @@ const DEP_TABLES: &[&str] = &[
 /// Keys outside dependency tables whose change is release bookkeeping, not work.
 const VERSION_KEYS: &[&str] = &["package.version", "workspace.package.version"];
 
+/// The minimum Rust version: toolchain bookkeeping, like editing `rust-toolchain.toml`. New
+/// crate versions need a newer compiler, and Cargo's MSRV-aware resolver picks versions by
+/// it, so a change in either direction moves the lock file; the code that supporting an
+/// older compiler takes is work on its own (`.rs` files).
+const RUST_VERSION_KEYS: &[&str] = &["package.rust-version", "workspace.package.rust-version"];
+
 /// Parse manifest bytes; None when it is not UTF-8 TOML or too large.
 pub fn parse_manifest(bytes: &[u8]) -> Option<Table> {
     if bytes.len() > MAX_MANIFEST_BYTES {
@@ -134,27 +140,34 @@ fn without_dependencies(manifest: &Table) -> Table {
     t
 }
 
-/// Dotted keys (two levels deep) whose values differ.
-fn changed_keys(base: &Table, head: &Table) -> Vec<String> {
+/// Dotted keys whose values differ: two levels deep (`package.edition`, `features.fast`),
+/// three under `workspace.package` (`workspace.package.version`).
+pub(super) fn changed_keys(base: &Table, head: &Table) -> Vec<String> {
     let mut out = BTreeSet::new();
+    diff_tables("", base, head, &mut out);
+    out.into_iter().collect()
+}
+
+fn diff_tables(prefix: &str, base: &Table, head: &Table, out: &mut BTreeSet<String>) {
     let keys: BTreeSet<&String> = base.keys().chain(head.keys()).collect();
     for k in keys {
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         match (base.get(k), head.get(k)) {
-            (Some(Value::Table(b)), Some(Value::Table(h))) => {
-                let inner: BTreeSet<&String> = b.keys().chain(h.keys()).collect();
-                for i in inner {
-                    if b.get(i) != h.get(i) {
-                        out.insert(format!("{k}.{i}"));
-                    }
-                }
+            (Some(Value::Table(b)), Some(Value::Table(h)))
+                if prefix.is_empty() || path == "workspace.package" =>
+            {
+                diff_tables(&path, b, h, out);
             }
             (b, h) if b != h => {
-                out.insert(k.clone());
+                out.insert(path);
             }
             _ => {}
         }
     }
-    out.into_iter().collect()
 }
 
 /// What a pull request changed in one manifest.
@@ -162,7 +175,8 @@ fn changed_keys(base: &Table, head: &Table) -> Vec<String> {
 pub enum ManifestChange {
     /// Only dependency tables (or nothing parseable-different at all).
     DependenciesOnly,
-    /// Dependency tables and/or the package version: release bookkeeping.
+    /// Dependency tables and/or the package version or `rust-version`: release and
+    /// toolchain bookkeeping.
     VersionOnly,
     /// Other keys changed (listed), or the manifest was added or removed.
     Other(Vec<String>),
@@ -173,12 +187,16 @@ pub fn manifest_change(base: Option<&Table>, head: Option<&Table>) -> ManifestCh
     match (base, head) {
         (Some(b), Some(h)) => {
             let keys = changed_keys(&without_dependencies(b), &without_dependencies(h));
+            let bookkeeping = |k: &String| {
+                VERSION_KEYS.contains(&k.as_str()) || RUST_VERSION_KEYS.contains(&k.as_str())
+            };
             if keys.is_empty() {
                 ManifestChange::DependenciesOnly
-            } else if keys.iter().all(|k| VERSION_KEYS.contains(&k.as_str())) {
+            } else if keys.iter().all(bookkeeping) {
                 ManifestChange::VersionOnly
             } else {
-                ManifestChange::Other(keys)
+                // Name only what makes it work.
+                ManifestChange::Other(keys.into_iter().filter(|k| !bookkeeping(k)).collect())
             }
         }
         (None, Some(_)) => ManifestChange::Other(vec!["new manifest".into()]),
@@ -499,6 +517,48 @@ foo = { git = "https://github.com/x/foo" }
             manifest_change(None, Some(&base)),
             ManifestChange::Other(_)
         ));
+    }
+
+    #[test]
+    fn workspace_versions_and_rust_version_changes_are_bookkeeping() {
+        let ws = |version: &str, msrv: &str, edition: &str| {
+            t(&format!(
+                "[workspace]\nmembers = [\"a\"]\n[workspace.package]\nversion = \"{version}\"\nrust-version = \"{msrv}\"\nedition = \"{edition}\"\n"
+            ))
+        };
+        let base = ws("0.1.0", "1.70", "2021");
+        for (head, want) in [
+            (ws("0.2.0", "1.70", "2021"), ManifestChange::VersionOnly),
+            (ws("0.1.0", "1.75", "2021"), ManifestChange::VersionOnly),
+            (ws("0.2.0", "1.80.1", "2021"), ManifestChange::VersionOnly),
+            (ws("0.1.0", "1.65", "2021"), ManifestChange::VersionOnly),
+            (
+                ws("0.1.0", "1.75", "2024"),
+                ManifestChange::Other(vec!["workspace.package.edition".into()]),
+            ),
+        ] {
+            assert_eq!(manifest_change(Some(&base), Some(&head)), want, "{head}");
+        }
+        let pkg = |msrv: &str| {
+            t(&format!(
+                "[package]\nname = \"a\"\nversion = \"0.1.0\"\n{msrv}[dependencies]\nregex = \"1\"\n"
+            ))
+        };
+        let (old, new) = ("rust-version = \"1.70\"\n", "rust-version = \"1.74\"\n");
+        for (b, h) in [(old, new), ("", new), (old, "")] {
+            assert_eq!(
+                manifest_change(Some(&pkg(b)), Some(&pkg(h))),
+                ManifestChange::VersionOnly,
+                "{b:?} -> {h:?}"
+            );
+        }
+        let other = t(
+            "[package]\nname = \"a\"\nversion = \"0.1.0\"\nrust-version = \"1.74\"\nedition = \"2024\"\n[dependencies]\nregex = \"1\"\n",
+        );
+        assert_eq!(
+            manifest_change(Some(&pkg(old)), Some(&other)),
+            ManifestChange::Other(vec!["package.edition".into()])
+        );
     }
 
     #[test]

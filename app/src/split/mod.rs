@@ -5,6 +5,7 @@
 //!
 //! - `classify`: which changed files are dependency-side and which are work;
 //! - `manifest`: dependency tables of a `Cargo.toml` and their edits;
+//! - `pyproject`: whether a `pyproject.toml` edit is dependency bookkeeping;
 //! - `explain`: which lock changes follow from those edits (dependency graphs);
 //! - `commands`: how to split, as shell commands;
 //! - `policy_diff`: the head policy against the one in force.
@@ -14,6 +15,7 @@ pub mod commands;
 pub mod explain;
 pub mod manifest;
 pub mod policy_diff;
+pub mod pyproject;
 
 use crate::engine::{Code, Evidence, Finding, LockfileInput};
 use crate::lockfile::{Change, ChangeKind, ParsedLock};
@@ -70,27 +72,33 @@ impl PrContext {
     }
 }
 
+/// What changed in a manifest (`Cargo.toml` or `pyproject.toml`) whose two sides we have.
+fn content_change(kind: FileKind, m: &LockfileInput) -> manifest::ManifestChange {
+    let (b, h) = (
+        m.base.as_deref().map(parse_manifest),
+        m.head.as_deref().map(parse_manifest),
+    );
+    if matches!(b, Some(None)) || matches!(h, Some(None)) {
+        return manifest::ManifestChange::Other(vec!["not readable as TOML".into()]);
+    }
+    let (b, h) = (b.flatten(), h.flatten());
+    match kind {
+        FileKind::PythonProject => pyproject::pyproject_change(b.as_ref(), h.as_ref()),
+        _ => manifest_change(b.as_ref(), h.as_ref()),
+    }
+}
+
 /// Every changed file, classified.
 pub fn classify_files(pr: &PrContext) -> Vec<Classified> {
     pr.changed_files
         .iter()
         .map(|f| {
             let kind = classify_path(&f.path);
-            let manifest = (kind == FileKind::Manifest)
-                .then(|| pr.manifests.iter().find(|m| m.path == f.path))
-                .flatten()
-                .map(|m| {
-                    let (b, h) = (
-                        m.base.as_deref().map(parse_manifest),
-                        m.head.as_deref().map(parse_manifest),
-                    );
-                    match (&b, &h) {
-                        (Some(None), _) | (_, Some(None)) => {
-                            manifest::ManifestChange::Other(vec!["not readable as TOML".into()])
-                        }
-                        _ => manifest_change(b.flatten().as_ref(), h.flatten().as_ref()),
-                    }
-                });
+            let manifest = pr
+                .manifests
+                .iter()
+                .find(|m| m.path == f.path && classify::content_is_read(&m.path))
+                .map(|m| content_change(kind, m));
             Classified {
                 path: f.path.clone(),
                 kind,

@@ -66,6 +66,13 @@ pub fn describe_changes(base: &Policy, head: &Policy) -> Vec<String> {
             if head.require_split { "on" } else { "off" }
         ));
     }
+    if base.fail_on_existing != head.fail_on_existing {
+        out.push(if head.fail_on_existing {
+            "turns fail-on-existing on (advisories already on the base branch fail pull requests)".to_string()
+        } else {
+            "turns fail-on-existing off (advisories already on the base branch no longer fail pull requests)".to_string()
+        });
+    }
     if base.cooldown_hours != head.cooldown_hours {
         out.push(format!(
             "changes cooldown-hours from {} to {}",
@@ -103,7 +110,7 @@ mod tests {
         )
         .expect("base");
         let head = parse_policy(
-            "require-split = false\ncooldown-hours = 1\ncomment = \"always\"\n[levels]\ntyposquat = \"warn\"\n[[ignore]]\nid = \"RUSTSEC-2026-0260\"\nreason = \"we trust it\"\n[[trust]]\ncrate = \"openssl-sys\"\nversion = \"0.9.100\"\nreason = \"reviewed\"\n[[registries]]\nname = \"corp\"\nindex = \"sparse+https://r.example.com/\"\n",
+            "require-split = false\nfail-on-existing = true\ncooldown-hours = 1\ncomment = \"always\"\n[levels]\ntyposquat = \"warn\"\n[[ignore]]\nid = \"RUSTSEC-2026-0260\"\nreason = \"we trust it\"\n[[trust]]\ncrate = \"openssl-sys\"\nversion = \"0.9.100\"\nreason = \"reviewed\"\n[[registries]]\nname = \"corp\"\nindex = \"sparse+https://r.example.com/\"\n",
         )
         .expect("head");
         let lines = describe_changes(&base, &head);
@@ -114,6 +121,7 @@ mod tests {
             "trusts the build surface of `openssl-sys` 0.9.100 (reason: reviewed)",
             "stops trusting `cc` 1.0.0 (reason: ok)",
             "turns require-split off",
+            "turns fail-on-existing on (advisories already on the base branch fail pull requests)",
             "changes cooldown-hours from 72 to 1",
             "changes the comment mode from OnFindings to Always",
             "adds the registry `corp` (sparse+https://r.example.com/)",
