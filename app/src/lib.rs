@@ -8,6 +8,7 @@ pub mod advisories;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod finding;
 pub mod gather;
 pub mod git;
 pub mod github;
