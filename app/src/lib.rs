@@ -21,6 +21,7 @@ pub mod queue;
 pub mod registry;
 pub mod report;
 pub mod server;
+pub mod setup;
 pub mod split;
 pub mod testkit;
 pub mod typosquat;
