@@ -275,6 +275,32 @@ pub fn fact_findings(
                     );
                 }
             }
+        } else if kind == CapabilityKind::PackageScript {
+            // A script the package ships is reviewable content; next to network, credential
+            // or obfuscation capabilities it may run what those fetched or hid.
+            let company = new_surface.capabilities.iter().find(|c| {
+                matches!(
+                    c.kind,
+                    CapabilityKind::Network
+                        | CapabilityKind::CredentialPath
+                        | CapabilityKind::Obfuscation
+                )
+            });
+            match company {
+                Some(other) => {
+                    f.level = policy.level_of(Code::BuildCapability);
+                    f.policy_note = Some(format!(
+                        "the package's own scripts are reviewable, but this build-time code also uses {} ({}:{}), so running them is judged like any other process",
+                        other.kind, other.file, other.line
+                    ));
+                }
+                None => {
+                    f.level = policy.level_of(Code::BuildCapability).min(Level::Warn);
+                    f.policy_note = Some(
+                        "a shell or interpreter running a script the package ships (or a build tool at a path inside the package) is reported at warn at most: review the script named in the evidence".to_owned(),
+                    );
+                }
+            }
         } else if !is_severe(kind) {
             // Cargo-unknown environment variables and file paths are common in -sys crates:
             // reported, but they do not fail a check unless the policy lowers the bar.

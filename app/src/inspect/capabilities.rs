@@ -183,23 +183,30 @@ pub(crate) fn scan_file(
     let mut uses = UseCollector::default();
     uses.visit_file(file);
     let launches = LaunchIndex::new(file);
-    let mut s = Scanner {
+    let scanner = |chain_args: Option<HashMap<(usize, usize), ArgLists>>| Scanner {
         path,
         dir: parent(path).to_owned(),
         mod_dir: mod_dir.to_owned(),
         inline: Vec::new(),
-        aliases: uses.aliases,
-        globs: uses.globs,
+        aliases: uses.aliases.clone(),
+        globs: uses.globs.clone(),
         env,
         safe_vars: HashSet::new(),
         decode_calls: Vec::new(),
         has_encoded_literal: false,
         launches: &launches,
         fn_stack: Vec::new(),
-        chain_args: HashMap::new(),
+        args_known: chain_args.is_some(),
+        chain_args: chain_args.unwrap_or_default(),
+        chained: HashSet::new(),
         in_type: 0,
         out: FileScan::default(),
     };
+    // A first pass collects the arguments of every launch (`cmd.arg(..)` statements come
+    // after the `Command::new` they belong to); the second judges the launches with them.
+    let mut first = scanner(None);
+    first.visit_file(file);
+    let mut s = scanner(Some(first.chain_args));
     s.visit_file(file);
     if s.has_encoded_literal {
         for (line, evidence) in std::mem::take(&mut s.decode_calls) {
@@ -294,6 +301,10 @@ struct Scanner<'a, 'l> {
     /// Arguments of `Command::new(..).arg(..)` chains, by the position of the `Command::new`
     /// call: literals, `None` for anything else, in order.
     chain_args: HashMap<(usize, usize), ArgLists>,
+    /// `chain_args` is complete (collected by a first pass): do not collect again.
+    args_known: bool,
+    /// Method calls already counted as part of a `cmd.arg(..).arg(..)` statement.
+    chained: HashSet<(usize, usize)>,
     /// Inside a type: naming `Command` there launches nothing.
     in_type: usize,
     out: FileScan,
@@ -567,40 +578,41 @@ impl Scanner<'_, '_> {
             let segs: Vec<String> = p.segments.iter().map(|s| s.ident.to_string()).collect();
             self.resolve(&segs)
         };
-        match self
-            .launches
-            .judge(program, self.fn_stack.last().copied(), &resolve, &args)
-        {
+        match self.launches.judge(
+            program,
+            self.fn_stack.last().copied(),
+            &resolve,
+            &args,
+            self.env.files,
+        ) {
             Launch::BuildTool(what) => (CapabilityKind::BuildTool, what),
+            Launch::PackageScript(what) => (CapabilityKind::PackageScript, what),
             Launch::Other(what) => (CapabilityKind::Process, what),
         }
     }
 
     /// Records the arguments of `Command::new(..).arg(..)` / `.args([..])` chains; the
-    /// outermost call is visited first, so arguments are put in front.
+    /// outermost call is visited first, so arguments are put in front. `cmd.arg(..)` on a
+    /// binding `let mut cmd = Command::new(..)` adds them after what came before, in order.
     fn record_chain_arg(&mut self, m: &syn::ExprMethodCall) {
+        if self.args_known {
+            return;
+        }
         let method = m.method.to_string();
         if method != "arg" && method != "args" {
+            return;
+        }
+        if let Some(name) = path_root_ident(&m.receiver) {
+            self.record_statement_args(m, &name);
             return;
         }
         let Expr::Call(root) = chain_root(&m.receiver) else {
             return;
         };
-        let Expr::Path(p) = &*root.func else { return };
-        if !matches!(self.path_target(&p.path), Some((Target::Process, r)) if r == "std::process::Command::new")
-        {
+        if !self.is_command_new(root) {
             return;
         }
-        let literal = |e: &Expr| Self::string_literal(e).map(syn::LitStr::value);
-        let within = self.fn_stack.last().copied();
-        let part: ArgLists = match (method.as_str(), m.args.first()) {
-            ("arg", Some(a)) => vec![vec![literal(a)]],
-            ("args", Some(a)) => self
-                .launches
-                .arg_lists(a, within)
-                .unwrap_or_else(|| vec![vec![None]]),
-            _ => vec![vec![None]],
-        };
+        let part = self.arg_part(m);
         let at = root.span().start();
         let lists = self
             .chain_args
@@ -612,6 +624,84 @@ impl Scanner<'_, '_> {
             .flat_map(|p| lists.iter().map(move |l| [p.clone(), l.clone()].concat()))
             .collect();
         *lists = if combined.len() > 16 {
+            vec![vec![None]]
+        } else {
+            combined
+        };
+    }
+
+    fn is_command_new(&self, call: &syn::ExprCall) -> bool {
+        let Expr::Path(p) = &*call.func else {
+            return false;
+        };
+        matches!(self.path_target(&p.path), Some((Target::Process, r)) if r == "std::process::Command::new")
+    }
+
+    /// The argument lists one `.arg(x)` / `.args(xs)` call adds.
+    fn arg_part(&self, m: &syn::ExprMethodCall) -> ArgLists {
+        let literal = |e: &Expr| Self::string_literal(e).map(syn::LitStr::value);
+        let within = self.fn_stack.last().copied();
+        match (m.method.to_string().as_str(), m.args.first()) {
+            ("arg", Some(a)) => vec![vec![literal(a)]],
+            ("args", Some(a)) => self
+                .launches
+                .arg_lists(a, within)
+                .unwrap_or_else(|| vec![vec![None]]),
+            _ => vec![vec![None]],
+        }
+    }
+
+    /// `cmd.arg(a).arg(b)` where `cmd` is bound once to a `Command::new(..)` chain: the
+    /// statement's arguments, appended to that launch's (statements come in source order).
+    fn record_statement_args(&mut self, m: &syn::ExprMethodCall, name: &str) {
+        let at = m.method.span().start();
+        if !self.chained.insert((at.line, at.column)) {
+            return;
+        }
+        let within = self.fn_stack.last().copied();
+        let Some(init) = self.launches.single_binding(name, within) else {
+            return;
+        };
+        let Expr::Call(root) = chain_root(init) else {
+            return;
+        };
+        if !self.is_command_new(root) {
+            return;
+        }
+        // The calls of this statement, outermost first; mark the inner ones as counted.
+        let mut calls = vec![m];
+        let mut e: &Expr = &m.receiver;
+        while let Expr::MethodCall(inner) = e {
+            let at = inner.method.span().start();
+            self.chained.insert((at.line, at.column));
+            calls.push(inner);
+            e = &inner.receiver;
+        }
+        let mut lists: ArgLists = vec![Vec::new()];
+        for call in calls.iter().rev() {
+            let method = call.method.to_string();
+            if method != "arg" && method != "args" {
+                continue;
+            }
+            let part = self.arg_part(call);
+            lists = lists
+                .iter()
+                .flat_map(|l| part.iter().map(move |p| [l.clone(), p.clone()].concat()))
+                .collect();
+            if lists.len() > 16 {
+                lists = vec![vec![None]];
+            }
+        }
+        let at = root.span().start();
+        let known = self
+            .chain_args
+            .entry((at.line, at.column))
+            .or_insert_with(|| vec![Vec::new()]);
+        let combined: ArgLists = known
+            .iter()
+            .flat_map(|k| lists.iter().map(move |l| [k.clone(), l.clone()].concat()))
+            .collect();
+        *known = if combined.len() > 16 {
             vec![vec![None]]
         } else {
             combined
@@ -986,6 +1076,20 @@ fn target_of(full: &[String]) -> Option<Target> {
 }
 
 /// Walks a method-call chain down to its root expression.
+/// `cmd` in `cmd.arg(..).arg(..)`: the local name a method chain starts from.
+fn path_root_ident(mut e: &Expr) -> Option<String> {
+    loop {
+        match e {
+            Expr::MethodCall(m) => e = &m.receiver,
+            Expr::Paren(p) => e = &p.expr,
+            Expr::Path(p) if p.qself.is_none() && p.path.segments.len() == 1 => {
+                return Some(p.path.segments[0].ident.to_string());
+            }
+            _ => return None,
+        }
+    }
+}
+
 fn chain_root(mut e: &Expr) -> &Expr {
     loop {
         match e {
@@ -1338,8 +1442,59 @@ fn configure(cmd: &mut Command) -> process::Command {
             [
                 "Command::new(rustc) [std::process::Command::new]: runs the program in `RUSTC`",
                 r#"Command::new("cc") [std::process::Command::new]: runs `cc`"#,
-                r#"Command::new("sh") [std::process::Command::new]: runs `sh`, a shell or command runner"#,
+                r#"Command::new("sh") [std::process::Command::new]: runs `sh -c`, a shell given its program inline or on standard input"#,
             ]
+        );
+    }
+
+    #[test]
+    fn a_shell_running_the_packages_configure_is_a_package_script() {
+        // tikv-jemalloc-sys's shape: the arguments come in later statements.
+        let mut files = BTreeMap::new();
+        let text = b"#! /bin/sh\n# Generated by GNU Autoconf\n".to_vec();
+        files.insert(
+            "configure/configure".to_owned(),
+            FileRecord {
+                path: "configure/configure".into(),
+                size: text.len() as u64,
+                head: text.clone(),
+                content: Some(text),
+                entropy: 4.0,
+                utf8: true,
+            },
+        );
+        let src = r#"use std::process::Command;
+fn main() {
+    let configure = build_dir.join("configure");
+    let mut cmd = Command::new("sh");
+    cmd.arg(configure.to_str().unwrap().replace('\\', "/"))
+        .current_dir(&build_dir)
+        .arg("--disable-cxx");
+    cmd.arg("--enable-doc=no");
+    run(&mut cmd);
+}
+"#;
+        let s = scan_with(src, &files, &[]);
+        assert_eq!(kinds(&s), [(PackageScript, 4)], "{:#?}", s.capabilities);
+        assert!(
+            s.capabilities[0].evidence.contains("configure/configure"),
+            "{}",
+            s.capabilities[0].evidence
+        );
+        // Without the script in the package, the same launch is a process.
+        let s = scan_with(src, &BTreeMap::new(), &[]);
+        assert_eq!(kinds(&s), [(Process, 4)], "{:#?}", s.capabilities);
+        // Inline code given in a later statement is seen.
+        let bad = src.replace(
+            "    cmd.arg(\"--enable-doc=no\");",
+            "    cmd.arg(\"-e\");\n    cmd.arg(\"-c\").arg(script);",
+        );
+        let s = scan_with(&bad, &files, &[]);
+        assert_eq!(kinds(&s), [(Process, 4)], "{:#?}", s.capabilities);
+        assert!(
+            s.capabilities[0].evidence.contains("`sh -c`"),
+            "{}",
+            s.capabilities[0].evidence
         );
     }
 
@@ -1353,6 +1508,7 @@ fn main() {
     let _ = Command::new("git").args(&["submodule", "update", "--init", "curl"]).status();
     let _ = Command::new("git").args(&["clone", "https://example.invalid/x"]).status();
     let _ = Command::new("brew").arg("install").arg("x").status();
+    // Arguments given in later statements count too.
     let mut g = Command::new("git");
     g.arg("describe");
 }
@@ -1368,8 +1524,8 @@ fn execute_command_and_get_output(cmd: &str, args: &[&str]) -> Option<String> {
                 (BuildTool, 4),
                 (Process, 5),
                 (Process, 6),
-                (Process, 7),
-                (BuildTool, 11)
+                (BuildTool, 8),
+                (BuildTool, 12)
             ],
             "{:#?}",
             s.capabilities

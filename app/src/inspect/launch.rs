@@ -3,9 +3,14 @@
 //!
 //! Cargo hands every build script the compiler to use (`RUSTC`, `RUSTC_WRAPPER`, ...), and
 //! the most common build scripts run it (`rustc --version`), the C toolchain or `pkg-config`.
-//! Those launches are [`Launch::BuildTool`]. A shell, a downloader, an interpreter, a program
-//! whose name is assembled at run time, read from a variable Cargo does not set, or read from
-//! anywhere this module cannot follow, is [`Launch::Other`].
+//! Those launches are [`Launch::BuildTool`]. A shell or an interpreter that runs a script the
+//! package ships (`sh configure`, `perl crypto/aes.pl`), or a build tool at a path inside the
+//! package, is [`Launch::PackageScript`]: what it runs is reviewable content of the package.
+//! A shell or interpreter given inline code (`sh -c`, `perl -e`, `python -m`, a URL, stdin),
+//! a downloader, any other program, a program whose name is assembled at run time, read from a
+//! variable Cargo does not set (unless the variable is named after the build tool it falls
+//! back to: `LLVM_CONFIG_PATH` or `llvm-config`), or read from anywhere this module cannot
+//! follow, is [`Launch::Other`].
 //!
 //! The value of the program expression is followed through the syntax tree of one file:
 //! string literals, `std::env::var`/`var_os` of a literal name, `let` bindings (also
@@ -13,16 +18,19 @@
 //! assignments, conversions (`PathBuf::from`, `.into()`, `.unwrap_or_else(|| ..)`, ...),
 //! `if`/`match` branches, and local helper functions (their return values, with their
 //! parameters bound to the arguments of the call, or to the arguments of every call in the
-//! file). Anything else is an unknown source, which is never a build tool. A binding that is
-//! changed in place (`push_str`, `&mut x`, `+=`) is unknown too.
+//! file), and macros the file defines with `macro_rules!` whose rule takes one expression
+//! (`otry!(env::var_os("RUSTC"))`). Anything else is an unknown source, which is never a
+//! build tool. A binding that is changed in place (`push_str`, `&mut x`, `+=`) is unknown too.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 
-use proc_macro2::TokenTree;
+use proc_macro2::{TokenStream, TokenTree};
 use syn::punctuated::Punctuated;
 use syn::visit::{self, Visit};
 use syn::{Expr, Lit, Pat, Token};
+
+use super::archive::FileRecord;
 
 /// Identifies a function body: where its `{` is.
 pub(crate) type FnKey = (usize, usize);
@@ -32,6 +40,9 @@ pub(crate) type FnKey = (usize, usize);
 pub(crate) enum Launch {
     /// A normal build tool; says which.
     BuildTool(String),
+    /// A shell or interpreter running a script the package ships, or a build tool at a path
+    /// inside the package; says which and names the script.
+    PackageScript(String),
     /// Anything else; says why.
     Other(String),
 }
@@ -71,6 +82,14 @@ pub(crate) struct LaunchIndex<'f> {
     /// Other files can call this file's functions (`mod x;` children, `include!`).
     open: bool,
     consts: HashMap<String, &'f Expr>,
+    /// `macro_rules!` macros of the file with one `$x:expr` rule: parameter and body;
+    /// `None` when the name is defined more than once or otherwise.
+    macros: HashMap<String, Option<(String, TokenStream)>>,
+    /// Every string literal of the file (also inside macro bodies).
+    literals: HashSet<String>,
+    /// The file gives some process a standard input other than null or inherit: a shell or
+    /// interpreter there may read its program from it.
+    feeds_stdin: bool,
 }
 
 pub(crate) fn fn_key(block: &syn::Block) -> FnKey {
@@ -95,6 +114,26 @@ fn pat_idents(p: &Pat, out: &mut Vec<String>) {
         Pat::Type(t) => pat_idents(&t.pat, out),
         Pat::Paren(p) => pat_idents(&p.pat, out),
         _ => {}
+    }
+}
+
+/// The name a pattern binds the whole value or its `Some`/`Ok` content to.
+fn unwrapped_name(p: &Pat) -> Option<String> {
+    match p {
+        Pat::Ident(i) if i.subpat.is_none() => Some(i.ident.to_string()),
+        Pat::TupleStruct(t)
+            if t.elems.len() == 1
+                && t.path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "Some" || s.ident == "Ok") =>
+        {
+            match &t.elems[0] {
+                Pat::Ident(i) if i.subpat.is_none() => Some(i.ident.to_string()),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 
@@ -474,7 +513,127 @@ impl<'f> Visit<'f> for Indexer<'_, 'f> {
             self.index.open = true;
         }
         self.index.escaped.extend(token_idents(mac.tokens.clone()));
+        self.index
+            .literals
+            .extend(token_str_literals(mac.tokens.clone()));
     }
+    fn visit_item_macro(&mut self, m: &'f syn::ItemMacro) {
+        if let Some(name) = &m.ident
+            && m.mac.path.is_ident("macro_rules")
+        {
+            let rule = single_expr_rule(m.mac.tokens.clone());
+            self.index
+                .macros
+                .entry(name.to_string())
+                .and_modify(|r| *r = None)
+                .or_insert(rule);
+        }
+        visit::visit_item_macro(self, m);
+    }
+    fn visit_lit(&mut self, l: &'f Lit) {
+        if let Lit::Str(s) = l {
+            self.index.literals.insert(s.value());
+        }
+    }
+    fn visit_expr_method_call(&mut self, m: &'f syn::ExprMethodCall) {
+        if m.method == "stdin" {
+            let harmless = m.args.first().is_some_and(|a| {
+                let text = match a {
+                    Expr::Call(c) => match &*c.func {
+                        Expr::Path(p) => path_text(&p.path),
+                        _ => String::new(),
+                    },
+                    _ => String::new(),
+                };
+                text.ends_with("Stdio::null") || text.ends_with("Stdio::inherit")
+            });
+            if !harmless {
+                self.index.feeds_stdin = true;
+            }
+        }
+        visit::visit_expr_method_call(self, m);
+    }
+}
+
+/// The string literals of a token stream.
+fn token_str_literals(tokens: TokenStream) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![tokens.into_iter()];
+    while let Some(top) = stack.last_mut() {
+        match top.next() {
+            None => {
+                stack.pop();
+            }
+            Some(TokenTree::Literal(l)) => {
+                if let Lit::Str(s) = Lit::new(l) {
+                    out.push(s.value());
+                }
+            }
+            Some(TokenTree::Group(g)) => stack.push(g.stream().into_iter()),
+            Some(_) => {}
+        }
+    }
+    out
+}
+
+/// The rule of `macro_rules! name { ($x:expr) => { body } }` (one rule, one expression
+/// parameter, an optional trailing `;`): the parameter's name and the body.
+fn single_expr_rule(tokens: TokenStream) -> Option<(String, TokenStream)> {
+    let tts: Vec<TokenTree> = tokens.into_iter().collect();
+    let rule = match tts.as_slice() {
+        [m, TokenTree::Punct(eq), TokenTree::Punct(gt), b]
+        | [
+            m,
+            TokenTree::Punct(eq),
+            TokenTree::Punct(gt),
+            b,
+            TokenTree::Punct(_),
+        ] if eq.as_char() == '=' && gt.as_char() == '>' => (m, b),
+        _ => return None,
+    };
+    let (TokenTree::Group(matcher), TokenTree::Group(body)) = rule else {
+        return None;
+    };
+    let m: Vec<TokenTree> = matcher.stream().into_iter().collect();
+    match m.as_slice() {
+        [
+            TokenTree::Punct(dollar),
+            TokenTree::Ident(param),
+            TokenTree::Punct(colon),
+            TokenTree::Ident(frag),
+        ] if dollar.as_char() == '$' && colon.as_char() == ':' && frag == "expr" => {
+            Some((param.to_string(), body.stream()))
+        }
+        _ => None,
+    }
+}
+
+/// `body` with `$param` replaced by `arg` (in parentheses, as the fragment is one expression).
+fn substitute(body: TokenStream, param: &str, arg: &TokenStream) -> TokenStream {
+    let mut out = Vec::new();
+    let mut it = body.into_iter().peekable();
+    while let Some(tt) = it.next() {
+        match tt {
+            TokenTree::Punct(p)
+                if p.as_char() == '$'
+                    && matches!(it.peek(), Some(TokenTree::Ident(i)) if i == param) =>
+            {
+                it.next();
+                out.push(TokenTree::Group(proc_macro2::Group::new(
+                    proc_macro2::Delimiter::Parenthesis,
+                    arg.clone(),
+                )));
+            }
+            TokenTree::Group(g) => {
+                let mut ng =
+                    proc_macro2::Group::new(g.delimiter(), substitute(g.stream(), param, arg));
+                ng.set_span(g.span());
+                out.push(TokenTree::Group(ng));
+            }
+            other => out.push(other),
+        }
+    }
+    out.into_iter().collect()
 }
 
 impl<'f> LaunchIndex<'f> {
@@ -490,13 +649,15 @@ impl<'f> LaunchIndex<'f> {
 
     /// Judges `Command::new(program)` inside the function `within`. `resolve` expands a
     /// path through the file's `use` declarations; `args` are the literal arguments the
-    /// call chain passes (`.arg("x")`), `None` for a non-literal one, in order.
+    /// call chain passes (`.arg("x")`), `None` for a non-literal one, in order; `files` are
+    /// the package's files (a script the package ships is reviewable content).
     pub(crate) fn judge(
         &self,
         program: &Expr,
         within: Option<FnKey>,
         resolve: &dyn Fn(&syn::Path) -> Vec<String>,
         args: &[Vec<Option<String>>],
+        files: &BTreeMap<String, FileRecord>,
     ) -> Launch {
         let mut eval = Eval {
             index: self,
@@ -510,25 +671,109 @@ impl<'f> LaunchIndex<'f> {
         if sources.is_empty() {
             return Launch::Other("a program whose name could not be traced".to_owned());
         }
+        let ctx = Ctx { index: self, files };
+        let fallbacks: Vec<&str> = sources
+            .iter()
+            .filter_map(|s| match s {
+                Source::Literal(p) => Some(p.as_str()),
+                _ => None,
+            })
+            .collect();
         let mut tools: Vec<String> = Vec::new();
+        let mut scripts: Vec<String> = Vec::new();
         let mut others: Vec<String> = Vec::new();
         for s in &sources {
-            match classify(s, args) {
-                Ok(t) => tools.push(t),
-                Err(o) => others.push(o),
+            let class = match s {
+                // `env::var("LLVM_CONFIG_PATH").unwrap_or("llvm-config")`: whoever runs the
+                // build may name another `llvm-config`; the crate's own choice is the literal.
+                Source::Env(name) if !is_toolchain_var(name) => {
+                    match fallbacks.iter().find(|p| env_named_after(name, p)) {
+                        Some(p) => match classify_literal(p, args, &ctx) {
+                            Class::Tool(_) => Class::Tool(format!(
+                                "the program in `{name}` (the builder's own `{p}`)"
+                            )),
+                            Class::Script(_) => Class::Script(format!(
+                                "the program in `{name}` (the builder's own `{p}`)"
+                            )),
+                            other => other,
+                        },
+                        None => classify(s, args, &ctx),
+                    }
+                }
+                _ => classify(s, args, &ctx),
+            };
+            match class {
+                Class::Tool(t) => tools.push(t),
+                Class::Script(t) => scripts.push(t),
+                Class::Other(o) => others.push(o),
             }
         }
         dedup_keep_order(&mut tools);
+        dedup_keep_order(&mut scripts);
         dedup_keep_order(&mut others);
-        if others.is_empty() {
-            Launch::BuildTool(tools.join(" or "))
-        } else {
+        if !others.is_empty() {
             Launch::Other(others.join("; "))
+        } else if !scripts.is_empty() {
+            scripts.extend(tools);
+            Launch::PackageScript(scripts.join(" or "))
+        } else {
+            Launch::BuildTool(tools.join(" or "))
         }
     }
 }
 
+/// What one possible program is.
+enum Class {
+    Tool(String),
+    Script(String),
+    Other(String),
+}
+
+/// What a judgement needs besides the program: the file's index and the package's files.
+struct Ctx<'c, 'f> {
+    index: &'c LaunchIndex<'f>,
+    files: &'c BTreeMap<String, FileRecord>,
+}
+
+/// `LLVM_CONFIG_PATH` is named after `llvm-config`, `PG_CONFIG_{}` after `pg_config`,
+/// `PERL_EXECUTABLE` after `perl`: the program's name, as whole `_`-separated words of the
+/// variable's name.
+fn env_named_after(var: &str, program: &str) -> bool {
+    let (_, base) = program_base(program);
+    let tool: Vec<String> = base
+        .split(['-', '_', '.'])
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_uppercase)
+        .collect();
+    let words: Vec<&str> = var
+        .split('_')
+        .filter(|w| !w.is_empty() && *w != "{}")
+        .collect();
+    !tool.is_empty()
+        && tool.iter().map(String::len).sum::<usize>() >= 2
+        && words
+            .windows(tool.len())
+            .any(|w| w.iter().zip(&tool).all(|(a, b)| *a == b.as_str()))
+}
+
 const MAX_ARG_LISTS: usize = 16;
+
+impl<'f> LaunchIndex<'f> {
+    /// The one value `name` is bound to in the function `within` (`let mut cmd =
+    /// Command::new(..)`), ignoring in-place changes; `None` when it has none or several.
+    pub(crate) fn single_binding(&self, name: &str, within: Option<FnKey>) -> Option<&'f Expr> {
+        let def = self.fns.get(&within?)?;
+        let mut found = None;
+        for b in def.bindings.get(name)? {
+            match b {
+                Binding::Expr(e) if found.is_none() => found = Some(*e),
+                Binding::Unknown(_) => {}
+                _ => return None,
+            }
+        }
+        found
+    }
+}
 
 impl LaunchIndex<'_> {
     /// The argument lists `.args(expr)` may pass, traced like program names but keeping
@@ -752,7 +997,7 @@ impl Eval<'_, '_> {
         }
     }
 
-    fn macro_value(&mut self, mac: &syn::Macro, _scope: &Scope, _depth: usize) -> Vec<Source> {
+    fn macro_value(&mut self, mac: &syn::Macro, scope: &Scope, depth: usize) -> Vec<Source> {
         let name = mac
             .path
             .segments
@@ -767,7 +1012,21 @@ impl Eval<'_, '_> {
                 Self::unknown("a name taken from the environment at compile time")
             }
             "panic" | "unreachable" | "todo" | "unimplemented" => Vec::new(),
-            _ => Self::unknown(format!("the result of the macro `{name}!`")),
+            _ => match self.index.macros.get(&name) {
+                Some(Some((param, body))) if mac.path.segments.len() == 1 => {
+                    // A macro of this file: its body with the argument in place.
+                    let expanded = substitute(body.clone(), param, &mac.tokens);
+                    let block = TokenTree::Group(proc_macro2::Group::new(
+                        proc_macro2::Delimiter::Brace,
+                        expanded,
+                    ));
+                    match syn::parse2::<Expr>(block.into()) {
+                        Ok(e) => self.origin(&e, scope, depth),
+                        Err(_) => Self::unknown(format!("the result of the macro `{name}!`")),
+                    }
+                }
+                _ => Self::unknown(format!("the result of the macro `{name}!`")),
+            },
         }
     }
 
@@ -803,8 +1062,21 @@ impl Eval<'_, '_> {
                 out
             }
             Expr::Match(m) => {
-                let bodies: Vec<&Expr> = m.arms.iter().map(|a| &*a.body).collect();
-                self.union(&bodies, scope, d)
+                let mut out = Vec::new();
+                for arm in &m.arms {
+                    // `Some(x) => x`: the arm's value is the scrutinee's (also when the match
+                    // comes from a macro body, whose bindings the function does not list).
+                    let values = match (single_ident(&arm.body), unwrapped_name(&arm.pat)) {
+                        (Some(n), Some(b)) if n == b => self.origin(&m.expr, scope, d),
+                        _ => self.origin(&arm.body, scope, d),
+                    };
+                    for v in values {
+                        if !out.contains(&v) {
+                            out.push(v);
+                        }
+                    }
+                }
+                out
             }
             Expr::Return(_) | Expr::Break(_) | Expr::Continue(_) => Vec::new(),
             Expr::Macro(m) => self.macro_value(&m.mac, scope, d),
@@ -984,6 +1256,22 @@ impl Eval<'_, '_> {
             })) = args.first()
         {
             return vec![Source::Env(template_holes(&template.value()))];
+        }
+        match name {
+            Expr::Reference(r) => return self.env_value(&r.expr, scope, depth + 1),
+            Expr::Paren(p) => return self.env_value(&p.expr, scope, depth + 1),
+            _ => {}
+        }
+        // `let name = format!("PG_CONFIG_{}", ..); env::var_os(&name)`: the template.
+        let index = self.index;
+        if depth < MAX_DEPTH
+            && let Some(ident) = single_ident(name)
+            && let Some(def) = scope.within.and_then(|k| index.fns.get(&k))
+            && let Some([Binding::Expr(init)]) = def.bindings.get(&ident).map(Vec::as_slice)
+            && let Expr::Macro(_) | Expr::Reference(_) = init
+        {
+            let init: &Expr = init;
+            return self.env_value(init, scope, depth + 1);
         }
         self.origin(name, scope, depth)
             .into_iter()
@@ -1295,15 +1583,361 @@ const GIT_QUERIES: &[&str] = &[
 /// arguments in order (`None` for one that is not a literal).
 pub(crate) type ArgLists = Vec<Vec<Option<String>>>;
 
-fn classify(s: &Source, args: &[Vec<Option<String>>]) -> Result<String, String> {
+fn classify(s: &Source, args: &[Vec<Option<String>>], ctx: &Ctx<'_, '_>) -> Class {
     match s {
-        Source::Literal(p) => classify_program(p, args),
-        Source::Env(name) if is_toolchain_var(name) => Ok(format!("the program in `{name}`")),
-        Source::Env(name) => Err(format!(
+        Source::Literal(p) => classify_literal(p, args, ctx),
+        Source::Env(name) if is_toolchain_var(name) => {
+            Class::Tool(format!("the program in `{name}`"))
+        }
+        Source::Env(name) => Class::Other(format!(
             "a program named by the environment variable `{name}`, which Cargo does not set"
         )),
-        Source::Unknown(why) => Err(format!("a program taken from {why}")),
+        Source::Unknown(why) => Class::Other(format!("a program taken from {why}")),
     }
+}
+
+/// The directory part (with its trailing separator) and the lower-case file name without a
+/// Windows program extension: `./tools/NASM.exe` → (`./tools/`, `nasm`).
+fn program_base(p: &str) -> (Option<&str>, String) {
+    let (dir, file) = match p.rfind(['/', '\\']) {
+        Some(i) => (Some(&p[..=i]), &p[i + 1..]),
+        None => (None, p),
+    };
+    let lower = file.to_ascii_lowercase();
+    let base = [".exe", ".bat", ".cmd", ".ps1"]
+        .iter()
+        .find_map(|ext| lower.strip_suffix(ext))
+        .unwrap_or(&lower)
+        .to_owned();
+    (dir, base)
+}
+
+/// `name` or `name` followed by a version (`python3`, `perl5.36`).
+fn is_named(base: &str, name: &str) -> bool {
+    base == name
+        || base
+            .strip_prefix(name)
+            .is_some_and(|rest| rest.chars().all(|c| c.is_ascii_digit() || c == '.'))
+}
+
+fn is_system_dir(dir: Option<&str>) -> bool {
+    matches!(dir, None | Some("/usr/bin/" | "/bin/" | "/usr/local/bin/"))
+}
+
+/// A relative path that stays inside the package (`./target/tools/nasm`, `scripts/gen`).
+fn package_path(p: &str) -> Option<String> {
+    let p = p.replace('\\', "/");
+    let rel = p.trim_start_matches("./");
+    let bad = rel.is_empty()
+        || p.starts_with('/')
+        || p.starts_with('~')
+        || p.contains(['$', '%', ':'])
+        || rel.split('/').any(|c| c == ".." || c.is_empty());
+    (!bad).then(|| rel.to_owned())
+}
+
+fn classify_literal(p: &str, args: &[Vec<Option<String>>], ctx: &Ctx<'_, '_>) -> Class {
+    let p = p.trim();
+    let (dir, base) = program_base(p);
+    if let Some(runner) = SCRIPT_RUNNERS.iter().find(|r| is_named(&base, r.name))
+        && is_system_dir(dir)
+    {
+        return script_run(p, runner, args, ctx);
+    }
+    if dir.is_some()
+        && let Some(rel) = package_path(p)
+    {
+        match ctx.files.get(&rel) {
+            Some(f) if f.utf8 => {
+                return Class::Script(format!("`{p}`, a program the package ships as text"));
+            }
+            Some(_) => return Class::Other(format!("`{p}`, a binary program the package ships")),
+            None => {
+                let file = p.rsplit(['/', '\\']).next().unwrap_or(p);
+                if let Ok(t) = classify_program(file, args) {
+                    return Class::Script(format!(
+                        "`{p}`, {t} at a path inside the package (the package does not ship it: it exists only if the build makes it there)"
+                    ));
+                }
+            }
+        }
+    }
+    match classify_program(p, args) {
+        Ok(t) => Class::Tool(t),
+        Err(o) => Class::Other(o),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Shell,
+    Perl,
+    Python,
+    Node,
+    Ruby,
+    Lua,
+    Php,
+}
+
+/// A shell or interpreter that runs script files.
+struct ScriptRunner {
+    name: &'static str,
+    family: Family,
+    /// File name endings of its scripts.
+    exts: &'static [&'static str],
+}
+
+const SCRIPT_RUNNERS: &[ScriptRunner] = &[
+    ScriptRunner {
+        name: "sh",
+        family: Family::Shell,
+        exts: &[".sh"],
+    },
+    ScriptRunner {
+        name: "bash",
+        family: Family::Shell,
+        exts: &[".sh", ".bash"],
+    },
+    ScriptRunner {
+        name: "dash",
+        family: Family::Shell,
+        exts: &[".sh"],
+    },
+    ScriptRunner {
+        name: "ash",
+        family: Family::Shell,
+        exts: &[".sh"],
+    },
+    ScriptRunner {
+        name: "ksh",
+        family: Family::Shell,
+        exts: &[".sh"],
+    },
+    ScriptRunner {
+        name: "zsh",
+        family: Family::Shell,
+        exts: &[".sh", ".zsh"],
+    },
+    ScriptRunner {
+        name: "perl",
+        family: Family::Perl,
+        exts: &[".pl", ".pm"],
+    },
+    ScriptRunner {
+        name: "python",
+        family: Family::Python,
+        exts: &[".py"],
+    },
+    ScriptRunner {
+        name: "py",
+        family: Family::Python,
+        exts: &[".py"],
+    },
+    ScriptRunner {
+        name: "node",
+        family: Family::Node,
+        exts: &[".js", ".mjs", ".cjs"],
+    },
+    ScriptRunner {
+        name: "ruby",
+        family: Family::Ruby,
+        exts: &[".rb"],
+    },
+    ScriptRunner {
+        name: "lua",
+        family: Family::Lua,
+        exts: &[".lua"],
+    },
+    ScriptRunner {
+        name: "php",
+        family: Family::Php,
+        exts: &[".php"],
+    },
+];
+
+/// An argument that gives the runner its program inline, or from standard input, or runs an
+/// installed module: `sh -c`, `bash -ec`, `perl -e`/`-ne`, `python -c`/`-m`, `node -e`, `-`.
+fn is_inline_flag(family: Family, a: &str) -> bool {
+    if a == "-" {
+        return true;
+    }
+    if let Some(long) = a.strip_prefix("--") {
+        return ["eval", "print", "command", "exec", "require", "encoded"]
+            .iter()
+            .any(|w| long.to_ascii_lowercase().starts_with(w));
+    }
+    let Some(cluster) = a.strip_prefix('-') else {
+        return false;
+    };
+    let Some(first) = cluster.chars().next() else {
+        return false;
+    };
+    // A short cluster of single-letter options (`-ec`, `-lne`); longer words are options of
+    // other programs that happen to be in the file (`-Wconversion`, `-nostdlibinc`).
+    let letters = cluster.len() <= 4 && cluster.chars().all(|c| c.is_ascii_alphabetic());
+    match family {
+        // Shell options take no attached values: `-ec`, `-lc`, `-s` (read stdin).
+        Family::Shell => letters && cluster.contains(['c', 's']),
+        // `-I`, `-M`, `-x`, ... take a value attached (`-Iinclude`); `-e`, `-pe`, `-lne` run
+        // code (the code is the next argument, so `e` ends the cluster).
+        Family::Perl => {
+            (letters && !"IMmxCdDV".contains(first) && cluster.ends_with(['e', 'E']))
+                || first == 'e'
+                || first == 'E'
+        }
+        Family::Python => letters && !"WX".contains(first) && cluster.contains(['c', 'm']),
+        Family::Node => "epr".contains(first),
+        Family::Ruby => {
+            first == 'e' || (letters && !"IrC".contains(first) && cluster.contains('e'))
+        }
+        Family::Lua => "el".contains(first),
+        Family::Php => "rBRE".contains(first),
+    }
+}
+
+/// A version query: `python3 -V`, `py -3 -V`, `perl --version`.
+fn is_version_query(args: &[Option<String>]) -> bool {
+    let flag = |a: &str| matches!(a, "-V" | "-v" | "--version" | "-version");
+    // `py -3`: which installed version to use.
+    let selector = |a: &str| {
+        a.strip_prefix('-')
+            .is_some_and(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit() || c == '.'))
+    };
+    args.iter().any(|a| a.as_deref().is_some_and(flag))
+        && args
+            .iter()
+            .all(|a| a.as_deref().is_some_and(|a| flag(a) || selector(a)))
+}
+
+/// Whether the package file is a text script of this runner: by its name, or by its `#!` line.
+fn is_runner_script(runner: &ScriptRunner, path: &str, f: &FileRecord) -> bool {
+    if !f.utf8 {
+        return false;
+    }
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if runner.exts.iter().any(|e| name.ends_with(e)) {
+        return true;
+    }
+    if runner.family == Family::Shell && name == "configure" {
+        return true;
+    }
+    let first_line = f.head.split(|b| *b == b'\n').next().unwrap_or_default();
+    let first_line = String::from_utf8_lossy(first_line);
+    first_line.starts_with("#!")
+        && first_line
+            .split(['/', ' ', '\t'])
+            .any(|w| is_named(w.trim(), runner.name))
+}
+
+/// A shell or interpreter: which script it runs decides.
+fn script_run(
+    p: &str,
+    runner: &ScriptRunner,
+    args: &[Vec<Option<String>>],
+    ctx: &Ctx<'_, '_>,
+) -> Class {
+    let kind = if runner.family == Family::Shell {
+        "a shell"
+    } else {
+        "an interpreter"
+    };
+    for a in args.iter().flatten().flatten() {
+        if is_inline_flag(runner.family, a) {
+            return Class::Other(format!(
+                "`{p} {a}`, {kind} given its program inline or on standard input"
+            ));
+        }
+        if a.contains("://") {
+            return Class::Other(format!("`{p}`, {kind} given the URL `{a}`"));
+        }
+    }
+    if !args.is_empty() && args.iter().all(|l| is_version_query(l)) {
+        let shown: Vec<&str> = args[0].iter().flatten().map(String::as_str).collect();
+        return Class::Tool(format!("`{p} {}` (a version query)", shown.join(" ")));
+    }
+    let mut scripts: Vec<String> = Vec::new();
+    let mut untraced = args.is_empty();
+    for list in args {
+        // The script is the first argument that is not a literal option.
+        match list
+            .iter()
+            .find(|a| !a.as_deref().is_some_and(|x| x.starts_with('-')))
+        {
+            Some(Some(lit)) => {
+                let shipped =
+                    package_path(lit).filter(|rel| ctx.files.get(rel).is_some_and(|f| f.utf8));
+                match shipped {
+                    Some(rel) => scripts.push(format!("`{rel}`, a script the package ships")),
+                    None => {
+                        return Class::Other(format!(
+                            "`{p} {lit}`, {kind} running `{lit}`, which is not a text file of the package"
+                        ));
+                    }
+                }
+            }
+            _ => untraced = true,
+        }
+    }
+    if untraced {
+        if ctx.index.feeds_stdin {
+            return Class::Other(format!(
+                "`{p}`, {kind}, in a file that writes to a program's standard input"
+            ));
+        }
+        let mut flags: Vec<&String> = ctx
+            .index
+            .literals
+            .iter()
+            .filter(|a| is_inline_flag(runner.family, a))
+            .collect();
+        flags.sort();
+        if let Some(flag) = flags.first() {
+            return Class::Other(format!(
+                "`{p}`, {kind}, in a file that also holds the inline-code option `{flag}`"
+            ));
+        }
+        let shipped: Vec<&str> = ctx
+            .files
+            .iter()
+            .filter(|(path, f)| is_runner_script(runner, path, f))
+            .map(|(path, _)| path.as_str())
+            .collect();
+        if shipped.is_empty() {
+            return Class::Other(format!(
+                "`{p}`, {kind} whose script could not be traced, and the package ships no script for it"
+            ));
+        }
+        // The scripts the file names (`"xed/mfile.py"`, `.join("configure")`) come first.
+        let named = |path: &str| {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            ctx.index
+                .literals
+                .iter()
+                .any(|l| l == name || l.trim_start_matches("./").ends_with(path))
+        };
+        let (mut examples, others): (Vec<&str>, Vec<&str>) = shipped.iter().partition(|p| named(p));
+        let how = if examples.is_empty() {
+            "the package ships"
+        } else {
+            "the build script names"
+        };
+        examples.truncate(3);
+        if examples.is_empty() {
+            examples = others.into_iter().take(3).collect();
+        }
+        scripts.push(format!(
+            "a script the build picks at run time ({how} {}{}; {} script(s) for it in the package)",
+            examples.join(", "),
+            if shipped.len() > examples.len() {
+                ", ..."
+            } else {
+                ""
+            },
+            shipped.len(),
+        ));
+    }
+    dedup_keep_order(&mut scripts);
+    Class::Script(format!("`{p}` running {}", scripts.join(" or ")))
 }
 
 fn classify_program(p: &str, args: &[Vec<Option<String>>]) -> Result<String, String> {
@@ -1449,7 +2083,33 @@ mod tests {
 
     /// Judges every `Command::new(..)` in `src`, in order.
     fn judge_all(src: &str) -> Vec<Launch> {
+        judge_in_package(src, &[])
+    }
+
+    /// A package file for the judgements: path and text (`None`: a binary file).
+    fn record(path: &str, text: Option<&str>) -> (String, FileRecord) {
+        let bytes = text.map_or_else(
+            || vec![0x7f, b'E', b'L', b'F', 0, 1],
+            |t| t.as_bytes().to_vec(),
+        );
+        (
+            path.to_owned(),
+            FileRecord {
+                path: path.to_owned(),
+                size: bytes.len() as u64,
+                head: bytes.clone(),
+                content: Some(bytes),
+                entropy: 4.0,
+                utf8: text.is_some(),
+            },
+        )
+    }
+
+    /// Judges every `Command::new(..)` in `src`, a file of a package with these files.
+    fn judge_in_package(src: &str, files: &[(&str, Option<&str>)]) -> Vec<Launch> {
         let src = src.to_owned();
+        let files: BTreeMap<String, FileRecord> =
+            files.iter().map(|(p, t)| record(p, *t)).collect();
         on_parser_thread(move || {
             let file = parse_file(&src, 100_000).unwrap();
             let index = LaunchIndex::new(&file);
@@ -1457,6 +2117,7 @@ mod tests {
                 index: &index,
                 current: Vec::new(),
                 out: Vec::new(),
+                files: &files,
             };
             finder.visit_file(&file);
             finder.out
@@ -1468,6 +2129,7 @@ mod tests {
         index: &'i LaunchIndex<'f>,
         current: Vec<FnKey>,
         out: Vec<Launch>,
+        files: &'i BTreeMap<String, FileRecord>,
     }
 
     impl<'ast> Visit<'ast> for Finder<'_, '_> {
@@ -1493,8 +2155,10 @@ mod tests {
                 && path_is_command_new(&c.func)
             {
                 let within = self.current.last().copied();
-                self.out
-                    .push(self.index.judge(&c.args[0], within, &resolve, &[args]));
+                self.out.push(
+                    self.index
+                        .judge(&c.args[0], within, &resolve, &[args], self.files),
+                );
                 for a in &m.args {
                     self.visit_expr(a);
                 }
@@ -1505,8 +2169,10 @@ mod tests {
         fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
             if path_is_command_new(&c.func) {
                 let within = self.current.last().copied();
-                self.out
-                    .push(self.index.judge(&c.args[0], within, &resolve, &[]));
+                self.out.push(
+                    self.index
+                        .judge(&c.args[0], within, &resolve, &[], self.files),
+                );
             }
             visit::visit_expr_call(self, c);
         }
@@ -1685,7 +2351,7 @@ fn run(p: &str) {
         }
         let text = |i: usize| match &got[i] {
             Launch::Other(why) => why.clone(),
-            Launch::BuildTool(t) => t.clone(),
+            Launch::BuildTool(t) | Launch::PackageScript(t) => t.clone(),
         };
         assert!(text(0).contains("shell"), "{}", text(0));
         assert!(text(2).contains("downloader"), "{}", text(2));
@@ -1698,6 +2364,236 @@ fn run(p: &str) {
         assert!(text(17).contains("shell"), "{}", text(17));
         assert!(text(18).contains("struct field"), "{}", text(18));
         assert!(text(19).contains("bash"), "{}", text(19));
+    }
+
+    fn script(l: &Launch) -> bool {
+        matches!(l, Launch::PackageScript(_))
+    }
+
+    #[test]
+    fn shells_and_interpreters_running_the_packages_scripts_are_package_scripts() {
+        let files = [
+            ("configure", Some("#!/bin/sh\necho configuring\n")),
+            ("gen/tables.py", Some("print('x')\n")),
+            ("tools/payload.sh", None),
+            ("bin/tool", None),
+        ];
+        let src = r#"
+fn main() {
+    Command::new("sh").arg("configure").arg("--disable-cxx");
+    Command::new("/bin/bash").arg("-e").arg("./configure");
+    Command::new("python3").arg("-B").arg("gen/tables.py");
+    Command::new("python3").arg("-V");
+    Command::new("py").arg("-3");
+    Command::new("./target/tools/nasm");
+}
+"#;
+        let got = judge_in_package(src, &files);
+        let verdicts: Vec<&str> = got
+            .iter()
+            .map(|l| match l {
+                Launch::BuildTool(_) => "tool",
+                Launch::PackageScript(_) => "script",
+                Launch::Other(_) => "other",
+            })
+            .collect();
+        assert_eq!(
+            verdicts,
+            ["script", "script", "script", "tool", "script", "script"],
+            "{got:#?}"
+        );
+        assert_eq!(
+            got[0],
+            Launch::PackageScript(
+                "`sh` running `configure`, a script the package ships".to_owned()
+            )
+        );
+        assert_eq!(
+            got[3],
+            Launch::BuildTool("`python3 -V` (a version query)".to_owned())
+        );
+        let Launch::PackageScript(untraced) = &got[4] else {
+            unreachable!()
+        };
+        assert!(untraced.contains("gen/tables.py"), "{untraced}");
+        let Launch::PackageScript(nasm) = &got[5] else {
+            unreachable!()
+        };
+        assert!(nasm.contains("does not ship it"), "{nasm}");
+    }
+
+    #[test]
+    fn inline_code_urls_stdin_and_foreign_scripts_stay_processes() {
+        let files = [
+            ("configure", Some("#!/bin/sh\n")),
+            ("gen.py", Some("print(1)\n")),
+            ("payload.sh", None),
+            ("bin/tool", None),
+        ];
+        for (line, why) in [
+            (r#"Command::new("sh").arg("-c").arg("id");"#, "inline"),
+            (
+                r#"Command::new("bash").arg("-ec").arg("configure");"#,
+                "inline",
+            ),
+            (r#"Command::new("sh").arg("-s");"#, "inline"),
+            (
+                r#"Command::new("perl").arg("-e").arg("print 1");"#,
+                "inline",
+            ),
+            (
+                r#"Command::new("perl").arg("-lne").arg("print");"#,
+                "inline",
+            ),
+            (r#"Command::new("python3").arg("-m").arg("pip");"#, "inline"),
+            (r#"Command::new("python3").arg("-");"#, "inline"),
+            (r#"Command::new("node").arg("--eval").arg("1");"#, "inline"),
+            (
+                r#"Command::new("python3").arg("gen.py").arg("https://example.invalid/x");"#,
+                "URL",
+            ),
+            (
+                r#"Command::new("sh").arg("payload.sh");"#,
+                "not a text file",
+            ),
+            (r#"Command::new("sh").arg("/tmp/x.sh");"#, "not a text file"),
+            (
+                r#"Command::new("sh").arg("../other/configure");"#,
+                "not a text file",
+            ),
+            (r#"Command::new("ruby").arg(script());"#, "ships no script"),
+            (r#"Command::new("./bin/tool");"#, "binary"),
+            (r#"Command::new("./tools/payload");"#, "path"),
+            (
+                r#"Command::new("/usr/bin/env").arg("sh").arg("configure");"#,
+                "command runner",
+            ),
+            (
+                r#"Command::new("sh").stdin(Stdio::piped());"#,
+                "standard input",
+            ),
+            (r#"Command::new("curl").arg("configure");"#, "downloader"),
+        ] {
+            let src = format!("fn main() {{\n    {line}\n}}\n");
+            let got = judge_in_package(&src, &files);
+            assert_eq!(got.len(), 1, "{line}");
+            match &got[0] {
+                Launch::Other(text) => assert!(text.contains(why), "{line}: {text}"),
+                other => panic!("{line}: {other:?}"),
+            }
+        }
+        // An inline-code option anywhere in the file makes a script that cannot be traced
+        // a process: the option may reach the launch.
+        let src = r#"
+fn main() {
+    let flag = "-c";
+    let mut cmd = Command::new("sh");
+    cmd.arg(flag).arg(payload());
+}
+"#;
+        let got = judge_in_package(src, &files);
+        assert!(
+            matches!(&got[0], Launch::Other(t) if t.contains("`-c`")),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_variable_named_after_its_fallback_tool_is_the_builders_choice() {
+        // Shapes of clang-sys, pq-sys and ring.
+        let src = r#"
+fn clang() {
+    let path = env::var("LLVM_CONFIG_PATH").unwrap_or_else(|_| "llvm-config".into());
+    Command::new(path);
+}
+fn pg_config_path() -> PathBuf {
+    if let Ok(target) = env::var("TARGET") {
+        let pg_config_for_target = &format!("PG_CONFIG_{}", target.to_ascii_uppercase());
+        if let Some(pg_config_path) = env::var_os(pg_config_for_target) {
+            let path = PathBuf::from(&pg_config_path);
+            return path;
+        }
+    }
+    PathBuf::from("pg_config")
+}
+fn pq() {
+    Command::new(pg_config_path());
+}
+fn ring() {
+    Command::new(get_command("PERL_EXECUTABLE", "perl"));
+}
+fn get_command(var: &'static str, default: &str) -> PathBuf {
+    PathBuf::from(env::var_os(var).unwrap_or_else(|| default.into()))
+}
+fn not_named_after() {
+    Command::new(env::var("SHELL").unwrap_or("cc".into()));
+    Command::new(env::var("MY_TOOL").unwrap_or("llvm-config".into()));
+    Command::new(env::var("CONFIG").unwrap_or("llvm-config".into()));
+}
+"#;
+        let files = [("crypto/aes.pl", Some("print 1;\n"))];
+        let got = judge_in_package(src, &files);
+        assert_eq!(
+            got[0],
+            Launch::BuildTool(
+                "the program in `LLVM_CONFIG_PATH` (the builder's own `llvm-config`) or `llvm-config`"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            got[1],
+            Launch::BuildTool(
+                "the program in `PG_CONFIG_{}` (the builder's own `pg_config`) or `pg_config`"
+                    .to_owned()
+            )
+        );
+        assert!(script(&got[2]), "{:?}", got[2]);
+        for l in &got[3..] {
+            assert!(
+                matches!(l, Launch::Other(t) if t.contains("which Cargo does not set")),
+                "{l:?}"
+            );
+        }
+        assert!(env_named_after("PERL_EXECUTABLE", "perl"));
+        assert!(!env_named_after("SHELL", "sh"));
+        assert!(!env_named_after("PERLX", "perl"));
+    }
+
+    #[test]
+    fn a_macro_of_the_file_around_the_compiler_probe_is_followed() {
+        // libc 0.2.152's build script.
+        let src = r#"
+fn rustc_minor_nightly() -> (u32, bool) {
+    macro_rules! otry {
+        ($e:expr) => {
+            match $e {
+                Some(e) => e,
+                None => return (0, false),
+            }
+        };
+    }
+    let rustc = otry!(env::var_os("RUSTC"));
+    let output = Command::new(rustc).arg("--version").output().ok();
+    let evil = otry!(Some(format!("{}/x", 1)));
+    Command::new(evil);
+}
+macro_rules! two {
+    ($e:expr) => { $e };
+    ($e:expr, $f:expr) => { $f };
+}
+fn other() {
+    Command::new(two!("sh", "cc"));
+    Command::new(undefined!("cc"));
+}
+"#;
+        let got = judge_all(src);
+        assert_eq!(
+            got[0],
+            Launch::BuildTool("the program in `RUSTC`".to_owned())
+        );
+        for l in &got[1..] {
+            assert!(!tool(l) && !script(l), "{l:?}");
+        }
     }
 
     #[test]

@@ -116,6 +116,10 @@ pub enum CapabilityKind {
     /// Cargo, the C toolchain (`cc`, `CC`, `ar`, ...), `pkg-config`-style probes, or a
     /// read-only `git` query.
     BuildTool,
+    /// Runs the package's own scripts: a shell or interpreter given a script the package ships
+    /// (`sh configure`, `perl crypto/aes.pl`), or a build tool at a path inside the package.
+    /// The script is reviewable content; inline code (`sh -c`, `perl -e`) is a `Process`.
+    PackageScript,
     /// Reads environment variables beyond Cargo's build-script variables.
     EnvRead,
     /// Reads or writes files outside `OUT_DIR` / the package.
@@ -132,6 +136,7 @@ impl fmt::Display for CapabilityKind {
             Self::Network => "network",
             Self::Process => "process",
             Self::BuildTool => "build-tool",
+            Self::PackageScript => "package-script",
             Self::EnvRead => "env-read",
             Self::FileAccess => "file-access",
             Self::CredentialPath => "credential-path",
@@ -151,6 +156,7 @@ mod tests {
             CapabilityKind::Network,
             CapabilityKind::Process,
             CapabilityKind::BuildTool,
+            CapabilityKind::PackageScript,
             CapabilityKind::EnvRead,
             CapabilityKind::FileAccess,
             CapabilityKind::CredentialPath,
