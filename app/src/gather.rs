@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use tokio::task::JoinSet;
 
 /// Bump when inspection changes, so cached results are recomputed.
-const ANALYSIS_VERSION: u32 = 4;
+const ANALYSIS_VERSION: u32 = 5;
 
 /// Fetches and inspects crates for reviews.
 #[derive(Clone)]
