@@ -2057,3 +2057,271 @@ async fn push_while_the_files_are_listed(deliver: bool) {
     assert_eq!(h.fake.comments().len(), 1);
     h.finish().await;
 }
+
+// Issue 13: verdicts nobody can flip (fail closed).
+
+/// Every published event until the queue is idle, after the first completed check run:
+/// the comment comes after the check run now, and a note on the check run after that.
+async fn reviewed(h: &Harness) -> Vec<Published> {
+    let mut events = h.fake.until(WAIT, is_completed).await;
+    h.idle().await;
+    events.extend(h.fake.drain().await);
+    events
+}
+
+/// The summary of the completed check run (the last completion) among `events`.
+fn completed_summary(events: &[Published]) -> String {
+    events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Published::CheckRunUpdated {
+                conclusion: Some(_),
+                summary: Some(s),
+                ..
+            } => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no completed check run: {events:#?}"))
+}
+
+/// A throw-away workspace's lock file (`t/Cargo.lock`), serde at `serde`.
+fn throwaway_lock(i: usize, serde: &str) -> String {
+    lock(
+        3,
+        &[
+            reg("serde", serde),
+            member(&format!("t{i}"), "0.1.0").deps(&["serde"]),
+        ],
+    )
+}
+
+/// 13.2: 200 throw-away `NNNN/Cargo.lock` files sort before the root `Cargo.lock`; the App
+/// read the first 200 and never the root one (which adds regex 1.5.4, a RUSTSEC advisory):
+/// `success`. The root lock file is always reviewed, and a changed lock file that was not
+/// reviewed fails the check (`unreviewable`, naming how many).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_files_past_the_cap_neither_hide_the_root_lock_nor_pass() {
+    let h = Harness::new(&[]).await;
+    let with_throwaways = |mut files: Vec<(String, String)>, serde: &str| {
+        for i in 0..200 {
+            files.push((format!("{i:04}/Cargo.lock"), throwaway_lock(i, serde)));
+        }
+        files
+    };
+    let base = h.commit(&with_throwaways(tree(None, 0), "1.0.0"));
+    let head = h.commit(&with_throwaways(tree(Some("1.5.4"), 0), "1.0.1"));
+    h.fake.set_pr(31, &base, &head, false);
+    h.open(31, &base, &head).await;
+    let events = reviewed(&h).await;
+    let (_, conclusion, _) = conclusion_of(&events);
+    let summary = completed_summary(&events);
+    assert_eq!(conclusion, "failure", "{summary}");
+    assert!(summary.contains("RUSTSEC-2022-0013"), "{summary}");
+    assert!(
+        summary.contains("1 changed lock file(s) were not reviewed"),
+        "{summary}"
+    );
+
+    // Only throw-away lock files, 201 of them, nothing at `deny` in the 200 read: the one
+    // not read fails the check all the same.
+    let many = |serde: &str| {
+        let mut files = tree(None, 0);
+        for i in 0..201 {
+            files.push((format!("{i:04}/Cargo.lock"), throwaway_lock(i, serde)));
+        }
+        files
+    };
+    let (base, head) = (h.commit(&many("1.0.0")), h.commit(&many("1.0.1")));
+    h.fake.set_pr(32, &base, &head, false);
+    h.open(32, &base, &head).await;
+    let events = reviewed(&h).await;
+    let summary = completed_summary(&events);
+    assert_eq!(conclusion_of(&events).1, "failure", "{summary}");
+    assert!(
+        summary.contains("1 changed lock file(s) were not reviewed") && summary.contains("`0200/Cargo.lock`"),
+        "{summary}"
+    );
+    h.finish().await;
+}
+
+/// 13.2: a file listing cut short (pages that stop without `Link: next` before GitHub's
+/// count of changed files) hid `zz/Cargo.lock`, which adds an advisory: "No dependency
+/// changes", `success`. A listing shorter than the pull request's `changed_files` is
+/// incomplete, and an incomplete listing cannot pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_listing_cut_short_cannot_pass() {
+    let h = Harness::new(&[]).await;
+    let base = h.commit(&tree(None, 0));
+    let mut head_tree = tree(None, 120);
+    let nested = lock(
+        3,
+        &[
+            reg("regex", "1.5.4"),
+            member("zz", "0.1.0").deps(&["regex"]),
+        ],
+    );
+    head_tree.push(("zz/Cargo.lock".into(), nested));
+    let head = h.commit(&head_tree);
+    h.fake.set_pr(33, &base, &head, false);
+    h.fake.world(|w| w.file_list_pages = Some(1));
+    h.open(33, &base, &head).await;
+    let events = reviewed(&h).await;
+    let summary = completed_summary(&events);
+    assert_eq!(file_list_pages(&h.fake, 33), 1);
+    assert_eq!(conclusion_of(&events).1, "failure", "{summary}");
+    assert!(
+        summary.contains("GitHub's list of changed files stopped at 3,000 files"),
+        "{summary}"
+    );
+    h.finish().await;
+}
+
+/// 13.3: GitHub answered 404 for the head's `Cargo.lock`, which its own list of changed
+/// files names as modified: the App took it for absent and passed. The contents API is
+/// asked again, then the blob the list names; a file no way returns is `unreviewable`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listed_lock_file_that_github_answers_404_for_is_not_absent() {
+    let h = Harness::new(&[]).await;
+    // The contents API keeps answering 404; the blob API has it: reviewed as usual.
+    let (base, head) = h.bump_pr(34);
+    h.fake.hide(&head, "Cargo.lock", false);
+    h.open(34, &base, &head).await;
+    let events = reviewed(&h).await;
+    let summary = completed_summary(&events);
+    assert_eq!(conclusion_of(&events).1, "failure", "{summary}");
+    assert!(summary.contains("RUSTSEC-2022-0013"), "{summary}");
+    let blob_reads = h
+        .fake
+        .world(|w| w.log.iter().filter(|l| l.contains("/git/blobs/")).count());
+    assert_eq!(blob_reads, 1);
+
+    // Neither way returns it (head side), then the base side: `unreviewable`, failing.
+    for side in ["head", "base"] {
+        let pr = if side == "head" { 35 } else { 36 };
+        let base = h.commit(&tree(None, 0));
+        let head = h.commit(&tree(Some("1.5.5"), 0));
+        h.fake.set_pr(pr, &base, &head, false);
+        h.fake
+            .hide(if side == "head" { &head } else { &base }, "Cargo.lock", true);
+        h.open(pr, &base, &head).await;
+        let events = reviewed(&h).await;
+        let summary = completed_summary(&events);
+        assert_eq!(conclusion_of(&events).1, "failure", "{side}: {summary}");
+        assert!(
+            summary.contains(&format!("Cargo.lock could not be read at the {side} commit"))
+                && summary.contains("404"),
+            "{side}: {summary}"
+        );
+    }
+    h.finish().await;
+}
+
+/// 13.4: another user's comment carrying lockwatch's marker was taken for lockwatch's; the
+/// edit was refused (403), and the review with `deny` findings completed `neutral`. The
+/// sticky comment is the marker comment written by the App's own bot account (`GET /app`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commenters_marker_comment_is_neither_edited_nor_a_reason_to_pass() {
+    let h = Harness::new(&[]).await;
+    let (base, head) = h.bump_pr(37);
+    let planted = format!(
+        "{}\nlockwatch: nothing to flag",
+        lockwatch::report::COMMENT_MARKER
+    );
+    let theirs = h.fake.comment_as(37, "mallory", &planted);
+    h.open(37, &base, &head).await;
+    let events = reviewed(&h).await;
+    assert_eq!(conclusion_of(&events).1, "failure");
+    let comments = h.fake.comments();
+    assert_eq!(comments.len(), 2, "{comments:#?}");
+    let mallorys = comments.iter().find(|c| c.id == theirs).expect("test step");
+    assert_eq!(mallorys.body, planted, "someone else's comment was edited");
+    let ours = comments.iter().find(|c| c.id != theirs).expect("test step");
+    assert_eq!(ours.author, lockwatch_tests::fake_github::BOT_LOGIN);
+    assert!(ours.body.contains("RUSTSEC-2022-0013"), "{}", ours.body);
+    assert!(h.fake.world(|w| w.log.iter().any(|l| l == "GET /app")));
+
+    // The next push edits lockwatch's own comment, still not mallory's.
+    let fixed = h.commit(&tree(Some("1.5.5"), 0));
+    h.push(37, &base, &fixed).await;
+    let events = reviewed(&h).await;
+    assert_eq!(conclusion_of(&events).1, "success");
+    assert!(events.iter().any(|e| matches!(e, Published::CommentEdited { id, .. } if *id == ours.id)), "{events:#?}");
+    assert_eq!(h.fake.comments().len(), 2);
+    assert_eq!(
+        h.fake
+            .comments()
+            .iter()
+            .find(|c| c.id == theirs)
+            .expect("test step")
+            .body,
+        planted
+    );
+    h.finish().await;
+}
+
+/// 13.5: a comment GitHub would not take turned a failing review `neutral` ("could not
+/// finish"). The check run is completed first, with the review's conclusion; the comment is
+/// tried, and its failure is said in the check run's text and counted, nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_comment_that_cannot_be_published_does_not_change_the_conclusion() {
+    let h = Harness::new(&["--max-attempts", "2"]).await;
+    let (base, head) = h.bump_pr(38);
+    h.fake
+        .fail("issues/create-comment", FaultKind::ServerError, 1000);
+    h.open(38, &base, &head).await;
+    let events = reviewed(&h).await;
+    let conclusions: Vec<&String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Published::CheckRunUpdated {
+                conclusion: Some(c),
+                ..
+            } => Some(c),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(conclusions, ["failure"], "{events:#?}");
+    assert!(
+        events.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: None, summary: Some(s), .. }
+            if s.starts_with("> **The pull-request comment could not be published**") && s.contains("RUSTSEC-2022-0013"))),
+        "{events:#?}"
+    );
+    let runs = h.fake.check_runs();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        (runs[0].status.as_str(), runs[0].conclusion.as_deref()),
+        ("completed", Some("failure"))
+    );
+    assert!(h.fake.comments().is_empty());
+    let m = h.metrics().await;
+    assert!(
+        m.contains("lockwatch_publish_failures_total{what=\"comment\"} 1"),
+        "{m}"
+    );
+    h.finish().await;
+}
+
+/// 13.5: a check-run PATCH that kept failing left the run `in_progress` for good (the job
+/// was given up, and giving up PATCHes too). It is retried, with backoff and without using
+/// up the job's attempts, until the check run is completed with the review's conclusion,
+/// and the metrics count it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_run_that_cannot_be_completed_is_retried_until_it_is() {
+    let h = Harness::new(&["--max-attempts", "2"]).await;
+    let (base, head) = h.bump_pr(39);
+    // Each request is tried three times by the client: this outlasts both attempts.
+    h.fake.fail("checks/update", FaultKind::ServerError, 15);
+    h.open(39, &base, &head).await;
+    let events = reviewed(&h).await;
+    assert_eq!(conclusion_of(&events).1, "failure", "{events:#?}");
+    let runs = h.fake.check_runs();
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    assert_eq!(runs[0].status, "completed");
+    let m = h.metrics().await;
+    assert!(
+        !m.contains("lockwatch_publish_failures_total{what=\"check_run\"} 0"),
+        "{m}"
+    );
+    h.finish().await;
+}
