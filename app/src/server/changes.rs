@@ -246,17 +246,20 @@ pub async fn collect(
         }
     }
     if !skipped.is_empty() {
-        let shown: Vec<String> = skipped.iter().take(5).map(|p| format!("`{p}`")).collect();
+        let shown: Vec<&str> = skipped.iter().take(5).copied().collect();
         let more = if skipped.len() > shown.len() {
             format!(" and {} more", skipped.len() - shown.len())
         } else {
             String::new()
         };
+        let (n, were) = match skipped.len() {
+            1 => ("1 changed lock file was".to_string(), "it is"),
+            n => (format!("{n} changed lock files were"), "they are"),
+        };
         change.not_reviewed.push(NotReviewed {
             path: None,
             message: format!(
-                "{} changed lock file(s) were not reviewed: lockwatch reads at most {MAX_FILES_READ} lock files per review (the root `Cargo.lock` and those whose workspace has a changed manifest first), and {read} were read; skipped: {}{more}. Split the pull request so that every changed lock file is reviewed",
-                skipped.len(),
+                "{n} not reviewed: {}{more}. lockwatch reads at most {MAX_FILES_READ} lock files per review, the root Cargo.lock and those whose workspace has a changed manifest first, and read {read}; {were} past that. Split the pull request so that every changed lock file is reviewed",
                 shown.join(", ")
             ),
         });
@@ -285,7 +288,7 @@ pub async fn collect(
 /// The `unreviewable` finding of a file list cut short at `cap` files.
 pub fn truncated_finding(cap: usize) -> String {
     format!(
-        "GitHub's list of changed files stopped at {} files, so lock files and manifests past it could not be seen (the root `Cargo.lock` is read at both commits whatever the list says); a changed lock file among them would not be reviewed. Split the pull request, or set `unreviewable` to a lower level in the policy to accept this",
+        "GitHub's list of changed files stopped at {} files, so lock files and manifests past it could not be seen; the root Cargo.lock is read at both commits whatever the list says, but a changed lock file among the others would not be reviewed. Split the pull request, or set the level of unreviewable lower in the policy to accept this",
         thousands(cap)
     )
 }
