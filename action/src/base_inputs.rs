@@ -47,9 +47,8 @@ fn locate(repo: &Repo, dir: &Path, trusted: &str, head: Option<&str>, input: &Pa
         return Located::Outside(input.to_path_buf());
     };
     if repo.tracked(trusted, &rel) {
-        let head_changes = head.is_some_and(|h| {
-            repo.object_id(h, &rel) != repo.object_id(trusted, &rel)
-        });
+        let head_changes =
+            head.is_some_and(|h| repo.object_id(h, &rel) != repo.object_id(trusted, &rel));
         Located::Base { rel, head_changes }
     } else if head.is_some_and(|h| repo.tracked(h, &rel)) {
         Located::AddedByHead
@@ -76,7 +75,9 @@ pub fn config(
         Located::Base { rel, head_changes } => {
             let bytes = repo
                 .file_at(trusted, &format!("./{rel}"))?
-                .with_context(|| format!("the config input {rel} is not a file at the base commit"))?;
+                .with_context(|| {
+                    format!("the config input {rel} is not a file at the base commit")
+                })?;
             Source::Base {
                 value: bytes,
                 head_changes,
@@ -101,9 +102,9 @@ pub fn config_change(
     let shown = format!("the config input's policy file `{rel}`");
     let head_bytes = repo.file_at(head, &format!("./{rel}")).ok().flatten();
     let message = match head_bytes.as_deref().map(parse_policy_bytes) {
-        None => format!(
-            "this pull request deletes {shown}; this review uses the base commit's version"
-        ),
+        None => {
+            format!("this pull request deletes {shown}; this review uses the base commit's version")
+        }
         Some(Err(e)) => format!(
             "this pull request {} {shown}, and its version is invalid ({e}); this review uses the base commit's policy",
             if added { "adds" } else { "edits" }
@@ -140,8 +141,9 @@ pub fn advisory_db(
                 std::fs::remove_dir_all(&dest)
                     .with_context(|| format!("cannot clear {}", dest.display()))?;
             }
-            repo.extract_dir(trusted, &rel, &dest)
-                .with_context(|| format!("cannot read the advisory-db input {rel} at the base commit"))?;
+            repo.extract_dir(trusted, &rel, &dest).with_context(|| {
+                format!("cannot read the advisory-db input {rel} at the base commit")
+            })?;
             Source::Base {
                 value: dest,
                 head_changes,

@@ -139,9 +139,10 @@ async fn try_run(env: &ActionEnv, out: &mut dyn Write) -> anyhow::Result<Outcome
             }
             Source::AddedByHead => config_change = Some(true),
             Source::Outside(path) => {
-                change.override_policy = Some(std::fs::read(&path).with_context(|| {
-                    format!("cannot read the config input {}", path.display())
-                })?);
+                change.override_policy =
+                    Some(std::fs::read(&path).with_context(|| {
+                        format!("cannot read the config input {}", path.display())
+                    })?);
             }
         }
     }

@@ -1057,7 +1057,10 @@ async fn more_than_3000_changed_files_are_capped_like_github_and_the_review_says
     h.push(7, &base, &moved).await;
     let events = reviewed(&h).await;
     let (reviewed_sha, conclusion, _) = conclusion_of(&events);
-    assert_eq!((reviewed_sha, conclusion.as_str()), (moved.clone(), "failure"));
+    assert_eq!(
+        (reviewed_sha, conclusion.as_str()),
+        (moved.clone(), "failure")
+    );
     let past_cap = "Cargo.lock is past the end of GitHub's list of changed files; lockwatch read it at both commits and reviewed its changes.";
     let edited = events
         .iter()
@@ -2204,15 +2207,19 @@ async fn a_listed_lock_file_that_github_answers_404_for_is_not_absent() {
         let base = h.commit(&tree(None, 0));
         let head = h.commit(&tree(Some("1.5.5"), 0));
         h.fake.set_pr(pr, &base, &head, false);
-        h.fake
-            .hide(if side == "head" { &head } else { &base }, "Cargo.lock", true);
+        h.fake.hide(
+            if side == "head" { &head } else { &base },
+            "Cargo.lock",
+            true,
+        );
         h.open(pr, &base, &head).await;
         let events = reviewed(&h).await;
         let summary = completed_summary(&events);
         assert_eq!(conclusion_of(&events).1, "failure", "{side}: {summary}");
         assert!(
-            summary.contains(&format!("Cargo.lock could not be read at the {side} commit"))
-                && summary.contains("404"),
+            summary.contains(&format!(
+                "Cargo.lock could not be read at the {side} commit"
+            )) && summary.contains("404"),
             "{side}: {summary}"
         );
     }
@@ -2248,7 +2255,12 @@ async fn a_commenters_marker_comment_is_neither_edited_nor_a_reason_to_pass() {
     h.push(37, &base, &fixed).await;
     let events = reviewed(&h).await;
     assert_eq!(conclusion_of(&events).1, "success");
-    assert!(events.iter().any(|e| matches!(e, Published::CommentEdited { id, .. } if *id == ours.id)), "{events:#?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Published::CommentEdited { id, .. } if *id == ours.id)),
+        "{events:#?}"
+    );
     assert_eq!(h.fake.comments().len(), 2);
     assert_eq!(
         h.fake

@@ -160,8 +160,14 @@ mod tests {
             comment(2, "lockwatch[bot]", "an unrelated note"),
             comment(3, "lockwatch[bot]", &format!("{marker} the report")),
         ];
-        assert_eq!(report_comment(&comments, "lockwatch[bot]").map(|c| c.id), Some(3));
-        assert_eq!(report_comment(&comments, "LockWatch[bot]").map(|c| c.id), Some(3));
+        assert_eq!(
+            report_comment(&comments, "lockwatch[bot]").map(|c| c.id),
+            Some(3)
+        );
+        assert_eq!(
+            report_comment(&comments, "LockWatch[bot]").map(|c| c.id),
+            Some(3)
+        );
         assert!(report_comment(&comments[..2], "lockwatch[bot]").is_none());
         let anonymous = IssueComment {
             id: 4,

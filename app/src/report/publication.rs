@@ -198,32 +198,68 @@ mod tests {
         // Whatever the subject or the comment mode: the conclusion is the review's.
         for subject in [Subject::MergeGroup, Subject::Commit] {
             for mode in [CommentMode::Never, CommentMode::Always] {
-                assert_eq!(plan(&deny, mode, FailOn::Deny, &subject, true).conclusion, Conclusion::Failure);
+                assert_eq!(
+                    plan(&deny, mode, FailOn::Deny, &subject, true).conclusion,
+                    Conclusion::Failure
+                );
             }
         }
         assert_eq!(conclusion(Verdict::Warn, FailOn::Warn), Conclusion::Failure);
-        assert_eq!(conclusion(Verdict::Fail, FailOn::Never), Conclusion::Neutral);
+        assert_eq!(
+            conclusion(Verdict::Fail, FailOn::Never),
+            Conclusion::Neutral
+        );
     }
 
     #[test]
     fn the_comment_goes_to_the_head_of_a_pull_request_only() {
         let deny = review(&[Level::Deny]);
         let none = review(&[]);
-        let p = |r: &Review, mode, subject: &Subject, deps| plan(r, mode, FailOn::Deny, subject, deps).comment;
-        assert_eq!(p(&deny, CommentMode::OnFindings, &pr(), true), CommentPlan::CreateOrEdit);
-        assert_eq!(p(&none, CommentMode::OnFindings, &pr(), true), CommentPlan::EditExisting);
-        assert_eq!(p(&none, CommentMode::Always, &pr(), true), CommentPlan::CreateOrEdit);
-        assert_eq!(p(&none, CommentMode::Always, &pr(), false), CommentPlan::EditExisting);
-        assert_eq!(p(&deny, CommentMode::Never, &pr(), true), CommentPlan::Leave);
+        let p = |r: &Review, mode, subject: &Subject, deps| {
+            plan(r, mode, FailOn::Deny, subject, deps).comment
+        };
+        assert_eq!(
+            p(&deny, CommentMode::OnFindings, &pr(), true),
+            CommentPlan::CreateOrEdit
+        );
+        assert_eq!(
+            p(&none, CommentMode::OnFindings, &pr(), true),
+            CommentPlan::EditExisting
+        );
+        assert_eq!(
+            p(&none, CommentMode::Always, &pr(), true),
+            CommentPlan::CreateOrEdit
+        );
+        assert_eq!(
+            p(&none, CommentMode::Always, &pr(), false),
+            CommentPlan::EditExisting
+        );
+        assert_eq!(
+            p(&deny, CommentMode::Never, &pr(), true),
+            CommentPlan::Leave
+        );
         let moved = Subject::PullRequest {
             number: 3,
             superseded_by: Some("abc1234".into()),
         };
-        assert_eq!(p(&deny, CommentMode::Always, &moved, true), CommentPlan::Leave);
-        assert_eq!(p(&deny, CommentMode::Always, &Subject::MergeGroup, true), CommentPlan::Leave);
+        assert_eq!(
+            p(&deny, CommentMode::Always, &moved, true),
+            CommentPlan::Leave
+        );
+        assert_eq!(
+            p(&deny, CommentMode::Always, &Subject::MergeGroup, true),
+            CommentPlan::Leave
+        );
         let moved_plan = plan(&deny, CommentMode::Always, FailOn::Deny, &moved, true);
-        assert!(moved_plan.summary.starts_with("**This commit is no longer the head of pull request #3**"));
+        assert!(
+            moved_plan
+                .summary
+                .starts_with("**This commit is no longer the head of pull request #3**")
+        );
         let empty = plan(&none, CommentMode::Always, FailOn::Deny, &pr(), false);
-        assert_eq!((empty.conclusion, empty.title.as_str()), (Conclusion::Success, "No dependency changes"));
+        assert_eq!(
+            (empty.conclusion, empty.title.as_str()),
+            (Conclusion::Success, "No dependency changes")
+        );
     }
 }

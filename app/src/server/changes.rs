@@ -2,9 +2,7 @@
 
 use crate::cli::inputs::is_lockfile;
 use crate::engine::LockfileInput;
-use crate::github::{
-    ChangedFiles, CommitSha, GitHubError, MAX_CHANGED_FILES, PrFile, RepoClient,
-};
+use crate::github::{ChangedFiles, CommitSha, GitHubError, MAX_CHANGED_FILES, PrFile, RepoClient};
 use crate::pipeline::{ChangeSet, ChangedPath, NotReviewed};
 use crate::policy::POLICY_PATH;
 use std::collections::BTreeSet;

@@ -30,13 +30,7 @@ pub async fn run(
     // finding fails it): "no dependency changes" would be a guess.
     if !changes::changes_dependencies(&files) && unlisted_lock.is_none() && !files.capped {
         let review = publish::empty_review();
-        let plan = publication::plan(
-            &review,
-            CommentMode::Never,
-            FailOn::Deny,
-            &subject,
-            false,
-        );
+        let plan = publication::plan(&review, CommentMode::Never, FailOn::Deny, &subject, false);
         publish::publish_plan(ctx, job, &repo, check, None, &plan, &[]).await?;
         return Ok(Outcome::Published);
     }

@@ -817,9 +817,10 @@ fn dispatch(
             let text = body["body"].as_str().unwrap_or_default().to_string();
             match w.comments.iter_mut().find(|c| c.id == id && c.repo == repo) {
                 // GitHub lets nobody but its author (and admins) edit a comment.
-                Some(c) if c.author != login => {
-                    error(StatusCode::FORBIDDEN, "Must have admin rights to Repository.")
-                }
+                Some(c) if c.author != login => error(
+                    StatusCode::FORBIDDEN,
+                    "Must have admin rights to Repository.",
+                ),
                 Some(c) => {
                     c.body = text.clone();
                     let _ = s.tx.send(Published::CommentEdited {
