@@ -317,6 +317,46 @@ fn thousands(n: usize) -> String {
 mod tests {
     use super::*;
 
+    fn file(path: &str) -> PrFile {
+        PrFile {
+            filename: path.to_string(),
+            status: "modified".into(),
+            previous_filename: None,
+            sha: None,
+        }
+    }
+
+    /// The root lock file and lock files whose workspace has a changed manifest are read
+    /// first, whatever sorts before them.
+    #[test]
+    fn lock_files_that_must_be_reviewed_are_read_first() {
+        let files: Vec<PrFile> = [
+            "0000/Cargo.lock",
+            "0001/Cargo.lock",
+            "Cargo.lock",
+            "tools/Cargo.lock",
+            "tools/xtask/Cargo.toml",
+            "src/main.rs",
+        ]
+        .into_iter()
+        .map(file)
+        .collect();
+        let order: Vec<(bool, &str)> = reading_order(&files)
+            .into_iter()
+            .map(|(first, f)| (first, f.filename.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                (true, "Cargo.lock"),
+                (true, "tools/Cargo.lock"),
+                (false, "0000/Cargo.lock"),
+                (false, "0001/Cargo.lock"),
+            ]
+        );
+        assert!(!must_review("tool/Cargo.lock", &["tools/Cargo.toml"]));
+    }
+
     #[test]
     fn the_cap_note_names_the_limit_readably() {
         assert_eq!(thousands(3000), "3,000");
