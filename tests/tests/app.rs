@@ -638,13 +638,14 @@ async fn rerequested_checks_rerun_the_review_or_say_there_is_no_pr() {
             .any(|e| matches!(e, Published::CommentCreated { .. }))
     );
 
-    // check_run rerequested with no pull request in the payload: neutral, says why.
+    // check_run rerequested with no pull request in the payload (as for a fork's pull
+    // request): nothing reviewed, so `failure` (not `neutral`, which passes), says why.
     let mut run = webhooks::fixture("check_run/rerequested.payload.json");
     run["repository"]["full_name"] = json!(lockwatch_tests::fake_github::REPO);
     run["check_run"]["head_sha"] = json!(head);
     assert_eq!(h.deliver("check_run", &run).await.0, 202);
     let none = reviewed(&h).await;
-    assert!(none.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: Some(c), title: Some(t), .. } if c == "neutral" && t == "No pull request to review")), "{none:#?}");
+    assert!(none.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: Some(c), title: Some(t), .. } if c == "failure" && t == "No pull request to review")), "{none:#?}");
     assert_eq!(h.fake.comments().len(), 1);
     h.finish().await;
 }

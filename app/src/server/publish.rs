@@ -358,14 +358,18 @@ pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcom
     let Some(pr) = req.pr_number.map(PrNumber) else {
         let check = ensure_check_run(ctx, &repo, job, req, &head).await?;
         still_held(ctx, job).await?;
+        // Nothing was reviewed: `neutral` would pass a required check (a re-run on a fork's
+        // pull request, whose payload names no pull request, would turn a failing review
+        // into a passing one). Fail closed.
         repo.complete_check_run(
             check,
-            Conclusion::Neutral,
+            Conclusion::Failure,
             "No pull request to review",
-            "GitHub did not name a pull request for this commit, so lockwatch has no base to compare it with. Push to the pull request, or re-run the check from the pull request's page.",
+            "GitHub did not name a pull request for this commit, so lockwatch has no base to compare it with, reviewed nothing, and this check does not pass. Push to the pull request to have it reviewed again.",
             &[],
         )
-        .await?;
+        .await
+        .map_err(unpublished)?;
         return Ok(Outcome::Published);
     };
     let pull = repo.pull_request(pr).await?;
