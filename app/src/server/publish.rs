@@ -330,7 +330,8 @@ async fn complete_not_reviewed(
         ),
         &[],
     )
-    .await?;
+    .await
+    .map_err(unpublished)?;
     Ok(())
 }
 
@@ -480,7 +481,8 @@ pub async fn give_up(
         ),
         &[],
     )
-    .await?;
+    .await
+    .map_err(unpublished)?;
     Ok(())
 }
 

@@ -217,9 +217,14 @@ async fn run_job(workers: &Workers, job: &Job) {
                     Err(JobError::LeaseLost(e)) => Err(e),
                     // The check run must not stay `in_progress`: run the job again until
                     // its check run is completed.
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot report the failure on the check run");
+                    Err(e @ (JobError::Unpublished { .. } | JobError::Transient { .. })) => {
+                        tracing::error!(error = %e, "cannot report the failure on the check run yet");
                         unpublished_again(workers, job, &format!("{message}; {e}"), None).await
+                    }
+                    Err(e @ JobError::Permanent(_)) => {
+                        tracing::error!(error = %e, "cannot report the failure on the check run");
+                        workers.metrics.job_failed();
+                        store.fail(&job.lease(), &message).await
                     }
                 }
             }
