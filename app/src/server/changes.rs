@@ -52,6 +52,7 @@ async fn both_sides(
     };
     Ok(LockfileInput {
         path: new_path.to_string(),
+        base_path: (old_path != new_path).then(|| old_path.to_string()),
         base: base_bytes,
         head: head_bytes,
     })
