@@ -7,7 +7,7 @@
 //! fetched (the lock file is attacker-controlled): the engine reports them instead.
 
 use crate::engine::{
-    CrateFacts, IndexFacts, ParsedLockfile, ReleaseHistory, VersionFacts, new_crate_names,
+    CrateFacts, IndexFacts, ParsedLockfile, Release, ReleaseHistory, VersionFacts, new_crate_names,
     wants_fetch,
 };
 use crate::inspect::{CrateSurface, InspectLimits, inspect_crate};
@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use tokio::task::JoinSet;
 
 /// Bump when inspection changes, so cached results are recomputed.
-const ANALYSIS_VERSION: u32 = 3;
+const ANALYSIS_VERSION: u32 = 4;
 
 /// Fetches and inspects crates for reviews.
 #[derive(Clone)]
@@ -48,6 +48,31 @@ struct Resembled {
     name: String,
     /// Registry, version and checksum from a lock file; None: the newest release.
     at: Option<(IndexUrl, String, String)>,
+}
+
+/// Every release of a crate, as the engine sees it.
+fn releases_of(entries: &[IndexEntry]) -> Vec<Release> {
+    entries
+        .iter()
+        .map(|e| Release {
+            version: e.version.clone(),
+            yanked: e.yanked,
+            pubtime: e.pubtime.map(|t| t.unix_timestamp()),
+            deps: e
+                .deps
+                .iter()
+                .filter(|d| d.kind != DepKind::Dev)
+                .map(|d| d.name.clone())
+                .collect(),
+            build_deps: e
+                .deps
+                .iter()
+                .filter(|d| d.kind == DepKind::Build)
+                .map(|d| d.name.clone())
+                .collect(),
+            links: e.links.clone(),
+        })
+        .collect()
 }
 
 /// A crate's release history from all its index entries.
@@ -216,11 +241,11 @@ impl Gatherer {
         match self.client.entry(&w.registry, &w.name, &w.version).await {
             Ok(Some(entry)) => {
                 // The index file is memoized: reading all its entries costs no request.
-                let history = self
+                let (history, releases) = self
                     .client
                     .index_entries(&w.registry, &w.name)
                     .await
-                    .map(|all| history_of(&all))
+                    .map(|all| (history_of(&all), releases_of(&all)))
                     .unwrap_or_default();
                 vf.index = Some(IndexFacts {
                     yanked: entry.yanked,
@@ -232,6 +257,7 @@ impl Gatherer {
                         .map(|d| d.name.clone())
                         .collect::<BTreeSet<_>>(),
                     history,
+                    releases,
                 })
             }
             Ok(None) => vf.index_error = Some(format!("version {} is not in the index", w.version)),

@@ -114,6 +114,7 @@ fn review_lockfile(
         source_findings(path, c, &mut findings);
         if let Some(facts) = input.facts {
             fact_findings(path, c, facts, policy, &mut findings);
+            super::provenance::release_findings(path, c, facts, policy, &mut findings);
         }
     }
     let fetchable = d.changes.iter().filter(|c| wants_fetch(c)).count();

@@ -5,10 +5,11 @@ mod finding;
 mod input;
 mod judge;
 mod policy_apply;
+mod provenance;
 mod review;
 mod squat;
 
-pub use facts::{CrateFacts, IndexFacts, ReleaseHistory, VersionFacts, wants_fetch};
+pub use facts::{CrateFacts, IndexFacts, Release, ReleaseHistory, VersionFacts, wants_fetch};
 pub use finding::{AdvisoryRef, AdvisoryStatus, Code, Evidence, Finding, Level};
 pub use input::{AdvisorySource, LockfileInput, ParsedLockfile, ReviewInput};
 pub use judge::review;

@@ -1,0 +1,400 @@
+//! Release integrity of an updated crate: what the new `.crate` says about where it comes
+//! from compared with the old one, the yank patterns around it in the index, and license
+//! drift. Pure: everything comes from [`CrateFacts`].
+
+use super::facts::{CrateFacts, IndexFacts, Release, VersionFacts, wants_fetch};
+use super::finding::{Code, Evidence, Finding, Level};
+use crate::inspect::{CapabilityKind, CrateSurface, compare, owner_of};
+use crate::lockfile::{Change, ChangeKind};
+use crate::policy::Policy;
+
+/// Fewest yanked releases right before the new one that make a `yank-burst`.
+pub const BURST_YANKED: usize = 2;
+
+/// Findings about the release integrity of one change.
+pub fn release_findings(
+    path: &str,
+    c: &Change,
+    facts: &CrateFacts,
+    policy: &Policy,
+    out: &mut Vec<Finding>,
+) {
+    let Some(new) = &c.new else { return };
+    if !wants_fetch(c) {
+        return;
+    }
+    let version = new.version.to_string();
+    let Some(vf) = facts.get(&c.name, &version) else {
+        return;
+    };
+    if vf.checksum_mismatch.is_some() {
+        return; // not inspected: the mismatch is the finding
+    }
+    let old_version = c
+        .old
+        .as_ref()
+        .filter(|_| matches!(c.kind, ChangeKind::Updated | ChangeKind::Downgraded))
+        .map(|o| o.version.to_string());
+    let old_vf = old_version
+        .as_deref()
+        .and_then(|v| facts.get(&c.name, v));
+    let new_surface = surface(vf);
+    let old_surface = old_vf.and_then(surface);
+    let at = |f: Finding| {
+        f.krate(c.name.clone(), Some(version.clone()))
+            .at(path, c.line())
+    };
+    let risk = fresh_risk(
+        vf.index.as_ref(),
+        old_vf.and_then(|f| f.index.as_ref()),
+        old_surface,
+        new_surface,
+    );
+    let mut found: Vec<Finding> = Vec::new();
+
+    if let (Some(old), Some(new)) = (old_surface, new_surface) {
+        provenance_delta(&c.name, &version, old, new, &mut found);
+    }
+    if let (Some(new), Some(old_v)) = (new_surface, old_version.as_deref()) {
+        let old_license = old_surface.and_then(|s| s.provenance.license.as_deref());
+        let new_license = new.provenance.license.as_deref();
+        if old_surface.is_some() && old_license != new_license {
+            found.push(Finding::new(
+                Code::LicenseChanged,
+                format!(
+                    "the license of `{}` changed from {} ({old_v}) to {} ({version})",
+                    c.name,
+                    shown(old_license),
+                    shown(new_license)
+                ),
+            ));
+        }
+    }
+    if let Some(allowed) = &policy.licenses
+        && let Some(new) = new_surface
+    {
+        let old_license = old_surface.and_then(|s| s.provenance.license.as_deref());
+        let license = new.provenance.license.as_deref();
+        // A crate is judged when it is new, or when its license changed.
+        let judged = old_surface.is_none() || old_license != license;
+        if judged && let Err(why) = allowed.check(license, new.provenance.license_file.as_deref())
+        {
+            found.push(Finding::new(
+                Code::LicenseNotAllowed,
+                format!("`{}` {version}: {why}", c.name),
+            ));
+        }
+    }
+    if let (Some(ix), Some(old_ix)) = (vf.index.as_ref(), old_vf.and_then(|f| f.index.as_ref()))
+        && c.kind == ChangeKind::Updated
+    {
+        yank_patterns(c, &version, ix, old_ix, facts, policy, &mut found);
+    }
+
+    for mut f in found {
+        let combinable = matches!(
+            f.code,
+            Code::VcsInfoMissing | Code::RepositoryMoved | Code::YankForcedUpgrade | Code::YankBurst
+        );
+        if combinable && !risk.is_empty() && !policy.levels.contains_key(&f.code) {
+            f.level = Level::Deny;
+            f.policy_note = Some(format!(
+                "deny: the new release also brings {}",
+                risk.join(", ")
+            ));
+        }
+        out.push(at(f));
+    }
+}
+
+fn surface(vf: &VersionFacts) -> Option<&CrateSurface> {
+    vf.surface.as_ref().and_then(|s| s.as_ref().ok())
+}
+
+fn shown(license: Option<&str>) -> String {
+    license.map_or_else(|| "none".to_owned(), |l| format!("`{l}`"))
+}
+
+/// What the new release adds that can run code: new dependencies, or new build-time code.
+fn fresh_risk(
+    ix: Option<&IndexFacts>,
+    old_ix: Option<&IndexFacts>,
+    old: Option<&CrateSurface>,
+    new: Option<&CrateSurface>,
+) -> Vec<String> {
+    let mut risk = Vec::new();
+    if let (Some(ix), Some(old_ix)) = (ix, old_ix) {
+        let added: Vec<String> = ix
+            .deps
+            .difference(&old_ix.deps)
+            .map(|n| format!("`{n}`"))
+            .collect();
+        if !added.is_empty() {
+            risk.push(format!("new dependencies ({})", added.join(", ")));
+        }
+    }
+    if let (Some(old), Some(new)) = (old, new) {
+        let d = compare(old, new);
+        if d.build_script_added {
+            risk.push("a new build script".to_owned());
+        } else if d.build_script_diff.is_some() {
+            risk.push("a changed build script".to_owned());
+        }
+        if d.became_proc_macro {
+            risk.push("proc-macro code".to_owned());
+        }
+        let mut kinds: Vec<String> = d
+            .new_capabilities
+            .iter()
+            .filter(|c| c.kind != CapabilityKind::BuildTool)
+            .map(|c| c.kind.to_string())
+            .collect();
+        kinds.dedup();
+        if !kinds.is_empty() {
+            risk.push(format!("new build-time capabilities ({})", kinds.join(", ")));
+        }
+        if !d.new_binaries.is_empty() {
+            risk.push("new prebuilt binaries".to_owned());
+        }
+    }
+    risk
+}
+
+/// The provenance delta between the old and the new `.crate`.
+fn provenance_delta(
+    name: &str,
+    version: &str,
+    old: &CrateSurface,
+    new: &CrateSurface,
+    out: &mut Vec<Finding>,
+) {
+    let (op, np) = (&old.provenance, &new.provenance);
+    match (&op.vcs, &np.vcs) {
+        (Some(o), None) => out.push(
+            Finding::new(
+                Code::VcsInfoMissing,
+                format!(
+                    "`{name}` {version} has no `.cargo_vcs_info.json`: nothing ties it to a commit of its repository, although the previous release named one{}",
+                    o.commit
+                        .as_deref()
+                        .map(|c| format!(" ({})", short_sha(c)))
+                        .unwrap_or_default()
+                ),
+            )
+            .evidence(vec![Evidence {
+                file: Some(".cargo_vcs_info.json".to_owned()),
+                line: None,
+                text: "missing in the new release".to_owned(),
+            }]),
+        ),
+        (Some(o), Some(n)) => {
+            if n.dirty && !o.dirty {
+                out.push(Finding::new(
+                    Code::VcsInfoDirty,
+                    format!(
+                        "`{name}` {version} was packaged from a work tree with uncommitted changes (`dirty: true` in `.cargo_vcs_info.json`{}): the published code is not exactly what the repository holds",
+                        n.commit
+                            .as_deref()
+                            .map(|c| format!(", commit {}", short_sha(c)))
+                            .unwrap_or_default()
+                    ),
+                ));
+            }
+            if !o.malformed && !n.malformed && o.path_in_vcs != n.path_in_vcs {
+                out.push(Finding::new(
+                    Code::VcsPathChanged,
+                    format!(
+                        "`{name}` {version} was packaged from `{}` of its repository, the previous release from `{}`",
+                        n.path_in_vcs.as_deref().unwrap_or(""),
+                        o.path_in_vcs.as_deref().unwrap_or("")
+                    ),
+                ));
+            }
+        }
+        _ => {}
+    }
+    if op.manifest_orig && !np.manifest_orig {
+        out.push(Finding::new(
+            Code::ManifestOrigMissing,
+            format!(
+                "`{name}` {version} has no `Cargo.toml.orig`, which `cargo publish` always writes; the previous release had one, so this one was packaged another way"
+            ),
+        ));
+    }
+    let links = [
+        ("repository", old.repository.as_deref(), new.repository.as_deref()),
+        ("homepage", op.homepage.as_deref(), np.homepage.as_deref()),
+        (
+            "documentation",
+            op.documentation.as_deref(),
+            np.documentation.as_deref(),
+        ),
+    ];
+    let mut moved: Vec<Evidence> = Vec::new();
+    for (key, before, after) in links {
+        let Some(before) = before else { continue };
+        let (Some(old_owner), after_owner) = (owner_of(before), after.and_then(owner_of)) else {
+            continue;
+        };
+        let changed = match &after_owner {
+            Some(a) => *a != old_owner,
+            // Dropping the repository link hides where the code comes from.
+            None => key == "repository",
+        };
+        if changed {
+            moved.push(Evidence {
+                file: Some("Cargo.toml".to_owned()),
+                line: None,
+                text: format!("{key}: {before} -> {}", after.unwrap_or("(removed)")),
+            });
+        }
+    }
+    if !moved.is_empty() {
+        let keys: Vec<&str> = moved
+            .iter()
+            .filter_map(|e| e.text.split(':').next())
+            .collect();
+        out.push(
+            Finding::new(
+                Code::RepositoryMoved,
+                format!(
+                    "`{name}` {version} points its {} at another host or owner than the previous release",
+                    keys.join(", ")
+                ),
+            )
+            .evidence(moved),
+        );
+    }
+    if !op.authors.is_empty()
+        && !np.authors.is_empty()
+        && !op.authors.iter().any(|a| np.authors.contains(a))
+    {
+        out.push(Finding::new(
+            Code::AuthorsReplaced,
+            format!(
+                "`{name}` {version} lists none of the previous release's authors ({} -> {})",
+                op.authors.join(", "),
+                np.authors.join(", ")
+            ),
+        ));
+    }
+}
+
+fn short_sha(s: &str) -> String {
+    s.chars().take(12).collect()
+}
+
+fn date_time(ts: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ts)
+        .map(|t| {
+            format!(
+                "{} {:02}:{:02} UTC",
+                t.date(),
+                t.time().hour(),
+                t.time().minute()
+            )
+        })
+        .unwrap_or_else(|_| "an unknown date".to_owned())
+}
+
+/// When a release leaves the cooldown, if it is still inside it.
+pub fn cooldown_end(pubtime: Option<i64>, now: i64, policy: &Policy) -> Option<i64> {
+    let end = pubtime?.saturating_add(i64::try_from(policy.cooldown_hours).ok()?.saturating_mul(3600));
+    (end > now).then_some(end)
+}
+
+/// Releases sorted by semver (unparsable versions are left out).
+fn by_version(releases: &[Release]) -> Vec<(semver::Version, &Release)> {
+    let mut v: Vec<_> = releases
+        .iter()
+        .filter_map(|r| semver::Version::parse(&r.version).ok().map(|v| (v, r)))
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// The forced-upgrade and yank-burst patterns of an update.
+fn yank_patterns(
+    c: &Change,
+    version: &str,
+    ix: &IndexFacts,
+    old_ix: &IndexFacts,
+    facts: &CrateFacts,
+    policy: &Policy,
+    out: &mut Vec<Finding>,
+) {
+    let Some(until) = cooldown_end(ix.pubtime, facts.now, policy) else {
+        return; // not fresh: whatever was yanked, the new release had time to be looked at
+    };
+    if ix.yanked {
+        return; // the `yanked` finding says it
+    }
+    let Some(old) = c.old.as_ref().map(|o| o.version.to_string()) else {
+        return;
+    };
+    let releases = if ix.releases.is_empty() {
+        &old_ix.releases
+    } else {
+        &ix.releases
+    };
+    let sorted = by_version(releases);
+    let new_v = semver::Version::parse(version).ok();
+    // The yanked releases right before the new one, newest first.
+    let run: Vec<&str> = sorted
+        .iter()
+        .rev()
+        .skip_while(|(v, _)| new_v.as_ref().is_none_or(|n| v >= n))
+        .take_while(|(_, r)| r.yanked)
+        .map(|(_, r)| r.version.as_str())
+        .collect();
+    let wait = format!(
+        "# or wait until {} (end of the {} h cooldown) and review {version} then",
+        date_time(until),
+        policy.cooldown_hours
+    );
+    let stay = |at: &str| {
+        vec![
+            format!(
+                "# do not run `cargo update -p {}`: it moves to {version}, the release this pattern pushes",
+                c.name
+            ),
+            format!(
+                "# stay on {at}: keep the base lock file's entry (a yanked version still downloads for lock files that name it)"
+            ),
+            format!("# pin it in Cargo.toml until then: {} = \"={at}\"", c.name),
+            wait.clone(),
+        ]
+    };
+    let burst = if run.len() >= BURST_YANKED {
+        format!(
+            "; the {} releases right before it are yanked too ({})",
+            run.len(),
+            run.iter().rev().copied().collect::<Vec<_>>().join(", ")
+        )
+    } else {
+        String::new()
+    };
+    if old_ix.yanked {
+        out.push(
+            Finding::new(
+                Code::YankForcedUpgrade,
+                format!(
+                    "`{}` {old} (the base version) is yanked and the update goes to {version}, published less than {} h ago{burst}: the pattern of a hijacked crate whose good releases are yanked to push users onto a new one",
+                    c.name, policy.cooldown_hours
+                ),
+            )
+            .fix(stay(&old)),
+        );
+    } else if run.len() >= BURST_YANKED {
+        out.push(
+            Finding::new(
+                Code::YankBurst,
+                format!(
+                    "`{}` {version} was published less than {} h ago{burst}",
+                    c.name, policy.cooldown_hours
+                ),
+            )
+            .fix(stay(&old)),
+        );
+    }
+}
