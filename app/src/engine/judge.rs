@@ -7,7 +7,8 @@ use super::policy_apply::apply_policy;
 use super::review::{
     ChangeRow, LockfileReview, LockfileStatus, Review, SCHEMA_VERSION, Summary, Verdict,
 };
-use crate::advisories::{AdvisoryDb, category_of, hits_for, suggest_fix};
+use super::facts::CrateFacts;
+use crate::advisories::{AdvisoryDb, category_of, hits_for};
 use crate::lockfile::{
     Change, ChangeKind, DependencyGraph, LockDiff, ParsedLock, SourceKind, diff,
 };
@@ -133,7 +134,7 @@ fn review_lockfile(
         }
     }
     if let Some(db) = db {
-        advisory_findings(path, db, base, head, &mut findings);
+        advisory_findings(path, db, base, head, input.facts, policy, &mut findings);
     }
     if let Some(pr) = &input.pr {
         findings.extend(crate::split::lockfile_findings(
@@ -247,6 +248,8 @@ fn advisory_findings(
     db: &AdvisoryDb,
     base: Option<&ParsedLock>,
     head: Option<&ParsedLock>,
+    facts: Option<&CrateFacts>,
+    policy: &Policy,
     out: &mut Vec<Finding>,
 ) {
     for hit in hits_for(db, base.map(|b| &b.lock), head.map(|h| &h.lock)) {
@@ -260,20 +263,14 @@ fn advisory_findings(
         let line = lines.and_then(|l| l.line_of(&hit.name, &version, hit.source_id.as_deref()));
         let fix = match hit.status {
             AdvisoryStatus::Fixed => Vec::new(),
-            _ => match suggest_fix(a, &hit.version) {
-                Some(f) if f.compatible || f.version < hit.version => vec![format!(
-                    "cargo update -p {}@{} --precise {}",
-                    hit.name, version, f.version
-                )],
-                Some(f) => vec![format!(
-                    "# no semver-compatible fix: raise the requirement on `{}` to {} in Cargo.toml (breaking upgrade)",
-                    hit.name, f.version
-                )],
-                None => vec![format!(
-                    "# no patched release of `{}`: remove or replace it",
-                    hit.name
-                )],
-            },
+            _ => super::provenance::advisory_fix(
+                &hit.name,
+                &hit.version,
+                a,
+                facts.and_then(|f| f.releases_of(&hit.name)),
+                facts.map_or(0, |f| f.now),
+                policy,
+            ),
         };
         let verb = match hit.status {
             AdvisoryStatus::Introduced => "introduced by this change",

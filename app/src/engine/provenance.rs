@@ -398,3 +398,174 @@ fn yank_patterns(
         );
     }
 }
+
+/// Why moving from `current` to `candidate` is not safe yet (empty when it is).
+pub fn unsafe_reasons(
+    current: Option<&Release>,
+    candidate: &Release,
+    now: i64,
+    policy: &Policy,
+) -> Vec<String> {
+    let mut why = Vec::new();
+    if candidate.yanked {
+        why.push("yanked".to_owned());
+    }
+    if let Some(end) = cooldown_end(candidate.pubtime, now, policy) {
+        why.push(format!("inside the cooldown until {}", date_time(end)));
+    }
+    if let Some(cur) = current {
+        let added: Vec<String> = candidate
+            .deps
+            .difference(&cur.deps)
+            .map(|d| {
+                if candidate.build_deps.contains(d) {
+                    format!("`{d}` (build)")
+                } else {
+                    format!("`{d}`")
+                }
+            })
+            .collect();
+        if !added.is_empty() {
+            why.push(format!("adds dependencies {}", added.join(", ")));
+        }
+        if candidate.links.is_some() && candidate.links != cur.links {
+            why.push(format!(
+                "links the native library `{}`",
+                candidate.links.as_deref().unwrap_or_default()
+            ));
+        }
+    }
+    why
+}
+
+/// The fix lines of an advisory finding: a `cargo update --precise` that never walks into
+/// a release that is yanked, inside the cooldown, or that adds dependencies or native links
+/// the current version lacks; when every patched release is like that, says so and gives the
+/// safe alternative (stay and pin, or wait until a date). Without the crate's index
+/// (`releases` None), the lowest patched version is suggested unchecked.
+pub fn advisory_fix(
+    name: &str,
+    current: &semver::Version,
+    advisory: &rustsec::Advisory,
+    releases: Option<&[Release]>,
+    now: i64,
+    policy: &Policy,
+) -> Vec<String> {
+    let cmd = |v: &semver::Version| format!("cargo update -p {name}@{current} --precise {v}");
+    let raise = |v: &semver::Version| {
+        format!(
+            "# no semver-compatible fix: raise the requirement on `{name}` to {v} in Cargo.toml (breaking upgrade)"
+        )
+    };
+    let suggested = crate::advisories::suggest_fix(advisory, current);
+    let Some(releases) = releases.filter(|r| !r.is_empty()) else {
+        return match suggested {
+            Some(f) if f.compatible || f.version < *current => vec![cmd(&f.version)],
+            Some(f) => vec![raise(&f.version)],
+            None => vec![format!("# no patched release of `{name}`: remove or replace it")],
+        };
+    };
+    let sorted = by_version(releases);
+    let cur = sorted.iter().find(|(v, _)| v == current).map(|(_, r)| *r);
+    let caret = semver::VersionReq {
+        comparators: vec![semver::Comparator {
+            op: semver::Op::Caret,
+            major: current.major,
+            minor: Some(current.minor),
+            patch: Some(current.patch),
+            pre: current.pre.clone(),
+        }],
+    };
+    let forward: Vec<&(semver::Version, &Release)> = sorted
+        .iter()
+        .filter(|(v, _)| v > current && v.pre.is_empty() && !advisory.versions.is_vulnerable(v))
+        .collect();
+    let mut skipped: Vec<(String, Vec<String>)> = Vec::new();
+    for compatible in [true, false] {
+        for (v, r) in forward.iter().filter(|(v, _)| caret.matches(v) == compatible) {
+            let why = unsafe_reasons(cur, r, now, policy);
+            if why.is_empty() {
+                let mut lines = vec![if compatible { cmd(v) } else { raise(v) }];
+                if !skipped.is_empty() {
+                    lines.push(format!(
+                        "# not the earlier patched release(s): {}",
+                        skipped_text(&skipped)
+                    ));
+                }
+                return lines;
+            }
+            if !skipped.iter().any(|(s, _)| *s == v.to_string()) {
+                skipped.push((v.to_string(), why));
+            }
+        }
+    }
+    if !skipped.is_empty() {
+        let mut lines = vec![format!(
+            "# every patched release of `{name}` is unsafe to move to yet: {}",
+            skipped_text(&skipped)
+        )];
+        lines.push(format!(
+            "# stay on {current} for now and pin it in Cargo.toml: {name} = \"={current}\""
+        ));
+        // The earliest release that is only waiting for its cooldown.
+        let waiting = forward.iter().find_map(|(v, r)| {
+            let only_cooldown = r.pubtime.is_some()
+                && !r.yanked
+                && unsafe_reasons(cur, r, now, policy).len() == 1;
+            cooldown_end(r.pubtime, now, policy)
+                .filter(|_| only_cooldown)
+                .map(|end| (v, end))
+        });
+        if let Some((v, end)) = waiting {
+            lines.push(format!(
+                "# or wait until {} (end of the {} h cooldown), review {v}, then: {}",
+                date_time(end),
+                policy.cooldown_hours,
+                cmd(v)
+            ));
+        }
+        return lines;
+    }
+    // No fixed release above: go back, as `suggest_fix` says, to an older release that the
+    // advisory does not cover. A yanked one is acceptable there (it is what the lock file had
+    // before); one inside the cooldown is not.
+    match suggested {
+        Some(f) if f.version < *current => {
+            let back = sorted.iter().find(|(v, _)| *v == f.version).map(|(_, r)| *r);
+            let why: Vec<String> = back
+                .map(|r| unsafe_reasons(None, r, now, policy))
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|w| w != "yanked")
+                .collect();
+            if why.is_empty() {
+                let mut lines = vec![cmd(&f.version)];
+                if back.is_some_and(|r| r.yanked) {
+                    lines.push(format!(
+                        "# {} is yanked: Cargo 1.78 and later accept a yanked version with --precise; pin it with {name} = \"={}\"",
+                        f.version, f.version
+                    ));
+                }
+                lines
+            } else {
+                vec![format!(
+                    "# no safe release of `{name}` to move to: {} is {}; remove or replace it",
+                    f.version,
+                    why.join(", ")
+                )]
+            }
+        }
+        Some(f) if !forward.is_empty() || f.compatible => vec![cmd(&f.version)],
+        Some(f) => vec![raise(&f.version)],
+        None => vec![format!("# no patched release of `{name}`: remove or replace it")],
+    }
+}
+
+fn skipped_text(skipped: &[(String, Vec<String>)]) -> String {
+    skipped
+        .iter()
+        .take(5)
+        .map(|(v, why)| format!("{v} ({})", why.join("; ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
