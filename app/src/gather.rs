@@ -185,6 +185,31 @@ impl Gatherer {
         facts
     }
 
+    /// The index releases of crates that were not fetched but whose fix suggestions need
+    /// them (advisory hits on crates the change did not move), from the default registry;
+    /// a crate whose index cannot be read is left out (its fix is then suggested unchecked).
+    pub async fn index_releases(
+        &self,
+        names: Vec<String>,
+    ) -> std::collections::HashMap<String, Vec<Release>> {
+        let mut set = JoinSet::new();
+        for name in names {
+            let this = self.clone();
+            set.spawn(async move {
+                let registry = this.client.config().index_url.clone();
+                let entries = this.client.index_entries(&registry, &name).await;
+                (name, entries.map(|e| releases_of(&e)))
+            });
+        }
+        let mut out = std::collections::HashMap::new();
+        while let Some(joined) = set.join_next().await {
+            if let Ok((name, Ok(releases))) = joined {
+                out.insert(name, releases);
+            }
+        }
+        out
+    }
+
     /// Where to read a resembled crate from: the version in a lock file (verified by its
     /// checksum), else the newest release in the default registry's index.
     fn locate(&self, name: &str, locks: [Option<&ParsedLock>; 2]) -> Resembled {

@@ -181,10 +181,7 @@ async fn the_arrayref_attack_is_caught_without_an_advisory() {
         .iter()
         .map(|l| l.as_str().unwrap())
         .collect();
-    assert!(
-        fix.iter().any(|l| l.contains("stay on 0.3.9")),
-        "{fix:?}"
-    );
+    assert!(fix.iter().any(|l| l.contains("stay on 0.3.9")), "{fix:?}");
     assert!(
         fix.iter().any(|l| l.contains("arrayref = \"=0.3.9\"")),
         "{fix:?}"

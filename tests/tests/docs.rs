@@ -42,7 +42,10 @@ fn every_finding_code_is_documented_with_its_default_level() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/findings.md");
     let markdown = std::fs::read_to_string(path).expect("docs/findings.md");
     let documented = documented_levels(&markdown);
-    assert!(documented.len() >= 10, "the table was not found: {documented:?}");
+    assert!(
+        documented.len() >= 10,
+        "the table was not found: {documented:?}"
+    );
     for code in Code::ALL {
         let level = documented
             .get(code.as_str())

@@ -76,7 +76,13 @@ fn codes(v: &Value, krate: &str) -> Vec<String> {
         .unwrap()
         .iter()
         .filter(|f| f["crate"] == krate)
-        .map(|f| format!("{}:{}", f["code"].as_str().unwrap(), f["level"].as_str().unwrap()))
+        .map(|f| {
+            format!(
+                "{}:{}",
+                f["code"].as_str().unwrap(),
+                f["level"].as_str().unwrap()
+            )
+        })
         .collect();
     c.sort();
     c
@@ -141,7 +147,10 @@ async fn release_integrity_signals_end_to_end() {
     let license = &findings(&v, "license-changed", "widget")[0];
     assert!(
         license["message"].as_str().unwrap().contains("`MIT`")
-            && license["message"].as_str().unwrap().contains("`GPL-3.0-only`"),
+            && license["message"]
+                .as_str()
+                .unwrap()
+                .contains("`GPL-3.0-only`"),
         "{license}"
     );
 
@@ -183,7 +192,10 @@ async fn release_integrity_signals_end_to_end() {
         &[],
         &["--config", &policy_arg],
     );
-    assert_eq!(findings(&v, "vcs-info-missing", "widget")[0]["level"], "warn");
+    assert_eq!(
+        findings(&v, "vcs-info-missing", "widget")[0]["level"],
+        "warn"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -191,7 +203,12 @@ async fn yank_bursts_and_the_license_allow_list() {
     let registry = FakeRegistry::start().await;
     let repo = "https://github.com/jane/gizmo";
     let mut sums = Vec::new();
-    for (v, age_days) in [("2.0.0", 300), ("2.0.1", 200), ("2.0.2", 100), ("2.0.3", 50)] {
+    for (v, age_days) in [
+        ("2.0.0", 300),
+        ("2.0.1", 200),
+        ("2.0.2", 100),
+        ("2.0.3", 50),
+    ] {
         let sum = registry.publish(
             "gizmo",
             v,
@@ -224,7 +241,10 @@ async fn yank_bursts_and_the_license_allow_list() {
     assert_eq!(burst.len(), 1, "{v}");
     assert_eq!(burst[0]["level"], "warn");
     assert!(
-        burst[0]["message"].as_str().unwrap().contains("2.0.2, 2.0.3"),
+        burst[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2.0.2, 2.0.3"),
         "{}",
         burst[0]
     );
@@ -278,7 +298,10 @@ async fn yank_bursts_and_the_license_allow_list() {
         &[],
         &["--config", &policy_arg],
     );
-    assert!(findings(&v, "license-not-allowed", "gizmo").is_empty(), "{v}");
+    assert!(
+        findings(&v, "license-not-allowed", "gizmo").is_empty(),
+        "{v}"
+    );
     let v = review_update(
         &registry,
         "gizmo",
@@ -346,7 +369,13 @@ async fn advisory_fixes_skip_fresh_releases_that_add_dependencies() {
     );
     let db_arg = db.display().to_string();
     let check = |scratch: &std::path::Path| {
-        let v = run_check(&base, &head, &registry, scratch, &["--advisory-db", &db_arg]);
+        let v = run_check(
+            &base,
+            &head,
+            &registry,
+            scratch,
+            &["--advisory-db", &db_arg],
+        );
         let f = v["findings"]
             .as_array()
             .unwrap()
@@ -361,12 +390,67 @@ async fn advisory_fixes_skip_fresh_releases_that_add_dependencies() {
             .map(|l| l.as_str().unwrap().to_owned())
             .collect::<Vec<_>>()
     };
+    // An advisory on a crate the change does not touch gets the same checked fix: its index
+    // is read for it (a pull request that only updates another crate).
+    let other_old = registry.publish(
+        "other",
+        "1.0.0",
+        published("other", "1.0.0", repo, "MIT").build(),
+        vec![],
+    );
+    let other_new = registry.publish(
+        "other",
+        "1.0.1",
+        published("other", "1.0.1", repo, "MIT").build(),
+        vec![],
+    );
+    let untouched = |other: (&str, &str)| {
+        lock(
+            3,
+            &[
+                member("app", "0.1.0").deps(&["leaky", "other"]),
+                pkg("leaky", "1.0.1", &sums[1], &[]),
+                pkg("other", other.0, other.1, &[]),
+            ],
+        )
+    };
+    let v = run_check(
+        &untouched(("1.0.0", &other_old)),
+        &untouched(("1.0.1", &other_new)),
+        &registry,
+        &scratch.path().join("untouched"),
+        &["--advisory-db", &db_arg],
+    );
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "advisory-vulnerability")
+        .unwrap_or_else(|| panic!("no advisory finding: {v}"));
+    assert_eq!(f["advisory"]["status"], "untouched", "{f}");
+    let fix = f["fix"].as_array().unwrap();
+    assert!(
+        fix.iter()
+            .all(|l| !l.as_str().unwrap().starts_with("cargo update")),
+        "{f}"
+    );
+    assert!(
+        fix[0]
+            .as_str()
+            .unwrap()
+            .contains("adds dependencies `stealer`"),
+        "{f}"
+    );
+
     let fix = check(&scratch.path().join("one"));
     assert!(
         !fix.iter().any(|l| l.starts_with("cargo update")),
         "suggests the unsafe release: {fix:?}"
     );
-    assert!(fix[0].contains("1.0.2 (inside the cooldown until"), "{fix:?}");
+    assert!(
+        fix[0].contains("1.0.2 (inside the cooldown until"),
+        "{fix:?}"
+    );
     assert!(fix[0].contains("adds dependencies `stealer`"), "{fix:?}");
     assert!(
         fix.iter().any(|l| l.contains("leaky = \"=1.0.1\"")),
@@ -383,6 +467,9 @@ async fn advisory_fixes_skip_fresh_releases_that_add_dependencies() {
     assert!(!sum.is_empty());
     registry.set_pubtime("leaky", "1.0.3", hours_ago(24 * 5));
     let fix = check(&scratch.path().join("two"));
-    assert_eq!(fix[0], "cargo update -p leaky@1.0.1 --precise 1.0.3", "{fix:?}");
+    assert_eq!(
+        fix[0], "cargo update -p leaky@1.0.1 --precise 1.0.3",
+        "{fix:?}"
+    );
     assert!(fix[1].contains("1.0.2"), "{fix:?}");
 }

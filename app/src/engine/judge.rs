@@ -1,5 +1,6 @@
 //! `review`: lock files in, findings and a verdict out.
 
+use super::facts::CrateFacts;
 use super::facts::{fact_findings, wants_fetch};
 use super::finding::{AdvisoryRef, AdvisoryStatus, Code, Finding};
 use super::input::{AdvisorySource, ReviewInput};
@@ -7,7 +8,6 @@ use super::policy_apply::apply_policy;
 use super::review::{
     ChangeRow, LockfileReview, LockfileStatus, Review, SCHEMA_VERSION, Summary, Verdict,
 };
-use super::facts::CrateFacts;
 use crate::advisories::{AdvisoryDb, category_of, hits_for};
 use crate::lockfile::{
     Change, ChangeKind, DependencyGraph, LockDiff, ParsedLock, SourceKind, diff,

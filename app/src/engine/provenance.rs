@@ -35,9 +35,7 @@ pub fn release_findings(
         .as_ref()
         .filter(|_| matches!(c.kind, ChangeKind::Updated | ChangeKind::Downgraded))
         .map(|o| o.version.to_string());
-    let old_vf = old_version
-        .as_deref()
-        .and_then(|v| facts.get(&c.name, v));
+    let old_vf = old_version.as_deref().and_then(|v| facts.get(&c.name, v));
     let new_surface = surface(vf);
     let old_surface = old_vf.and_then(surface);
     let at = |f: Finding| {
@@ -77,8 +75,7 @@ pub fn release_findings(
         let license = new.provenance.license.as_deref();
         // A crate is judged when it is new, or when its license changed.
         let judged = old_surface.is_none() || old_license != license;
-        if judged && let Err(why) = allowed.check(license, new.provenance.license_file.as_deref())
-        {
+        if judged && let Err(why) = allowed.check(license, new.provenance.license_file.as_deref()) {
             found.push(Finding::new(
                 Code::LicenseNotAllowed,
                 format!("`{}` {version}: {why}", c.name),
@@ -94,7 +91,10 @@ pub fn release_findings(
     for mut f in found {
         let combinable = matches!(
             f.code,
-            Code::VcsInfoMissing | Code::RepositoryMoved | Code::YankForcedUpgrade | Code::YankBurst
+            Code::VcsInfoMissing
+                | Code::RepositoryMoved
+                | Code::YankForcedUpgrade
+                | Code::YankBurst
         );
         if combinable && !risk.is_empty() && !policy.levels.contains_key(&f.code) {
             f.level = Level::Deny;
@@ -151,7 +151,10 @@ fn fresh_risk(
             .collect();
         kinds.dedup();
         if !kinds.is_empty() {
-            risk.push(format!("new build-time capabilities ({})", kinds.join(", ")));
+            risk.push(format!(
+                "new build-time capabilities ({})",
+                kinds.join(", ")
+            ));
         }
         if !d.new_binaries.is_empty() {
             risk.push("new prebuilt binaries".to_owned());
@@ -222,7 +225,11 @@ fn provenance_delta(
         ));
     }
     let links = [
-        ("repository", old.repository.as_deref(), new.repository.as_deref()),
+        (
+            "repository",
+            old.repository.as_deref(),
+            new.repository.as_deref(),
+        ),
         ("homepage", op.homepage.as_deref(), np.homepage.as_deref()),
         (
             "documentation",
@@ -299,7 +306,11 @@ fn date_time(ts: i64) -> String {
 
 /// When a release leaves the cooldown, if it is still inside it.
 pub fn cooldown_end(pubtime: Option<i64>, now: i64, policy: &Policy) -> Option<i64> {
-    let end = pubtime?.saturating_add(i64::try_from(policy.cooldown_hours).ok()?.saturating_mul(3600));
+    let end = pubtime?.saturating_add(
+        i64::try_from(policy.cooldown_hours)
+            .ok()?
+            .saturating_mul(3600),
+    );
     (end > now).then_some(end)
 }
 
@@ -462,7 +473,9 @@ pub fn advisory_fix(
         return match suggested {
             Some(f) if f.compatible || f.version < *current => vec![cmd(&f.version)],
             Some(f) => vec![raise(&f.version)],
-            None => vec![format!("# no patched release of `{name}`: remove or replace it")],
+            None => vec![format!(
+                "# no patched release of `{name}`: remove or replace it"
+            )],
         };
     };
     let sorted = by_version(releases);
@@ -482,7 +495,10 @@ pub fn advisory_fix(
         .collect();
     let mut skipped: Vec<(String, Vec<String>)> = Vec::new();
     for compatible in [true, false] {
-        for (v, r) in forward.iter().filter(|(v, _)| caret.matches(v) == compatible) {
+        for (v, r) in forward
+            .iter()
+            .filter(|(v, _)| caret.matches(v) == compatible)
+        {
             let why = unsafe_reasons(cur, r, now, policy);
             if why.is_empty() {
                 let mut lines = vec![if compatible { cmd(v) } else { raise(v) }];
@@ -509,9 +525,8 @@ pub fn advisory_fix(
         ));
         // The earliest release that is only waiting for its cooldown.
         let waiting = forward.iter().find_map(|(v, r)| {
-            let only_cooldown = r.pubtime.is_some()
-                && !r.yanked
-                && unsafe_reasons(cur, r, now, policy).len() == 1;
+            let only_cooldown =
+                r.pubtime.is_some() && !r.yanked && unsafe_reasons(cur, r, now, policy).len() == 1;
             cooldown_end(r.pubtime, now, policy)
                 .filter(|_| only_cooldown)
                 .map(|end| (v, end))
@@ -531,7 +546,10 @@ pub fn advisory_fix(
     // before); one inside the cooldown is not.
     match suggested {
         Some(f) if f.version < *current => {
-            let back = sorted.iter().find(|(v, _)| *v == f.version).map(|(_, r)| *r);
+            let back = sorted
+                .iter()
+                .find(|(v, _)| *v == f.version)
+                .map(|(_, r)| *r);
             let why: Vec<String> = back
                 .map(|r| unsafe_reasons(None, r, now, policy))
                 .unwrap_or_default()
@@ -557,7 +575,9 @@ pub fn advisory_fix(
         }
         Some(f) if !forward.is_empty() || f.compatible => vec![cmd(&f.version)],
         Some(f) => vec![raise(&f.version)],
-        None => vec![format!("# no patched release of `{name}`: remove or replace it")],
+        None => vec![format!(
+            "# no patched release of `{name}`: remove or replace it"
+        )],
     }
 }
 

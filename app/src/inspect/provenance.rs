@@ -142,7 +142,10 @@ mod tests {
     fn owners_ignore_scheme_case_and_repository_name() {
         let o = |u| owner_of(u).unwrap_or_default();
         assert_eq!(o("https://github.com/Bluss/arrayvec"), "github.com/bluss");
-        assert_eq!(o("http://www.github.com/bluss/other.git"), "github.com/bluss");
+        assert_eq!(
+            o("http://www.github.com/bluss/other.git"),
+            "github.com/bluss"
+        );
         assert_eq!(o("https://docs.rs/arrayvec/0.7"), "docs.rs");
         assert_eq!(o("https://serde.rs/"), "serde.rs");
         assert_eq!(o("https://git.sr.ht/~user/repo"), "git.sr.ht/user");

@@ -67,11 +67,18 @@ mod tests {
         assert!(p.validate().is_ok());
         assert!(p.check(Some("MIT OR Apache-2.0"), None).is_ok());
         assert!(p.check(Some("MIT/Apache-2.0"), None).is_ok());
-        assert!(p.check(Some("(MIT OR GPL-3.0-only) AND Apache-2.0"), None).is_ok());
+        assert!(
+            p.check(Some("(MIT OR GPL-3.0-only) AND Apache-2.0"), None)
+                .is_ok()
+        );
         let e = p.check(Some("GPL-3.0-only"), None).unwrap_err();
         assert!(e.contains("not allowed"), "{e}");
         assert!(p.check(Some("MIT AND GPL-3.0-only"), None).is_err());
-        assert!(p.check(None, Some("LICENSE")).unwrap_err().contains("LICENSE"));
+        assert!(
+            p.check(None, Some("LICENSE"))
+                .unwrap_err()
+                .contains("LICENSE")
+        );
         assert!(p.check(Some("not a ((license"), None).is_err());
         assert!(
             policy(&["Apache-2.0 WITH LLVM-exception"])
