@@ -589,3 +589,127 @@ fn skipped_text(skipped: &[(String, Vec<String>)]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn release(version: &str, yanked: bool, age_h: i64, deps: &[&str]) -> Release {
+        Release {
+            version: version.to_owned(),
+            yanked,
+            pubtime: Some(NOW - age_h * 3600),
+            deps: deps.iter().map(|d| (*d).to_owned()).collect(),
+            ..Release::default()
+        }
+    }
+
+    fn advisory(versions: &str) -> rustsec::Advisory {
+        rustsec::Advisory::from_str(&format!(
+            "```toml\n[advisory]\nid = \"RUSTSEC-2026-0001\"\npackage = \"a\"\ndate = \"2026-01-01\"\n\n[versions]\n{versions}\n```\n\n# T\n\nD.\n"
+        ))
+        .unwrap()
+    }
+
+    fn v(s: &str) -> semver::Version {
+        semver::Version::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_fix_skips_yanked_fresh_and_dependency_adding_releases() {
+        let a = advisory("patched = [\">= 1.0.2\"]");
+        let p = Policy::default();
+        let releases = [
+            release("1.0.1", false, 2000, &[]),
+            release("1.0.2", true, 1000, &[]),
+            release("1.0.3", false, 900, &["new-dep"]),
+            release("1.0.4", false, 10, &[]),
+            release("1.0.5", false, 800, &[]),
+        ];
+        let fix = advisory_fix("a", &v("1.0.1"), &a, Some(&releases), NOW, &p);
+        assert_eq!(fix[0], "cargo update -p a@1.0.1 --precise 1.0.5", "{fix:?}");
+        assert!(fix[1].contains("1.0.2 (yanked)"), "{fix:?}");
+        assert!(
+            fix[1].contains("1.0.3 (adds dependencies `new-dep`)"),
+            "{fix:?}"
+        );
+        assert!(
+            fix[1].contains("1.0.4 (inside the cooldown until"),
+            "{fix:?}"
+        );
+        // Without the index, the lowest patched version, unchecked (as before).
+        assert_eq!(
+            advisory_fix("a", &v("1.0.1"), &a, None, NOW, &p),
+            vec!["cargo update -p a@1.0.1 --precise 1.0.2".to_owned()]
+        );
+    }
+
+    #[test]
+    fn only_fresh_releases_means_stay_pin_or_wait() {
+        let a = advisory("patched = [\">= 1.0.2\"]");
+        let releases = [
+            release("1.0.1", false, 2000, &[]),
+            release("1.0.2", false, 5, &[]),
+        ];
+        let fix = advisory_fix(
+            "a",
+            &v("1.0.1"),
+            &a,
+            Some(&releases),
+            NOW,
+            &Policy::default(),
+        );
+        assert!(fix[0].starts_with("# every patched release"), "{fix:?}");
+        assert!(fix[1].contains("a = \"=1.0.1\""), "{fix:?}");
+        assert!(fix[2].starts_with("# or wait until "), "{fix:?}");
+        assert!(fix.iter().all(|l| l.starts_with('#')), "{fix:?}");
+    }
+
+    #[test]
+    fn going_back_may_use_a_yanked_release_but_not_a_fresh_one() {
+        let a = advisory("unaffected = [\"<= 0.3.9\"]\npatched = []");
+        let releases = [
+            release("0.3.9", true, 9000, &[]),
+            release("0.3.10", false, 1, &["proc-macro1"]),
+        ];
+        let fix = advisory_fix(
+            "a",
+            &v("0.3.10"),
+            &a,
+            Some(&releases),
+            NOW,
+            &Policy::default(),
+        );
+        assert_eq!(fix[0], "cargo update -p a@0.3.10 --precise 0.3.9");
+        assert!(fix[1].contains("yanked"), "{fix:?}");
+        let fresh_back = [
+            release("0.3.9", false, 3, &[]),
+            release("0.3.10", false, 1, &[]),
+        ];
+        let fix = advisory_fix(
+            "a",
+            &v("0.3.10"),
+            &a,
+            Some(&fresh_back),
+            NOW,
+            &Policy::default(),
+        );
+        assert!(fix[0].starts_with("# no safe release"), "{fix:?}");
+    }
+
+    #[test]
+    fn cooldown_end_is_only_for_fresh_releases() {
+        let p = Policy::default();
+        assert_eq!(
+            cooldown_end(Some(NOW - 3600), NOW, &p),
+            Some(NOW + 71 * 3600)
+        );
+        assert_eq!(cooldown_end(Some(NOW - 73 * 3600), NOW, &p), None);
+        assert_eq!(cooldown_end(None, NOW, &p), None);
+        assert_eq!(date_time(0), "1970-01-01 00:00 UTC");
+    }
+}
