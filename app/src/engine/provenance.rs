@@ -30,10 +30,12 @@ pub fn release_findings(
     if vf.checksum_mismatch.is_some() {
         return; // not inspected: the mismatch is the finding
     }
+    // Updates only: a downgrade goes back to a release that may predate Cargo's provenance
+    // records, so comparing it with the newer one says nothing.
     let old_version = c
         .old
         .as_ref()
-        .filter(|_| matches!(c.kind, ChangeKind::Updated | ChangeKind::Downgraded))
+        .filter(|_| c.kind == ChangeKind::Updated)
         .map(|o| o.version.to_string());
     let old_vf = old_version.as_deref().and_then(|v| facts.get(&c.name, v));
     let new_surface = surface(vf);
