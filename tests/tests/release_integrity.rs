@@ -154,6 +154,31 @@ async fn release_integrity_signals_end_to_end() {
         "{license}"
     );
 
+    // 2b. A repository moved to another owner together with a new build script: deny. The
+    //     documentation moving to docs.rs is not a move.
+    let taken = published("widget", "1.2.0", "https://github.com/not-jane/widget", "MIT")
+        .package_key("documentation", "\"https://docs.rs/widget\"")
+        .file("build.rs", "fn main() {}\n")
+        .build();
+    let e = registry.publish("widget", "1.2.0", taken, vec![]);
+    let before = published("widget", "1.1.5", repo, "MIT")
+        .package_key("documentation", "\"https://jane.github.io/widget\"")
+        .build();
+    let f = registry.publish("widget", "1.1.5", before, vec![]);
+    let v = review_update(&registry, "widget", ("1.1.5", &f), ("1.2.0", &e), &[], &[]);
+    let moved = findings(&v, "repository-moved", "widget");
+    assert_eq!(moved.len(), 1, "{v}");
+    assert_eq!(moved[0]["level"], "deny", "{}", moved[0]);
+    assert!(
+        moved[0]["policy_note"]
+            .as_str()
+            .unwrap()
+            .contains("a new build script"),
+        "{}",
+        moved[0]
+    );
+    assert_eq!(moved[0]["evidence"].as_array().unwrap().len(), 1, "{}", moved[0]);
+
     // 3. No VCS record and no Cargo.toml.orig where the old release had them, and a new
     //    build script: the missing record is deny.
     let bare = Krate::new("widget", "1.0.2")

@@ -51,6 +51,43 @@ impl LicensePolicy {
     }
 }
 
+/// Whether two license fields say the same thing: equal text, or SPDX expressions that are
+/// equivalent (`MIT/Apache-2.0`, `MIT OR Apache-2.0` and `Apache-2.0 OR MIT` are one license
+/// choice). Decided by evaluating both over every combination of their licenses (at most
+/// 12 distinct licenses; beyond that, or when either does not parse, the text decides).
+pub fn same_license(a: Option<&str>, b: Option<&str>) -> bool {
+    let (a, b) = match (a.map(str::trim), b.map(str::trim)) {
+        (None, None) => return true,
+        (Some(a), Some(b)) if a == b => return true,
+        (Some(a), Some(b)) => (a, b),
+        _ => return false,
+    };
+    let parse = |t: &str| spdx::Expression::parse_mode(t, spdx::ParseMode::LAX).ok();
+    let (Some(ea), Some(eb)) = (parse(a), parse(b)) else {
+        return false;
+    };
+    let mut names: Vec<String> = ea
+        .requirements()
+        .chain(eb.requirements())
+        .map(|r| r.req.to_string())
+        .collect();
+    names.sort();
+    names.dedup();
+    if names.len() > 12 {
+        return false;
+    }
+    (0u32..(1 << names.len())).all(|mask| {
+        let chosen = |req: &spdx::LicenseReq| {
+            let name = req.to_string();
+            names
+                .iter()
+                .position(|n| *n == name)
+                .is_some_and(|i| mask & (1 << i) != 0)
+        };
+        ea.evaluate(chosen) == eb.evaluate(chosen)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +122,27 @@ mod tests {
                 .check(Some("Apache-2.0 WITH LLVM-exception"), None)
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn spellings_of_one_license_are_the_same_license() {
+        assert!(same_license(
+            Some("MIT/Apache-2.0"),
+            Some("Apache-2.0 OR MIT")
+        ));
+        assert!(same_license(
+            Some("Unlicense/MIT"),
+            Some("MIT OR Unlicense")
+        ));
+        assert!(same_license(None, None));
+        assert!(!same_license(None, Some("MIT")));
+        assert!(!same_license(Some("MIT OR Apache-2.0"), Some("MIT")));
+        assert!(!same_license(
+            Some("MIT OR Apache-2.0"),
+            Some("MIT AND Apache-2.0")
+        ));
+        assert!(!same_license(Some("MPL-2.0"), Some("CDLA-Permissive-2.0")));
+        assert!(!same_license(Some("not spdx"), Some("also not")));
     }
 
     #[test]
