@@ -156,10 +156,15 @@ async fn release_integrity_signals_end_to_end() {
 
     // 2b. A repository moved to another owner together with a new build script: deny. The
     //     documentation moving to docs.rs is not a move.
-    let taken = published("widget", "1.2.0", "https://github.com/not-jane/widget", "MIT")
-        .package_key("documentation", "\"https://docs.rs/widget\"")
-        .file("build.rs", "fn main() {}\n")
-        .build();
+    let taken = published(
+        "widget",
+        "1.2.0",
+        "https://github.com/not-jane/widget",
+        "MIT",
+    )
+    .package_key("documentation", "\"https://docs.rs/widget\"")
+    .file("build.rs", "fn main() {}\n")
+    .build();
     let e = registry.publish("widget", "1.2.0", taken, vec![]);
     let before = published("widget", "1.1.5", repo, "MIT")
         .package_key("documentation", "\"https://jane.github.io/widget\"")
@@ -177,7 +182,12 @@ async fn release_integrity_signals_end_to_end() {
         "{}",
         moved[0]
     );
-    assert_eq!(moved[0]["evidence"].as_array().unwrap().len(), 1, "{}", moved[0]);
+    assert_eq!(
+        moved[0]["evidence"].as_array().unwrap().len(),
+        1,
+        "{}",
+        moved[0]
+    );
 
     // 3. No VCS record and no Cargo.toml.orig where the old release had them, and a new
     //    build script: the missing record is deny.
