@@ -158,3 +158,65 @@ mod tests {
         assert_eq!(owner_of(""), None);
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod read_tests {
+    use crate::inspect::{InspectLimits, inspect_crate};
+    use crate::testkit::Krate;
+
+    fn provenance(k: Krate) -> super::Provenance {
+        inspect_crate(
+            "p",
+            "1.0.0",
+            k.build().as_slice(),
+            &InspectLimits::default(),
+        )
+        .unwrap()
+        .provenance
+    }
+
+    #[test]
+    fn reads_what_cargo_publish_writes() {
+        let p = provenance(
+            Krate::new("p", "1.0.0")
+                .package_key("license", "\"MIT OR Apache-2.0\"")
+                .package_key("homepage", "\"https://p.example\"")
+                .package_key("authors", "[\"A <a@example.com>\", 3, \"B\"]")
+                .file(
+                    ".cargo_vcs_info.json",
+                    "{\"git\":{\"sha1\":\"abc\",\"dirty\":true},\"path_in_vcs\":\"crates/p\"}",
+                )
+                .file("Cargo.toml.orig", "[package]\n")
+                .file("src/lib.rs", ""),
+        );
+        let vcs = p.vcs.unwrap();
+        assert_eq!(vcs.commit.as_deref(), Some("abc"));
+        assert!(vcs.dirty && !vcs.malformed);
+        assert_eq!(vcs.path_in_vcs.as_deref(), Some("crates/p"));
+        assert!(p.manifest_orig);
+        assert_eq!(p.license.as_deref(), Some("MIT OR Apache-2.0"));
+        assert_eq!(p.homepage.as_deref(), Some("https://p.example"));
+        assert_eq!(p.authors, vec!["A <a@example.com>", "B"]);
+    }
+
+    #[test]
+    fn missing_and_malformed_records_are_told_apart() {
+        let none = provenance(Krate::new("p", "1.0.0").file("src/lib.rs", ""));
+        assert_eq!(none.vcs, None);
+        assert!(!none.manifest_orig);
+        let bad = provenance(
+            Krate::new("p", "1.0.0")
+                .file(".cargo_vcs_info.json", "{not json")
+                .file("src/lib.rs", ""),
+        );
+        assert!(bad.vcs.unwrap().malformed);
+        let many: Vec<String> = (0..500).map(|i| format!("\"a{i}\"")).collect();
+        let capped = provenance(
+            Krate::new("p", "1.0.0")
+                .package_key("authors", &format!("[{}]", many.join(",")))
+                .file("src/lib.rs", ""),
+        );
+        assert_eq!(capped.authors.len(), 64);
+    }
+}
