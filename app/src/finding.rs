@@ -1,4 +1,6 @@
-//! Findings: the data every front end reports. Stable kebab-case codes and levels.
+//! The finding vocabulary: codes, levels, findings and their evidence. A leaf module (it
+//! imports nothing from lockwatch), so the engine, the policy, the split rule and the
+//! reporters all speak it without importing each other. Stable kebab-case codes and levels.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -87,7 +89,7 @@ codes! {
     VcsInfoMissing = "vcs-info-missing", Warn, "the new release has no `.cargo_vcs_info.json` (no upstream commit) although the old one had; deny together with new dependencies or build-time code";
     VcsInfoDirty = "vcs-info-dirty", Warn, "the new release was packaged from a work tree with uncommitted changes (`dirty`), the old one was not";
     VcsPathChanged = "vcs-path-changed", Warn, "the package's folder in its repository (`path_in_vcs`) changed between the two releases";
-    RepositoryMoved = "repository-moved", Warn, "`repository`, `homepage` or `documentation` now points at another host or owner; deny together with new dependencies or build-time code";
+    RepositoryMoved = "repository-moved", Warn, "`repository`, `homepage` or `documentation` now points at another host or owner; deny together with new build-time code (a new build script, proc macro, capability or binary)";
     ManifestOrigMissing = "manifest-orig-missing", Warn, "the new release has no `Cargo.toml.orig` although the old one had (it was not packaged by `cargo publish`)";
     AuthorsReplaced = "authors-replaced", Warn, "none of the old release's authors is among the new release's authors";
     LicenseChanged = "license-changed", Warn, "the license expression changed between the two releases";
