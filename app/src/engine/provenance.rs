@@ -27,7 +27,7 @@ pub fn release_findings(
     let Some(vf) = facts.get(&c.name, &version) else {
         return;
     };
-    if vf.checksum_mismatch.is_some() {
+    if vf.checksum_mismatch.is_some() || vf.index_checksum_mismatch.is_some() {
         return; // not inspected: the mismatch is the finding
     }
     // Updates only: a downgrade goes back to a release that may predate Cargo's provenance
