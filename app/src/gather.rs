@@ -10,7 +10,7 @@
 //! lock file is attacker-controlled): the engine reports them instead.
 
 use crate::engine::{
-    CrateFacts, IndexFacts, ParsedLockfile, ReleaseHistory, VersionFacts, new_crate_names,
+    CrateFacts, IndexFacts, ParsedLockfile, Release, ReleaseHistory, VersionFacts, new_crate_names,
     wants_fetch,
 };
 use crate::inspect::{CrateSurface, InspectLimits, inspect_crate};
@@ -23,7 +23,8 @@ use tokio::task::JoinSet;
 
 /// Bump when inspection changes, so cached results are recomputed.
 /// 4: results keyed by name, version, registry and checksum; `uninspected` in the surface.
-const ANALYSIS_VERSION: u32 = 4;
+/// 5: `provenance` in the surface (VCS record, `Cargo.toml.orig`, links, license, authors).
+const ANALYSIS_VERSION: u32 = 5;
 
 /// Fetches and inspects crates for reviews.
 #[derive(Clone)]
@@ -53,6 +54,31 @@ struct Resembled {
     name: String,
     /// Registry, version and checksum from a lock file; None: the newest release.
     at: Option<(IndexUrl, String, String)>,
+}
+
+/// Every release of a crate, as the engine sees it.
+fn releases_of(entries: &[IndexEntry]) -> Vec<Release> {
+    entries
+        .iter()
+        .map(|e| Release {
+            version: e.version.clone(),
+            yanked: e.yanked,
+            pubtime: e.pubtime.map(|t| t.unix_timestamp()),
+            deps: e
+                .deps
+                .iter()
+                .filter(|d| d.kind != DepKind::Dev)
+                .map(|d| d.name.clone())
+                .collect(),
+            build_deps: e
+                .deps
+                .iter()
+                .filter(|d| d.kind == DepKind::Build)
+                .map(|d| d.name.clone())
+                .collect(),
+            links: e.links.clone(),
+        })
+        .collect()
 }
 
 /// A crate's release history from all its index entries.
@@ -165,6 +191,31 @@ impl Gatherer {
         facts
     }
 
+    /// The index releases of crates that were not fetched but whose fix suggestions need
+    /// them (advisory hits on crates the change did not move), from the default registry;
+    /// a crate whose index cannot be read is left out (its fix is then suggested unchecked).
+    pub async fn index_releases(
+        &self,
+        names: Vec<String>,
+    ) -> std::collections::HashMap<String, Vec<Release>> {
+        let mut set = JoinSet::new();
+        for name in names {
+            let this = self.clone();
+            set.spawn(async move {
+                let registry = this.client.config().index_url.clone();
+                let entries = this.client.index_entries(&registry, &name).await;
+                (name, entries.map(|e| releases_of(&e)))
+            });
+        }
+        let mut out = std::collections::HashMap::new();
+        while let Some(joined) = set.join_next().await {
+            if let Ok((name, Ok(releases))) = joined {
+                out.insert(name, releases);
+            }
+        }
+        out
+    }
+
     /// Where to read a resembled crate from: the version in a lock file (verified by its
     /// checksum), else the newest release in the default registry's index.
     fn locate(&self, name: &str, locks: [Option<&ParsedLock>; 2]) -> Resembled {
@@ -221,11 +272,11 @@ impl Gatherer {
         match self.client.entry(&w.registry, &w.name, &w.version).await {
             Ok(Some(entry)) => {
                 // The index file is memoized: reading all its entries costs no request.
-                let history = self
+                let (history, releases) = self
                     .client
                     .index_entries(&w.registry, &w.name)
                     .await
-                    .map(|all| history_of(&all))
+                    .map(|all| (history_of(&all), releases_of(&all)))
                     .unwrap_or_default();
                 vf.index = Some(IndexFacts {
                     yanked: entry.yanked,
@@ -237,6 +288,7 @@ impl Gatherer {
                         .map(|d| d.name.clone())
                         .collect::<BTreeSet<_>>(),
                     history,
+                    releases,
                 });
                 // The index is the registry's word on what this version is; a lock entry
                 // with another checksum (say, a reviewed crate's) gets nothing from caches.

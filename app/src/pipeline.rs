@@ -147,6 +147,31 @@ pub fn parse_policy_bytes(bytes: &[u8]) -> Result<Policy, String> {
         .and_then(|t| parse_policy(t).map_err(|e| e.message))
 }
 
+/// Crates with an advisory hit that a fix may be suggested for and whose index the fetch
+/// stage did not read (the change did not move them): their fix must be checked too.
+fn advisory_crates_without_index(
+    db: &AdvisoryDb,
+    lockfiles: &[ParsedLockfile],
+    facts: &CrateFacts,
+) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for lf in lockfiles {
+        let Ok(Some(head)) = &lf.head else { continue };
+        let base = lf.base.as_ref().ok().and_then(Option::as_ref);
+        for hit in crate::advisories::hits_for(db, base.map(|b| &b.lock), Some(&head.lock)) {
+            if hit.status != crate::engine::AdvisoryStatus::Fixed
+                && facts.releases_of(&hit.name).is_none()
+                && !names.contains(&hit.name)
+            {
+                names.push(hit.name);
+            }
+        }
+    }
+    // Bounded: one index read each (cached), for the few crates a review has advisories on.
+    names.truncate(64);
+    names
+}
+
 /// The pull-request context of a change set (None without a changed-file list: file mode).
 fn pr_context(change: &ChangeSet) -> Option<PrContext> {
     (!change.changed_files.is_empty()).then(|| PrContext {
@@ -181,7 +206,14 @@ impl Pipeline {
         let lockfiles: Vec<ParsedLockfile> =
             change.lockfiles.iter().map(ParsedLockfile::parse).collect();
         let facts = match &self.gatherer {
-            Some(g) => g.gather(&lockfiles, now, Some(&self.typosquat)).await,
+            Some(g) => {
+                let mut facts = g.gather(&lockfiles, now, Some(&self.typosquat)).await;
+                if let Advisories::Loaded(db) = &self.advisories {
+                    let names = advisory_crates_without_index(db, &lockfiles, &facts);
+                    facts.releases = g.index_releases(names).await;
+                }
+                facts
+            }
             None => CrateFacts {
                 not_fetched: Some(self.no_fetch_reason.clone()),
                 deliberate: true,

@@ -18,6 +18,23 @@ pub struct IndexFacts {
     pub deps: BTreeSet<String>,
     /// The crate's release history in the index (all versions, yanked ones too).
     pub history: ReleaseHistory,
+    /// Every version of the crate in the index, in index order (for yank patterns and
+    /// safe fix suggestions).
+    pub releases: Vec<Release>,
+}
+
+/// One version of a crate as its index line describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Release {
+    pub version: String,
+    pub yanked: bool,
+    /// Publication time, seconds since the Unix epoch.
+    pub pubtime: Option<i64>,
+    /// Normal and build dependencies (real crate names).
+    pub deps: BTreeSet<String>,
+    /// Build dependencies only.
+    pub build_deps: BTreeSet<String>,
+    pub links: Option<String>,
 }
 
 /// What the index says about a crate as a whole: evidence for the typosquat rule.
@@ -59,11 +76,24 @@ pub struct CrateFacts {
     /// The `repository` of crates that a new crate's name resembles, read from their own
     /// packaged `Cargo.toml` (`Ok(None)`: it declares none; `Err`: why it is unknown).
     pub repositories: HashMap<String, Result<Option<String>, String>>,
+    /// Index releases of crates that were not fetched but need them (advisory fixes).
+    pub releases: HashMap<String, Vec<Release>>,
 }
 
 impl CrateFacts {
     pub fn get(&self, name: &str, version: &str) -> Option<&VersionFacts> {
         self.versions.get(&(name.to_string(), version.to_string()))
+    }
+
+    /// Every release of a crate that the index listed for any fetched version of it.
+    pub fn releases_of(&self, name: &str) -> Option<&[Release]> {
+        self.versions
+            .iter()
+            .filter(|((n, _), _)| n == name)
+            .filter_map(|(_, vf)| vf.index.as_ref())
+            .map(|ix| ix.releases.as_slice())
+            .find(|r| !r.is_empty())
+            .or_else(|| self.releases.get(name).map(Vec::as_slice))
     }
 }
 

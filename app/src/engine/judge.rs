@@ -1,5 +1,6 @@
 //! `review`: lock files in, findings and a verdict out.
 
+use super::facts::CrateFacts;
 use super::facts::{fact_findings, fetchable_source, wants_fetch};
 use super::finding::{AdvisoryRef, AdvisoryStatus, Code, Finding};
 use super::input::{AdvisorySource, ReviewInput};
@@ -7,7 +8,7 @@ use super::policy_apply::apply_policy;
 use super::review::{
     ChangeRow, LockfileReview, LockfileStatus, Review, SCHEMA_VERSION, Summary, Verdict,
 };
-use crate::advisories::{AdvisoryDb, category_of, hits_for, suggest_fix};
+use crate::advisories::{AdvisoryDb, category_of, hits_for};
 use crate::lockfile::{
     Change, ChangeKind, DependencyGraph, LockDiff, ParsedLock, SourceKind, diff,
 };
@@ -146,6 +147,7 @@ fn review_lockfile(
         source_findings(path, c, policy, &mut findings);
         if let Some(facts) = input.facts {
             fact_findings(path, c, facts, policy, &mut findings, notes);
+            super::provenance::release_findings(path, c, facts, policy, &mut findings);
         }
     }
     // Git and unknown-registry crates are never fetched; their own findings say so.
@@ -174,7 +176,7 @@ fn review_lockfile(
         }
     }
     if let Some(db) = db {
-        advisory_findings(path, db, base, head, &mut findings);
+        advisory_findings(path, db, base, head, input.facts, policy, &mut findings);
     }
     if let Some(pr) = &input.pr {
         findings.extend(crate::split::lockfile_findings(
@@ -297,6 +299,8 @@ fn advisory_findings(
     db: &AdvisoryDb,
     base: Option<&ParsedLock>,
     head: Option<&ParsedLock>,
+    facts: Option<&CrateFacts>,
+    policy: &Policy,
     out: &mut Vec<Finding>,
 ) {
     for hit in hits_for(db, base.map(|b| &b.lock), head.map(|h| &h.lock)) {
@@ -310,20 +314,14 @@ fn advisory_findings(
         let line = lines.and_then(|l| l.line_of(&hit.name, &version, hit.source_id.as_deref()));
         let fix = match hit.status {
             AdvisoryStatus::Fixed => Vec::new(),
-            _ => match suggest_fix(a, &hit.version) {
-                Some(f) if f.compatible || f.version < hit.version => vec![format!(
-                    "cargo update -p {}@{} --precise {}",
-                    hit.name, version, f.version
-                )],
-                Some(f) => vec![format!(
-                    "# no semver-compatible fix: raise the requirement on `{}` to {} in Cargo.toml (breaking upgrade)",
-                    hit.name, f.version
-                )],
-                None => vec![format!(
-                    "# no patched release of `{}`: remove or replace it",
-                    hit.name
-                )],
-            },
+            _ => super::provenance::advisory_fix(
+                &hit.name,
+                &hit.version,
+                a,
+                facts.and_then(|f| f.releases_of(&hit.name)),
+                facts.map_or(0, |f| f.now),
+                policy,
+            ),
         };
         let verb = match hit.status {
             AdvisoryStatus::Introduced => "introduced by this change",

@@ -15,6 +15,7 @@ mod inventory;
 mod launch;
 mod limits;
 mod manifest;
+mod provenance;
 mod rust_source;
 mod surface;
 mod tree;
@@ -24,6 +25,7 @@ use std::io::Read;
 pub use delta::{SurfaceDelta, compare};
 pub use error::InspectError;
 pub use limits::InspectLimits;
+pub use provenance::{Provenance, VcsInfo, owner_of};
 pub use surface::{
     BinaryFile, BinaryKind, BuildScript, Capability, CapabilityKind, CrateSurface, SOURCE_CAP,
     SuspiciousFile,
@@ -162,6 +164,7 @@ pub fn inspect_crate(
     build_dependencies.dedup();
 
     let inv = inventory::classify(files);
+    let provenance = provenance::read(files, &manifest);
     Ok(CrateSurface {
         build_script,
         proc_macro: manifest.proc_macro,
@@ -173,6 +176,7 @@ pub fn inspect_crate(
         scripts: inv.scripts,
         suspicious_files: inv.suspicious_files,
         capabilities,
+        provenance,
         file_count: files.len(),
         total_bytes: contents.total_bytes,
         notes,

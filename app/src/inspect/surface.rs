@@ -28,6 +28,9 @@ pub struct CrateSurface {
     pub suspicious_files: Vec<SuspiciousFile>,
     /// Capabilities found in build-time code (build script, proc macro).
     pub capabilities: Vec<Capability>,
+    /// What the release records about its origin (VCS commit, links, license, authors).
+    #[serde(default)]
+    pub provenance: super::Provenance,
     /// Number of regular files in the archive.
     pub file_count: usize,
     /// Sum of the sizes of the regular files.

@@ -31,6 +31,7 @@ struct RawPolicy {
     ignore: Vec<IgnoreEntry>,
     #[serde(default)]
     trust: Vec<TrustEntry>,
+    licenses: Option<super::LicensePolicy>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -142,6 +143,12 @@ pub fn parse_policy(text: &str) -> Result<Policy, PolicyError> {
             ));
         }
     }
+    if let Some(l) = &raw.licenses
+        && let Err(why) = l.validate()
+    {
+        return Err(error(format!("licenses: {why}"), "[licenses]"));
+    }
+    policy.licenses = raw.licenses;
     policy.registries = raw.registries;
     policy.ignore = raw.ignore;
     policy.trust = raw.trust;
@@ -277,5 +284,10 @@ reason = "r"
         let err = parse_policy("fail-on-existing-advisories = true\n").unwrap_err();
         assert!(err.message.contains("unknown field"), "{err}");
         assert!(parse_policy("not toml at all [").is_err());
+        let err = parse_policy("\n[licenses]\nallow = [\"MIT\", \"Bogus-1\"]\n").unwrap_err();
+        assert_eq!(err.line, Some(2), "{err}");
+        assert!(err.message.contains("Bogus-1"), "{err}");
+        let ok = parse_policy("[licenses]\nallow = [\"MIT\"]\n").expect("valid");
+        assert_eq!(ok.licenses.map(|l| l.allow), Some(vec!["MIT".to_owned()]));
     }
 }

@@ -73,6 +73,9 @@ pub struct Policy {
     pub registries: Vec<RegistryEntry>,
     pub ignore: Vec<IgnoreEntry>,
     pub trust: Vec<TrustEntry>,
+    /// `[licenses] allow`: when set, new and changed crates must have an allowed license.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licenses: Option<super::LicensePolicy>,
 }
 
 impl Default for Policy {
@@ -86,6 +89,7 @@ impl Default for Policy {
             registries: Vec::new(),
             ignore: Vec::new(),
             trust: Vec::new(),
+            licenses: None,
         }
     }
 }
