@@ -13,13 +13,26 @@ use crate::engine::{
 use crate::inspect::{CrateSurface, InspectLimits, inspect_crate};
 use crate::lockfile::{ParsedLock, diff};
 use crate::registry::{DepKind, FetchError, IndexEntry, IndexUrl, RegistryClient};
+use crate::typosquat::MAX_CRATE_NAME_LEN;
 use crate::typosquat::TyposquatChecker;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
 use tokio::task::JoinSet;
 
 /// Bump when inspection changes, so cached results are recomputed.
 const ANALYSIS_VERSION: u32 = 3;
+
+/// Crate versions fetched and inspected for one review by default (`LOCKWATCH_MAX_CRATES`).
+/// A fresh lock file of a large workspace has 500 to 1,000 packages; past the budget the
+/// review fails with an `unreviewable` finding naming it instead of running for hours.
+pub const MAX_CRATES_PER_REVIEW: usize = 2_000;
+
+/// `.crate` files downloaded and inspected at once in the whole process (every review
+/// together): each holds its download (at most 50 MB) and the files kept for parsing
+/// (`InspectLimits::max_kept_bytes`), so this bounds inspection memory.
+const CONCURRENT_INSPECTIONS: usize = 3;
+static INSPECTIONS: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(CONCURRENT_INSPECTIONS);
 
 /// Fetches and inspects crates for reviews.
 #[derive(Clone)]
@@ -28,6 +41,8 @@ pub struct Gatherer {
     pub limits: InspectLimits,
     /// Where inspection results are cached (`<dir>/<checksum>.v<N>.json`); None disables it.
     pub analysis_dir: Option<PathBuf>,
+    /// Crate versions fetched per review (see `MAX_CRATES_PER_REVIEW`).
+    pub max_crates: usize,
 }
 
 impl std::fmt::Debug for Gatherer {
@@ -80,6 +95,8 @@ impl Gatherer {
         squat: Option<&TyposquatChecker>,
     ) -> CrateFacts {
         let mut wanted: Vec<Wanted> = Vec::new();
+        let mut wanted_keys: HashSet<(String, String)> = HashSet::new();
+        let mut budget_cuts = Vec::new();
         let mut resembled: Vec<Resembled> = Vec::new();
         for lf in lockfiles {
             // An unreadable head is unreviewable (the engine says so); an unreadable base
@@ -97,7 +114,11 @@ impl Gatherer {
                     }
                 }
             }
-            for c in changes.iter().filter(|c| wants_fetch(c)) {
+            // Longer names are no crates.io crates (the engine says so): never asked for.
+            for c in changes
+                .iter()
+                .filter(|c| wants_fetch(c) && c.name.len() <= MAX_CRATE_NAME_LEN)
+            {
                 for side in [
                     c.new.as_ref(),
                     c.old
@@ -118,14 +139,20 @@ impl Gatherer {
                         version: p.version.to_string(),
                         checksum: p.checksum.clone(),
                     };
-                    if !wanted
-                        .iter()
-                        .any(|x| x.name == w.name && x.version == w.version)
-                    {
+                    if wanted_keys.insert((w.name.clone(), w.version.clone())) {
                         wanted.push(w);
                     }
                 }
             }
+        }
+        if wanted.len() > self.max_crates {
+            budget_cuts.push(format!(
+                "{} of the {} new or changed crate versions were not fetched or inspected: a review inspects at most {} (the per-review crate budget, LOCKWATCH_MAX_CRATES); split the change, or raise the budget",
+                wanted.len() - self.max_crates,
+                wanted.len(),
+                self.max_crates
+            ));
+            wanted.truncate(self.max_crates);
         }
         let mut repos = JoinSet::new();
         for r in resembled {
@@ -145,6 +172,7 @@ impl Gatherer {
         }
         let mut facts = CrateFacts {
             now,
+            budget_cuts,
             ..Default::default()
         };
         while let Some(joined) = set.join_next().await {
@@ -268,6 +296,11 @@ impl Gatherer {
         if let Some(cached) = self.cached_analysis(checksum) {
             return Ok(cached);
         }
+        // Held through the download and the inspection; a closed semaphore never happens.
+        let _slot = INSPECTIONS
+            .acquire()
+            .await
+            .map_err(|e| SurfaceError::Other(format!("inspection stopped: {e}")))?;
         let bytes = match self
             .client
             .download(registry, name, version, checksum)

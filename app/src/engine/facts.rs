@@ -53,6 +53,9 @@ pub struct CrateFacts {
     pub deliberate: bool,
     /// Current time, seconds since the Unix epoch (for `fresh-release`).
     pub now: i64,
+    /// What a resource budget left out of this review (e.g. crates over the per-review
+    /// count): each a `deny` `unreviewable` finding naming the budget.
+    pub budget_cuts: Vec<String>,
     /// The `repository` of crates that a new crate's name resembles, read from their own
     /// packaged `Cargo.toml` (`Ok(None)`: it declares none; `Err`: why it is unknown).
     pub repositories: HashMap<String, Result<Option<String>, String>>,
