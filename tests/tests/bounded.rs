@@ -97,27 +97,6 @@ fn a_ten_thousand_crate_chain_costs_output_in_proportion_to_its_crates() {
             &format!("{} 1.0.0", link(N - 1)),
         ]
     );
-    // The Markdown report (the App's comment) too.
-    let md = run_lockwatch(
-        &[
-            "check",
-            "--base-lock",
-            &base,
-            "--head-lock",
-            &head,
-            "--advisory-db",
-            &db,
-            "--offline",
-            "--format",
-            "markdown",
-        ],
-        tmp.path(),
-    );
-    assert!(
-        md.stdout.len() < 400 * N,
-        "{} bytes of Markdown",
-        md.stdout.len()
-    );
 }
 
 /// `lockwatch check --format json` against `registry` with `LOCKWATCH_MAX_CRATES` set.
