@@ -10,7 +10,7 @@ use crate::engine::{
     CrateFacts, IndexFacts, ParsedLockfile, ReleaseHistory, VersionFacts, new_crate_names,
     wants_fetch,
 };
-use crate::inspect::{CrateSurface, InspectLimits, inspect_crate};
+use crate::inspect::{CrateSurface, InspectError, InspectLimits, inspect_crate};
 use crate::lockfile::{ParsedLock, diff};
 use crate::registry::{DepKind, FetchError, IndexEntry, IndexUrl, RegistryClient};
 use crate::typosquat::MAX_CRATE_NAME_LEN;
@@ -53,7 +53,12 @@ impl std::fmt::Debug for Gatherer {
 
 /// Why a surface could not be had.
 enum SurfaceError {
-    Mismatch { expected: String, actual: String },
+    Mismatch {
+        expected: String,
+        actual: String,
+    },
+    /// An inspection budget (entries, inflated bytes, kept bytes) stopped it.
+    Budget(String),
     Other(String),
 }
 
@@ -235,7 +240,7 @@ impl Gatherer {
             .map(|s| s.repository)
             .map_err(|e| match e {
                 SurfaceError::Mismatch { .. } => "the download did not match its checksum".into(),
-                SurfaceError::Other(why) => why,
+                SurfaceError::Budget(why) | SurfaceError::Other(why) => why,
             })
     }
 
@@ -279,6 +284,10 @@ impl Gatherer {
             Err(SurfaceError::Mismatch { expected, actual }) => {
                 vf.checksum_mismatch = Some((expected, actual));
             }
+            Err(SurfaceError::Budget(why)) => {
+                vf.surface = Some(Err(why));
+                vf.budget_cut = true;
+            }
             Err(SurfaceError::Other(why)) => vf.surface = Some(Err(why)),
         }
         vf
@@ -317,7 +326,12 @@ impl Gatherer {
             tokio::task::spawn_blocking(move || inspect_crate(&n, &v, bytes.as_slice(), &limits))
                 .await
                 .map_err(|e| SurfaceError::Other(format!("inspection stopped: {e}")))?
-                .map_err(|e| SurfaceError::Other(e.to_string()))?;
+                .map_err(|e| match e {
+                    InspectError::TooManyEntries { .. }
+                    | InspectError::TooLarge { .. }
+                    | InspectError::TooMuchKept { .. } => SurfaceError::Budget(e.to_string()),
+                    e => SurfaceError::Other(e.to_string()),
+                })?;
         self.store_analysis(checksum, &surface);
         Ok(surface)
     }

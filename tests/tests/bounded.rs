@@ -248,3 +248,46 @@ fn a_forty_thousand_character_crate_name_is_unreviewable_not_compared() {
             .contains("40000-byte crate name")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crate_over_the_kept_bytes_budget_fails_the_check_naming_it() {
+    let registry = FakeRegistry::start().await;
+    // 17 files of 4 MiB (each small enough to be kept for parsing): 68 MiB kept, over the
+    // 64 MiB per-crate budget, from a .crate of a few hundred KB.
+    let mut k = Krate::new("lockwatch-inflating", "1.0.0").file("src/lib.rs", "");
+    let zeros = vec![0u8; 4 * 1024 * 1024];
+    for i in 0..17 {
+        k = k.file_bytes(&format!("data/{i}.bin"), &zeros);
+    }
+    let sum = registry.publish("lockwatch-inflating", "1.0.0", k.build(), vec![]);
+    registry.set_pubtime(
+        "lockwatch-inflating",
+        "1.0.0",
+        time::OffsetDateTime::now_utc() - time::Duration::days(400),
+    );
+    let base = lock(3, &[member("app", "0.1.0")]);
+    let head = lock(
+        3,
+        &[
+            member("app", "0.1.0").deps(&["lockwatch-inflating"]),
+            pkg("lockwatch-inflating", "1.0.0", &sum, &[]),
+        ],
+    );
+    let reg = &registry;
+    let (code, v) = tokio::task::block_in_place(|| check_with_budget(reg, &base, &head, None));
+    assert_eq!(code, 1, "{v:#}");
+    let cut: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "unreviewable" && f["level"] == "deny")
+        .collect();
+    assert_eq!(cut.len(), 1, "{v:#}");
+    assert!(
+        cut[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("kept for parsing (the per-crate budget)"),
+        "{v:#}"
+    );
+}

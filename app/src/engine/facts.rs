@@ -40,6 +40,8 @@ pub struct VersionFacts {
     pub checksum_mismatch: Option<(String, String)>,
     /// Why the index could not be read (the crate is still inspected when possible).
     pub index_error: Option<String>,
+    /// The inspection was stopped by a budget (`surface` says which): `deny`, not `warn`.
+    pub budget_cut: bool,
 }
 
 /// Facts by `(name, version)`.
@@ -177,10 +179,12 @@ pub fn fact_findings(
     let new_surface = match &vf.surface {
         None => return,
         Some(Err(reason)) => {
-            out.push(at(Finding::new(
-                Code::Unreviewable,
-                format!("`{}` {version} could not be inspected: {reason}", c.name),
-            )));
+            let text = format!("`{}` {version} could not be inspected: {reason}", c.name);
+            out.push(at(if vf.budget_cut {
+                super::judge::budget_cut(text)
+            } else {
+                Finding::new(Code::Unreviewable, text)
+            }));
             return;
         }
         Some(Ok(s)) => s,
