@@ -291,3 +291,40 @@ async fn a_crate_over_the_kept_bytes_budget_fails_the_check_naming_it() {
         "{v:#}"
     );
 }
+
+#[test]
+fn dev_zero_as_the_head_lock_is_too_large_without_being_read_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = write(tmp.path(), "base.lock", &lock(3, &[member("app", "0.1.0")]));
+    let db = fixture_db().display().to_string();
+    let out = run_lockwatch(
+        &[
+            "check",
+            "--base-lock",
+            &base,
+            "--head-lock",
+            "/dev/zero",
+            "--advisory-db",
+            &db,
+            "--offline",
+            "--format",
+            "json",
+        ],
+        tmp.path(),
+    );
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let un: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "unreviewable")
+        .collect();
+    assert!(
+        un.iter().any(|f| f["message"]
+            .as_str()
+            .unwrap()
+            .contains("over the 16777216-byte limit (16777217 bytes read)")),
+        "{v:#}"
+    );
+}

@@ -14,7 +14,9 @@ pub fn is_lockfile(path: &str) -> bool {
 
 /// Lock files from two files on disk.
 pub fn from_files(base: &Path, head: &Path) -> anyhow::Result<Vec<LockfileInput>> {
-    let read = |p: &Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+    let read = |p: &Path| {
+        crate::lockfile::read_lock_file(p).with_context(|| format!("cannot read {}", p.display()))
+    };
     Ok(vec![LockfileInput {
         path: head.display().to_string(),
         base: Some(read(base)?),
