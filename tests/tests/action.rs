@@ -599,10 +599,19 @@ async fn hostile_crate_text_cannot_inject_commands_or_outputs() {
         data(&finding.message)
     );
     assert!(stdout.contains(&expected), "{stdout}\n---\n{expected}");
+    // The hostile name is also longer than any crates.io name (64 characters): that is a
+    // finding of its own. Two annotations, nothing injected.
+    let annotations: Vec<&str> = stdout.lines().filter(|l| l.starts_with("::")).collect();
     assert_eq!(
-        stdout.lines().filter(|l| l.starts_with("::")).count(),
-        1,
-        "exactly the one annotation, nothing injected"
+        annotations.len(),
+        2,
+        "exactly the two annotations: {stdout}"
+    );
+    assert!(
+        annotations
+            .iter()
+            .any(|l| l.starts_with("::error file=Cargo.lock,title=lockwatch unreviewable")),
+        "{stdout}"
     );
 }
 
