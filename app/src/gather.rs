@@ -13,11 +13,12 @@ use crate::engine::{
     CrateFacts, IndexFacts, ParsedLockfile, Release, ReleaseHistory, VersionFacts, new_crate_names,
     wants_fetch,
 };
-use crate::inspect::{CrateSurface, InspectLimits, inspect_crate};
+use crate::inspect::{CrateSurface, InspectError, InspectLimits, inspect_crate};
 use crate::lockfile::{ParsedLock, diff};
 use crate::registry::{DepKind, FetchError, IndexEntry, IndexUrl, RegistryClient};
+use crate::typosquat::MAX_CRATE_NAME_LEN;
 use crate::typosquat::TyposquatChecker;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
 use tokio::task::JoinSet;
 
@@ -25,6 +26,18 @@ use tokio::task::JoinSet;
 /// 4: results keyed by name, version, registry and checksum; `uninspected` in the surface.
 /// 5: `provenance` in the surface (VCS record, `Cargo.toml.orig`, links, license, authors).
 const ANALYSIS_VERSION: u32 = 5;
+
+/// Crate versions fetched and inspected for one review by default (`LOCKWATCH_MAX_CRATES`).
+/// A fresh lock file of a large workspace has 500 to 1,000 packages; past the budget the
+/// review fails with an `unreviewable` finding naming it instead of running for hours.
+pub const MAX_CRATES_PER_REVIEW: usize = 2_000;
+
+/// `.crate` files downloaded and inspected at once in the whole process (every review
+/// together): each holds its download (at most 50 MB) and the files kept for parsing
+/// (`InspectLimits::max_kept_bytes`), so this bounds inspection memory.
+const CONCURRENT_INSPECTIONS: usize = 3;
+static INSPECTIONS: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(CONCURRENT_INSPECTIONS);
 
 /// Fetches and inspects crates for reviews.
 #[derive(Clone)]
@@ -34,6 +47,8 @@ pub struct Gatherer {
     /// Where inspection results are cached (`<dir>/<key>.v<N>.json`, the key a SHA-256 of
     /// name, version, registry and checksum); None disables it.
     pub analysis_dir: Option<PathBuf>,
+    /// Crate versions fetched per review (see `MAX_CRATES_PER_REVIEW`).
+    pub max_crates: usize,
 }
 
 impl std::fmt::Debug for Gatherer {
@@ -44,7 +59,12 @@ impl std::fmt::Debug for Gatherer {
 
 /// Why a surface could not be had.
 enum SurfaceError {
-    Mismatch { expected: String, actual: String },
+    Mismatch {
+        expected: String,
+        actual: String,
+    },
+    /// An inspection budget (entries, inflated bytes, kept bytes) stopped it.
+    Budget(String),
     Other(String),
 }
 
@@ -111,6 +131,8 @@ impl Gatherer {
         squat: Option<&TyposquatChecker>,
     ) -> CrateFacts {
         let mut wanted: Vec<Wanted> = Vec::new();
+        let mut wanted_keys: HashSet<(String, String)> = HashSet::new();
+        let mut budget_cuts = Vec::new();
         let mut resembled: Vec<Resembled> = Vec::new();
         for lf in lockfiles {
             // An unreadable head is unreviewable (the engine says so); an unreadable base
@@ -128,7 +150,11 @@ impl Gatherer {
                     }
                 }
             }
-            for c in changes.iter().filter(|c| wants_fetch(c)) {
+            // Longer names are no crates.io crates (the engine says so): never asked for.
+            for c in changes
+                .iter()
+                .filter(|c| wants_fetch(c) && c.name.len() <= MAX_CRATE_NAME_LEN)
+            {
                 for side in [
                     c.new.as_ref(),
                     c.old
@@ -149,14 +175,20 @@ impl Gatherer {
                         version: p.version.to_string(),
                         checksum: p.checksum.clone(),
                     };
-                    if !wanted
-                        .iter()
-                        .any(|x| x.name == w.name && x.version == w.version)
-                    {
+                    if wanted_keys.insert((w.name.clone(), w.version.clone())) {
                         wanted.push(w);
                     }
                 }
             }
+        }
+        if wanted.len() > self.max_crates {
+            budget_cuts.push(format!(
+                "{} of the {} new or changed crate versions were not fetched or inspected: a review inspects at most {} (the per-review crate budget, LOCKWATCH_MAX_CRATES); split the change, or raise the budget",
+                wanted.len() - self.max_crates,
+                wanted.len(),
+                self.max_crates
+            ));
+            wanted.truncate(self.max_crates);
         }
         let mut repos = JoinSet::new();
         for r in resembled {
@@ -176,6 +208,7 @@ impl Gatherer {
         }
         let mut facts = CrateFacts {
             now,
+            budget_cuts,
             ..Default::default()
         };
         while let Some(joined) = set.join_next().await {
@@ -263,7 +296,7 @@ impl Gatherer {
             .map(|s| s.repository)
             .map_err(|e| match e {
                 SurfaceError::Mismatch { .. } => "the download did not match its checksum".into(),
-                SurfaceError::Other(why) => why,
+                SurfaceError::Budget(why) | SurfaceError::Other(why) => why,
             })
     }
 
@@ -316,6 +349,10 @@ impl Gatherer {
             Err(SurfaceError::Mismatch { expected, actual }) => {
                 vf.checksum_mismatch = Some((expected, actual));
             }
+            Err(SurfaceError::Budget(why)) => {
+                vf.surface = Some(Err(why));
+                vf.budget_cut = true;
+            }
             Err(SurfaceError::Other(why)) => vf.surface = Some(Err(why)),
         }
         vf
@@ -334,6 +371,11 @@ impl Gatherer {
         if let Some(cached) = self.cached_analysis(&key) {
             return Ok(cached);
         }
+        // Held through the download and the inspection; a closed semaphore never happens.
+        let _slot = INSPECTIONS
+            .acquire()
+            .await
+            .map_err(|e| SurfaceError::Other(format!("inspection stopped: {e}")))?;
         let bytes = match self
             .client
             .download(registry, name, version, checksum)
@@ -350,7 +392,12 @@ impl Gatherer {
             tokio::task::spawn_blocking(move || inspect_crate(&n, &v, bytes.as_slice(), &limits))
                 .await
                 .map_err(|e| SurfaceError::Other(format!("inspection stopped: {e}")))?
-                .map_err(|e| SurfaceError::Other(e.to_string()))?;
+                .map_err(|e| match e {
+                    InspectError::TooManyEntries { .. }
+                    | InspectError::TooLarge { .. }
+                    | InspectError::TooMuchKept { .. } => SurfaceError::Budget(e.to_string()),
+                    e => SurfaceError::Other(e.to_string()),
+                })?;
         self.store_analysis(&key, &surface);
         Ok(surface)
     }

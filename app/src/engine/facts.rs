@@ -60,6 +60,8 @@ pub struct VersionFacts {
     pub index_checksum_mismatch: Option<(String, String)>,
     /// Why the index could not be read (the crate is still inspected when possible).
     pub index_error: Option<String>,
+    /// The inspection was stopped by a budget (`surface` says which): `deny`, not `warn`.
+    pub budget_cut: bool,
 }
 
 /// Facts by `(name, version)`.
@@ -73,6 +75,9 @@ pub struct CrateFacts {
     pub deliberate: bool,
     /// Current time, seconds since the Unix epoch (for `fresh-release`).
     pub now: i64,
+    /// What a resource budget left out of this review (e.g. crates over the per-review
+    /// count): each a `deny` `unreviewable` finding naming the budget.
+    pub budget_cuts: Vec<String>,
     /// The `repository` of crates that a new crate's name resembles, read from their own
     /// packaged `Cargo.toml` (`Ok(None)`: it declares none; `Err`: why it is unknown).
     pub repositories: HashMap<String, Result<Option<String>, String>>,
@@ -278,10 +283,12 @@ fn judge_facts(
     let new_surface = match &vf.surface {
         None => return,
         Some(Err(reason)) => {
-            out.push(at(Finding::new(
-                Code::Unreviewable,
-                format!("`{}` {version} could not be inspected: {reason}", c.name),
-            )));
+            let text = format!("`{}` {version} could not be inspected: {reason}", c.name);
+            out.push(at(if vf.budget_cut {
+                super::judge::budget_cut(text)
+            } else {
+                Finding::new(Code::Unreviewable, text)
+            }));
             return;
         }
         Some(Ok(s)) => s,

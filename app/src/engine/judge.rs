@@ -2,7 +2,7 @@
 
 use super::facts::CrateFacts;
 use super::facts::{fact_findings, fetchable_source, wants_fetch};
-use super::finding::{AdvisoryRef, AdvisoryStatus, Code, Finding};
+use super::finding::{AdvisoryRef, AdvisoryStatus, Code, Finding, Level};
 use super::input::{AdvisorySource, ReviewInput};
 use super::policy_apply::apply_policy;
 use super::review::{
@@ -13,6 +13,7 @@ use crate::lockfile::{
     Change, ChangeKind, DependencyGraph, LockDiff, ParsedLock, SourceKind, diff,
 };
 use crate::policy::Policy;
+use crate::typosquat::MAX_CRATE_NAME_LEN;
 
 /// Review the lock-file changes under a policy. Pure: no I/O.
 pub fn review(input: &ReviewInput<'_>, policy: &Policy) -> Review {
@@ -97,6 +98,9 @@ pub fn review(input: &ReviewInput<'_>, policy: &Policy) -> Review {
     }
     if let Some(pr) = &input.pr {
         findings.extend(crate::split::policy_findings(pr, policy));
+    }
+    for cut in input.facts.iter().flat_map(|f| &f.budget_cuts) {
+        findings.push(budget_cut(cut.clone()));
     }
     if !policy.require_split {
         findings.retain(|f| f.code != Code::MixedPr);
@@ -220,9 +224,27 @@ fn review_lockfile(
     (review, findings)
 }
 
+/// A review cut short by a resource budget (or input no review can cover): `unreviewable`
+/// at `deny` whatever the policy says, so a cut never turns into a pass.
+pub(crate) fn budget_cut(message: String) -> Finding {
+    let mut f = Finding::new(Code::Unreviewable, message).level(Level::Deny);
+    f.policy_note = Some(
+        "a resource budget cut the review short: this fails the check whatever the policy says"
+            .into(),
+    );
+    f
+}
+
 fn source_findings(path: &str, c: &Change, policy: &Policy, out: &mut Vec<Finding>) {
     let Some(new) = &c.new else { return };
     let located = |f: Finding| f.krate(c.name.clone(), c.new_version()).at(path, c.line());
+    if c.name.len() > MAX_CRATE_NAME_LEN {
+        let shown: String = c.name.chars().take(MAX_CRATE_NAME_LEN).collect();
+        out.push(located(budget_cut(format!(
+            "`{shown}…` is a {}-byte crate name; crates.io names are at most {MAX_CRATE_NAME_LEN} characters, so it is not a crates.io crate and was not compared or fetched",
+            c.name.len()
+        ))));
+    }
     match c.kind {
         ChangeKind::ChecksumChanged => out.push(located(Finding::new(
             Code::ChecksumChanged,

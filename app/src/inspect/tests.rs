@@ -329,6 +329,30 @@ fn manifest_not_toml() {
 }
 
 #[test]
+fn many_small_files_over_the_kept_budget_are_unreviewable() {
+    let limits = InspectLimits {
+        max_kept_bytes: 3 * 1024,
+        ..InspectLimits::default()
+    };
+    let mut k = Krate::new("foo", "1.0.0");
+    for i in 0..5 {
+        k = k.file_bytes(&format!("data/{i}.txt"), &[b'a'; 1024]);
+    }
+    let e = inspect_crate("foo", "1.0.0", k.build().as_slice(), &limits).unwrap_err();
+    assert_eq!(e, InspectError::TooMuchKept { limit: 3 * 1024 });
+    // The same crate within the default budget is inspected.
+    assert!(
+        inspect_crate(
+            "foo",
+            "1.0.0",
+            k.build().as_slice(),
+            &InspectLimits::default()
+        )
+        .is_ok()
+    );
+}
+
+#[test]
 fn huge_file_is_sniffed_but_not_kept() {
     let limits = InspectLimits {
         max_file_bytes: 64 * 1024,

@@ -13,7 +13,7 @@ pub const MAX_LOCK_BYTES: usize = 16 * 1024 * 1024;
 pub enum LockError {
     #[error("is not valid UTF-8 (byte {offset})")]
     NotUtf8 { offset: usize },
-    #[error("is {size} bytes, over the {limit}-byte limit")]
+    #[error("is over the {limit}-byte limit ({size} bytes read)")]
     TooLarge { size: usize, limit: usize },
     #[error("is not a valid Cargo.lock: {reason}")]
     Invalid { reason: String },
@@ -35,6 +35,17 @@ impl ParsedLock {
     pub fn format(&self) -> u32 {
         self.lock.version as u32
     }
+}
+
+/// Read a lock file from disk, at most `MAX_LOCK_BYTES + 1` bytes of it: a larger one (or
+/// `/dev/zero`) is never read whole, and `parse_lock` then reports it as too large.
+pub fn read_lock_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_LOCK_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// Parse lock file bytes. Never panics, whatever the input.

@@ -15,7 +15,9 @@ pub fn is_lockfile(path: &str) -> bool {
 
 /// Lock files from two files on disk.
 pub fn from_files(base: &Path, head: &Path) -> anyhow::Result<Vec<LockfileInput>> {
-    let read = |p: &Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+    let read = |p: &Path| {
+        crate::lockfile::read_lock_file(p).with_context(|| format!("cannot read {}", p.display()))
+    };
     let (base_path, path) = (base.display().to_string(), head.display().to_string());
     Ok(vec![LockfileInput {
         base_path: (base_path != path).then_some(base_path),
