@@ -86,12 +86,22 @@ codes! {
     Typosquat = "typosquat", Deny, "a new crate name is a small mangling of a popular crate or of a crate already in the lock file";
     FreshRelease = "fresh-release", Warn, "the new version was published less than the cooldown ago";
     NewDependencyInPatch = "new-dependency-in-patch", Warn, "a patch or minor update brings in dependencies the old version did not have";
+    VcsInfoMissing = "vcs-info-missing", Warn, "the new release has no `.cargo_vcs_info.json` (no upstream commit) although the old one had; deny together with new dependencies or build-time code";
+    VcsInfoDirty = "vcs-info-dirty", Warn, "the new release was packaged from a work tree with uncommitted changes (`dirty`), the old one was not";
+    VcsPathChanged = "vcs-path-changed", Warn, "the package's folder in its repository (`path_in_vcs`) changed between the two releases";
+    RepositoryMoved = "repository-moved", Warn, "`repository`, `homepage` or `documentation` now points at another host or owner; deny together with new build-time code (a new build script, proc macro, capability or binary)";
+    ManifestOrigMissing = "manifest-orig-missing", Warn, "the new release has no `Cargo.toml.orig` although the old one had (it was not packaged by `cargo publish`)";
+    AuthorsReplaced = "authors-replaced", Warn, "none of the old release's authors is among the new release's authors";
+    LicenseChanged = "license-changed", Warn, "the license expression changed between the two releases";
+    LicenseNotAllowed = "license-not-allowed", Deny, "a new or changed crate's license is not allowed by the policy's `[licenses] allow` list";
+    YankForcedUpgrade = "yank-forced-upgrade", Warn, "the base version is yanked and the update goes to a release inside the cooldown; deny together with new dependencies or build-time code";
+    YankBurst = "yank-burst", Warn, "the releases just before the new one are yanked and the new one is inside the cooldown; deny together with new dependencies or build-time code";
     MixedPr = "mixed-pr", Deny, "the pull request changes code and also bumps dependencies its manifest changes do not explain";
     RequirementRaised = "requirement-raised", Warn, "a manifest raises an existing version requirement";
     PolicyChanged = "policy-changed", Warn, "the pull request edits the lockwatch policy file (it takes effect after merge)";
     PolicyIgnore = "policy-ignore", Warn, "a policy ignore entry expired or matched nothing";
     PolicyInvalid = "policy-invalid", Warn, "the policy file is invalid: defaults were used";
-    Unreviewable = "unreviewable", Warn, "something could not be fetched or inspected";
+    Unreviewable = "unreviewable", Deny, "something that could hide a `deny` could not be read, fetched or inspected (a lock file, the advisory database, a crate's build-time code)";
 }
 
 impl fmt::Display for Code {

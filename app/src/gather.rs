@@ -2,32 +2,55 @@
 //! sparse index and download the `.crate` (new version, and old version for updates),
 //! verify it against the lock file's checksum, and inspect it statically.
 //!
-//! Inspection results are cached on disk by checksum next to the crate cache, so every
-//! repository and installation shares them. Git sources and unknown registries are never
-//! fetched (the lock file is attacker-controlled): the engine reports them instead.
+//! Before anything is looked up, the lock file's checksum is compared with the registry
+//! index's `cksum` for that version: a lock entry that carries another crate's checksum is a
+//! `checksum-mismatch`, never a cache hit. Inspection results are cached on disk next to the
+//! crate cache, keyed by name, version, registry and checksum together, so every repository
+//! and installation shares them. Git sources and unknown registries are never fetched (the
+//! lock file is attacker-controlled): the engine reports them instead.
 
 use crate::engine::{
-    CrateFacts, IndexFacts, ParsedLockfile, ReleaseHistory, VersionFacts, new_crate_names,
+    CrateFacts, IndexFacts, ParsedLockfile, Release, ReleaseHistory, VersionFacts, new_crate_names,
     wants_fetch,
 };
-use crate::inspect::{CrateSurface, InspectLimits, inspect_crate};
+use crate::inspect::{CrateSurface, InspectError, InspectLimits, inspect_crate};
 use crate::lockfile::{ParsedLock, diff};
 use crate::registry::{DepKind, FetchError, IndexEntry, IndexUrl, RegistryClient};
+use crate::typosquat::MAX_CRATE_NAME_LEN;
 use crate::typosquat::TyposquatChecker;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
 use tokio::task::JoinSet;
 
 /// Bump when inspection changes, so cached results are recomputed.
-const ANALYSIS_VERSION: u32 = 5;
+/// 4: results keyed by name, version, registry and checksum; `uninspected` in the surface.
+/// 5: `provenance` in the surface (VCS record, `Cargo.toml.orig`, links, license, authors).
+/// 6: launches judged anew: `package-script`, variables named after their fallback tool,
+/// the file's own `macro_rules!`, `cmd.arg(..)` statements.
+const ANALYSIS_VERSION: u32 = 6;
+
+/// Crate versions fetched and inspected for one review by default (`LOCKWATCH_MAX_CRATES`).
+/// A fresh lock file of a large workspace has 500 to 1,000 packages; past the budget the
+/// review fails with an `unreviewable` finding naming it instead of running for hours.
+pub const MAX_CRATES_PER_REVIEW: usize = 2_000;
+
+/// `.crate` files downloaded and inspected at once in the whole process (every review
+/// together): each holds its download (at most 50 MB) and the files kept for parsing
+/// (`InspectLimits::max_kept_bytes`), so this bounds inspection memory.
+const CONCURRENT_INSPECTIONS: usize = 3;
+static INSPECTIONS: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(CONCURRENT_INSPECTIONS);
 
 /// Fetches and inspects crates for reviews.
 #[derive(Clone)]
 pub struct Gatherer {
     pub client: RegistryClient,
     pub limits: InspectLimits,
-    /// Where inspection results are cached (`<dir>/<checksum>.v<N>.json`); None disables it.
+    /// Where inspection results are cached (`<dir>/<key>.v<N>.json`, the key a SHA-256 of
+    /// name, version, registry and checksum); None disables it.
     pub analysis_dir: Option<PathBuf>,
+    /// Crate versions fetched per review (see `MAX_CRATES_PER_REVIEW`).
+    pub max_crates: usize,
 }
 
 impl std::fmt::Debug for Gatherer {
@@ -38,7 +61,12 @@ impl std::fmt::Debug for Gatherer {
 
 /// Why a surface could not be had.
 enum SurfaceError {
-    Mismatch { expected: String, actual: String },
+    Mismatch {
+        expected: String,
+        actual: String,
+    },
+    /// An inspection budget (entries, inflated bytes, kept bytes) stopped it.
+    Budget(String),
     Other(String),
 }
 
@@ -48,6 +76,31 @@ struct Resembled {
     name: String,
     /// Registry, version and checksum from a lock file; None: the newest release.
     at: Option<(IndexUrl, String, String)>,
+}
+
+/// Every release of a crate, as the engine sees it.
+fn releases_of(entries: &[IndexEntry]) -> Vec<Release> {
+    entries
+        .iter()
+        .map(|e| Release {
+            version: e.version.clone(),
+            yanked: e.yanked,
+            pubtime: e.pubtime.map(|t| t.unix_timestamp()),
+            deps: e
+                .deps
+                .iter()
+                .filter(|d| d.kind != DepKind::Dev)
+                .map(|d| d.name.clone())
+                .collect(),
+            build_deps: e
+                .deps
+                .iter()
+                .filter(|d| d.kind == DepKind::Build)
+                .map(|d| d.name.clone())
+                .collect(),
+            links: e.links.clone(),
+        })
+        .collect()
 }
 
 /// A crate's release history from all its index entries.
@@ -80,6 +133,8 @@ impl Gatherer {
         squat: Option<&TyposquatChecker>,
     ) -> CrateFacts {
         let mut wanted: Vec<Wanted> = Vec::new();
+        let mut wanted_keys: HashSet<(String, String)> = HashSet::new();
+        let mut budget_cuts = Vec::new();
         let mut resembled: Vec<Resembled> = Vec::new();
         for lf in lockfiles {
             // An unreadable head is unreviewable (the engine says so); an unreadable base
@@ -97,7 +152,11 @@ impl Gatherer {
                     }
                 }
             }
-            for c in changes.iter().filter(|c| wants_fetch(c)) {
+            // Longer names are no crates.io crates (the engine says so): never asked for.
+            for c in changes
+                .iter()
+                .filter(|c| wants_fetch(c) && c.name.len() <= MAX_CRATE_NAME_LEN)
+            {
                 for side in [
                     c.new.as_ref(),
                     c.old
@@ -118,14 +177,20 @@ impl Gatherer {
                         version: p.version.to_string(),
                         checksum: p.checksum.clone(),
                     };
-                    if !wanted
-                        .iter()
-                        .any(|x| x.name == w.name && x.version == w.version)
-                    {
+                    if wanted_keys.insert((w.name.clone(), w.version.clone())) {
                         wanted.push(w);
                     }
                 }
             }
+        }
+        if wanted.len() > self.max_crates {
+            budget_cuts.push(format!(
+                "{} of the {} new or changed crate versions were not fetched or inspected: a review inspects at most {} (the per-review crate budget, LOCKWATCH_MAX_CRATES); split the change, or raise the budget",
+                wanted.len() - self.max_crates,
+                wanted.len(),
+                self.max_crates
+            ));
+            wanted.truncate(self.max_crates);
         }
         let mut repos = JoinSet::new();
         for r in resembled {
@@ -145,6 +210,7 @@ impl Gatherer {
         }
         let mut facts = CrateFacts {
             now,
+            budget_cuts,
             ..Default::default()
         };
         while let Some(joined) = set.join_next().await {
@@ -158,6 +224,31 @@ impl Gatherer {
             }
         }
         facts
+    }
+
+    /// The index releases of crates that were not fetched but whose fix suggestions need
+    /// them (advisory hits on crates the change did not move), from the default registry;
+    /// a crate whose index cannot be read is left out (its fix is then suggested unchecked).
+    pub async fn index_releases(
+        &self,
+        names: Vec<String>,
+    ) -> std::collections::HashMap<String, Vec<Release>> {
+        let mut set = JoinSet::new();
+        for name in names {
+            let this = self.clone();
+            set.spawn(async move {
+                let registry = this.client.config().index_url.clone();
+                let entries = this.client.index_entries(&registry, &name).await;
+                (name, entries.map(|e| releases_of(&e)))
+            });
+        }
+        let mut out = std::collections::HashMap::new();
+        while let Some(joined) = set.join_next().await {
+            if let Ok((name, Ok(releases))) = joined {
+                out.insert(name, releases);
+            }
+        }
+        out
     }
 
     /// Where to read a resembled crate from: the version in a lock file (verified by its
@@ -207,7 +298,7 @@ impl Gatherer {
             .map(|s| s.repository)
             .map_err(|e| match e {
                 SurfaceError::Mismatch { .. } => "the download did not match its checksum".into(),
-                SurfaceError::Other(why) => why,
+                SurfaceError::Budget(why) | SurfaceError::Other(why) => why,
             })
     }
 
@@ -216,11 +307,11 @@ impl Gatherer {
         match self.client.entry(&w.registry, &w.name, &w.version).await {
             Ok(Some(entry)) => {
                 // The index file is memoized: reading all its entries costs no request.
-                let history = self
+                let (history, releases) = self
                     .client
                     .index_entries(&w.registry, &w.name)
                     .await
-                    .map(|all| history_of(&all))
+                    .map(|all| (history_of(&all), releases_of(&all)))
                     .unwrap_or_default();
                 vf.index = Some(IndexFacts {
                     yanked: entry.yanked,
@@ -232,7 +323,16 @@ impl Gatherer {
                         .map(|d| d.name.clone())
                         .collect::<BTreeSet<_>>(),
                     history,
-                })
+                    releases,
+                });
+                // The index is the registry's word on what this version is; a lock entry
+                // with another checksum (say, a reviewed crate's) gets nothing from caches.
+                if let Some(lock) = &w.checksum
+                    && !lock.trim().eq_ignore_ascii_case(entry.checksum.trim())
+                {
+                    vf.index_checksum_mismatch = Some((lock.clone(), entry.checksum.clone()));
+                    return vf;
+                }
             }
             Ok(None) => vf.index_error = Some(format!("version {} is not in the index", w.version)),
             Err(e) => vf.index_error = Some(e.to_string()),
@@ -251,6 +351,10 @@ impl Gatherer {
             Err(SurfaceError::Mismatch { expected, actual }) => {
                 vf.checksum_mismatch = Some((expected, actual));
             }
+            Err(SurfaceError::Budget(why)) => {
+                vf.surface = Some(Err(why));
+                vf.budget_cut = true;
+            }
             Err(SurfaceError::Other(why)) => vf.surface = Some(Err(why)),
         }
         vf
@@ -265,9 +369,15 @@ impl Gatherer {
         version: &str,
         checksum: &str,
     ) -> Result<CrateSurface, SurfaceError> {
-        if let Some(cached) = self.cached_analysis(checksum) {
+        let key = analysis_key(registry, name, version, checksum);
+        if let Some(cached) = self.cached_analysis(&key) {
             return Ok(cached);
         }
+        // Held through the download and the inspection; a closed semaphore never happens.
+        let _slot = INSPECTIONS
+            .acquire()
+            .await
+            .map_err(|e| SurfaceError::Other(format!("inspection stopped: {e}")))?;
         let bytes = match self
             .client
             .download(registry, name, version, checksum)
@@ -284,26 +394,29 @@ impl Gatherer {
             tokio::task::spawn_blocking(move || inspect_crate(&n, &v, bytes.as_slice(), &limits))
                 .await
                 .map_err(|e| SurfaceError::Other(format!("inspection stopped: {e}")))?
-                .map_err(|e| SurfaceError::Other(e.to_string()))?;
-        self.store_analysis(checksum, &surface);
+                .map_err(|e| match e {
+                    InspectError::TooManyEntries { .. }
+                    | InspectError::TooLarge { .. }
+                    | InspectError::TooMuchKept { .. } => SurfaceError::Budget(e.to_string()),
+                    e => SurfaceError::Other(e.to_string()),
+                })?;
+        self.store_analysis(&key, &surface);
         Ok(surface)
     }
 
-    fn analysis_path(&self, checksum: &str) -> Option<PathBuf> {
-        let ok = checksum.len() == 64 && checksum.chars().all(|c| c.is_ascii_hexdigit());
+    fn analysis_path(&self, key: &str) -> Option<PathBuf> {
         self.analysis_dir
             .as_ref()
-            .filter(|_| ok)
-            .map(|d| d.join(format!("{checksum}.v{ANALYSIS_VERSION}.json")))
+            .map(|d| d.join(format!("{key}.v{ANALYSIS_VERSION}.json")))
     }
 
-    fn cached_analysis(&self, checksum: &str) -> Option<CrateSurface> {
-        let bytes = std::fs::read(self.analysis_path(checksum)?).ok()?;
+    fn cached_analysis(&self, key: &str) -> Option<CrateSurface> {
+        let bytes = std::fs::read(self.analysis_path(key)?).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 
-    fn store_analysis(&self, checksum: &str, surface: &CrateSurface) {
-        let Some(path) = self.analysis_path(checksum) else {
+    fn store_analysis(&self, key: &str, surface: &CrateSurface) {
+        let Some(path) = self.analysis_path(key) else {
             return;
         };
         let Some(dir) = path.parent() else { return };
@@ -311,10 +424,54 @@ impl Gatherer {
             return;
         }
         if let Ok(json) = serde_json::to_vec(surface) {
-            let tmp = dir.join(format!(".{checksum}.{}.tmp", std::process::id()));
+            let tmp = dir.join(format!(".{key}.{}.tmp", std::process::id()));
             if std::fs::write(&tmp, json).is_ok() {
                 let _ = std::fs::rename(&tmp, &path);
             }
+        }
+    }
+}
+
+/// The analysis cache key of a crate version: a SHA-256 over name, version, registry and
+/// the (verified) checksum, so a result is only ever reused for the same crate from the
+/// same registry with the same contents.
+fn analysis_key(registry: &IndexUrl, name: &str, version: &str, checksum: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [
+        name,
+        version,
+        &registry.to_string(),
+        &checksum.trim().to_ascii_lowercase(),
+    ] {
+        h.update(part.len().to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn analysis_keys_differ_by_every_part() {
+        let io = IndexUrl::parse("sparse+https://index.crates.io/").expect("url");
+        let other = IndexUrl::parse("sparse+https://registry.example.com/index/").expect("url");
+        let sum = "ab".repeat(32);
+        let key = analysis_key(&io, "serde", "1.0.0", &sum);
+        assert_eq!(key.len(), 64);
+        assert_eq!(
+            key,
+            analysis_key(&io, "serde", "1.0.0", &sum.to_uppercase())
+        );
+        for k in [
+            analysis_key(&io, "evil", "1.0.0", &sum),
+            analysis_key(&io, "serde", "1.0.1", &sum),
+            analysis_key(&other, "serde", "1.0.0", &sum),
+            analysis_key(&io, "serde", "1.0.0", &"cd".repeat(32)),
+        ] {
+            assert_ne!(k, key);
         }
     }
 }

@@ -36,6 +36,38 @@ pub struct ChangeSet {
     pub notes: Vec<String>,
     /// The base as the author names it in commands (`origin/main`), for the split commands.
     pub base_ref: Option<String>,
+    /// What the front end could not read although it could hide a `deny` (a listed lock
+    /// file GitHub would not serve, lock files past a cap, a truncated file list): each
+    /// becomes an `unreviewable` finding at `deny` (see `not_reviewed_findings`).
+    pub not_reviewed: Vec<NotReviewed>,
+}
+
+/// Something of the change the front end could not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotReviewed {
+    /// The file, when it is one file.
+    pub path: Option<String>,
+    pub message: String,
+}
+
+/// `unreviewable` findings for what the front end could not read. Fail closed: `deny`,
+/// unless the policy sets a level for `unreviewable` itself (it may lower it, on purpose).
+pub fn not_reviewed_findings(not_reviewed: &[NotReviewed], policy: &Policy) -> Vec<Finding> {
+    let level = policy
+        .levels
+        .get(&Code::Unreviewable)
+        .copied()
+        .unwrap_or(Level::Deny);
+    not_reviewed
+        .iter()
+        .map(|n| {
+            let f = Finding::new(Code::Unreviewable, n.message.clone()).level(level);
+            match &n.path {
+                Some(p) => f.at(p.clone(), None),
+                None => f,
+            }
+        })
+        .collect()
 }
 
 impl ChangeSet {
@@ -115,6 +147,31 @@ pub fn parse_policy_bytes(bytes: &[u8]) -> Result<Policy, String> {
         .and_then(|t| parse_policy(t).map_err(|e| e.message))
 }
 
+/// Crates with an advisory hit that a fix may be suggested for and whose index the fetch
+/// stage did not read (the change did not move them): their fix must be checked too.
+fn advisory_crates_without_index(
+    db: &AdvisoryDb,
+    lockfiles: &[ParsedLockfile],
+    facts: &CrateFacts,
+) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for lf in lockfiles {
+        let Ok(Some(head)) = &lf.head else { continue };
+        let base = lf.base.as_ref().ok().and_then(Option::as_ref);
+        for hit in crate::advisories::hits_for(db, base.map(|b| &b.lock), Some(&head.lock)) {
+            if hit.status != crate::engine::AdvisoryStatus::Fixed
+                && facts.releases_of(&hit.name).is_none()
+                && !names.contains(&hit.name)
+            {
+                names.push(hit.name);
+            }
+        }
+    }
+    // Bounded: one index read each (cached), for the few crates a review has advisories on.
+    names.truncate(64);
+    names
+}
+
 /// The pull-request context of a change set (None without a changed-file list: file mode).
 fn pr_context(change: &ChangeSet) -> Option<PrContext> {
     (!change.changed_files.is_empty()).then(|| PrContext {
@@ -149,7 +206,14 @@ impl Pipeline {
         let lockfiles: Vec<ParsedLockfile> =
             change.lockfiles.iter().map(ParsedLockfile::parse).collect();
         let facts = match &self.gatherer {
-            Some(g) => g.gather(&lockfiles, now, Some(&self.typosquat)).await,
+            Some(g) => {
+                let mut facts = g.gather(&lockfiles, now, Some(&self.typosquat)).await;
+                if let Advisories::Loaded(db) = &self.advisories {
+                    let names = advisory_crates_without_index(db, &lockfiles, &facts);
+                    facts.releases = g.index_releases(names).await;
+                }
+                facts
+            }
             None => CrateFacts {
                 not_fetched: Some(self.no_fetch_reason.clone()),
                 deliberate: true,
@@ -173,8 +237,10 @@ impl Pipeline {
             pr: pr_context(change),
         };
         let mut result = review(&input, &policy);
-        if !policy_findings.is_empty() {
+        let not_reviewed = not_reviewed_findings(&change.not_reviewed, &policy);
+        if !policy_findings.is_empty() || !not_reviewed.is_empty() {
             result.findings.extend(policy_findings);
+            result.findings.extend(not_reviewed);
             result = result.finish();
         }
         result

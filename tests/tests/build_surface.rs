@@ -25,10 +25,33 @@ fn main() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_arrayref_attack_is_caught_without_an_advisory() {
     let registry = FakeRegistry::start().await;
-    let old = Krate::new("arrayref", "0.3.9")
-        .file("src/lib.rs", "pub fn f() {}\n")
-        .build();
+    // The good releases were packaged by `cargo publish` from a commit of the repository; the
+    // malicious one was not (no `.cargo_vcs_info.json`, no `Cargo.toml.orig`).
+    let good = |version: &str| {
+        Krate::new("arrayref", version)
+            .package_key("repository", "\"https://github.com/droundy/arrayref\"")
+            .package_key("license", "\"BSD-2-Clause\"")
+            .file("src/lib.rs", "pub fn f() {}\n")
+            .file(
+                ".cargo_vcs_info.json",
+                "{\n  \"git\": {\n    \"sha1\": \"5d3ab5c1a1c2e0a3b4f1d2c3e4f5a6b7c8d9e0f1\"\n  },\n  \"path_in_vcs\": \"\"\n}",
+            )
+            .file("Cargo.toml.orig", "[package]\nname = \"arrayref\"\n")
+            .build()
+    };
+    for v in ["0.3.7", "0.3.8"] {
+        registry.publish("arrayref", v, good(v), vec![]);
+        registry.set_pubtime(
+            "arrayref",
+            v,
+            time::OffsetDateTime::now_utc() - time::Duration::days(600),
+        );
+        registry.yank("arrayref", v);
+    }
+    let old = good("0.3.9");
     let new = Krate::new("arrayref", "0.3.10")
+        .package_key("repository", "\"https://github.com/droundy/arrayref\"")
+        .package_key("license", "\"BSD-2-Clause\"")
         .file("src/lib.rs", "pub fn f() {}\n")
         .build();
     let evil = Krate::new("proc-macro1", "1.0.0")
@@ -58,6 +81,8 @@ async fn the_arrayref_attack_is_caught_without_an_advisory() {
         "0.3.9",
         time::OffsetDateTime::now_utc() - time::Duration::days(400),
     );
+    // The good releases are yanked to push users onto the new one.
+    registry.yank("arrayref", "0.3.9");
 
     // An advisory-free world: the fixture DB has arrayref advisories, so use an empty one.
     let scratch = tempfile::tempdir().unwrap();
@@ -126,6 +151,53 @@ async fn the_arrayref_attack_is_caught_without_an_advisory() {
             .contains("proc-macro1")
     );
     assert!(findings(&v, "unreviewable", "proc-macro1").is_empty());
+
+    // Issue 17: the release itself gives it away. No VCS record where every earlier release
+    // had one, together with a new dependency: deny.
+    let vcs = findings(&v, "vcs-info-missing", "arrayref");
+    assert_eq!(vcs.len(), 1, "{v}");
+    assert_eq!(vcs[0]["level"], "deny");
+    assert!(
+        vcs[0]["policy_note"]
+            .as_str()
+            .unwrap()
+            .contains("proc-macro1"),
+        "{}",
+        vcs[0]
+    );
+    assert_eq!(findings(&v, "manifest-orig-missing", "arrayref").len(), 1);
+    // The base version is yanked and the update goes to a release an hour old: the forced
+    // upgrade, with the earlier yanks, and a new dependency in it: deny.
+    let forced = findings(&v, "yank-forced-upgrade", "arrayref");
+    assert_eq!(forced.len(), 1, "{v}");
+    assert_eq!(forced[0]["level"], "deny");
+    let message = forced[0]["message"].as_str().unwrap();
+    assert!(message.contains("0.3.7, 0.3.8, 0.3.9"), "{message}");
+    // The fix never walks into the trap: no `cargo update -p arrayref` to 0.3.10 anywhere,
+    // but stay on 0.3.9, pin it, or wait.
+    let fix: Vec<&str> = forced[0]["fix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(fix.iter().any(|l| l.contains("stay on 0.3.9")), "{fix:?}");
+    assert!(
+        fix.iter().any(|l| l.contains("arrayref = \"=0.3.9\"")),
+        "{fix:?}"
+    );
+    assert!(fix.iter().any(|l| l.contains("wait until")), "{fix:?}");
+    for f in v["findings"].as_array().unwrap() {
+        for line in f["fix"].as_array().into_iter().flatten() {
+            let line = line.as_str().unwrap();
+            assert!(
+                !(line.starts_with("cargo update") && line.contains("arrayref")),
+                "a fix runs cargo update on arrayref: {line}"
+            );
+        }
+    }
+    assert!(findings(&v, "license-changed", "arrayref").is_empty());
+    assert!(findings(&v, "repository-moved", "arrayref").is_empty());
 
     // Second run: everything comes from the caches (crate bytes and analysis by checksum).
     let hits = registry.hits();

@@ -1,17 +1,19 @@
 //! `review`: lock files in, findings and a verdict out.
 
-use super::facts::{fact_findings, wants_fetch};
-use super::finding::{AdvisoryRef, AdvisoryStatus, Code, Finding};
+use super::facts::CrateFacts;
+use super::facts::{fact_findings, fetchable_source, wants_fetch};
+use super::finding::{AdvisoryRef, AdvisoryStatus, Code, Finding, Level};
 use super::input::{AdvisorySource, ReviewInput};
 use super::policy_apply::apply_policy;
 use super::review::{
     ChangeRow, LockfileReview, LockfileStatus, Review, SCHEMA_VERSION, Summary, Verdict,
 };
-use crate::advisories::{AdvisoryDb, category_of, hits_for, suggest_fix};
+use crate::advisories::{AdvisoryDb, category_of, hits_for};
 use crate::lockfile::{
     Change, ChangeKind, DependencyGraph, LockDiff, ParsedLock, SourceKind, diff,
 };
 use crate::policy::Policy;
+use crate::typosquat::MAX_CRATE_NAME_LEN;
 
 /// Review the lock-file changes under a policy. Pure: no I/O.
 pub fn review(input: &ReviewInput<'_>, policy: &Policy) -> Review {
@@ -34,16 +36,26 @@ pub fn review(input: &ReviewInput<'_>, policy: &Policy) -> Review {
         }
     }
     for lf in input.lockfiles {
-        let (base, head) = match (&lf.base, &lf.head) {
-            (Ok(b), Ok(h)) => (b.as_ref(), h.as_ref()),
-            (b, h) => {
-                for (side, result) in [("base", b.as_ref().err()), ("head", h.as_ref().err())] {
-                    if let Some(e) = result {
-                        findings.push(
-                            Finding::new(Code::Unreviewable, format!("{} ({side}) {e}", lf.path))
-                                .at(lf.path.clone(), None),
-                        );
-                    }
+        // A lock file that cannot be read fails closed: an `unreviewable` finding (deny by
+        // default) that names the file and says why.
+        let head = match &lf.head {
+            Ok(h) => h.as_ref(),
+            Err(e) => {
+                findings.push(
+                    Finding::new(
+                        Code::Unreviewable,
+                        format!("{} {e}; nothing in it was reviewed", lf.path),
+                    )
+                    .at(lf.path.clone(), None),
+                );
+                if let Err(e) = &lf.base {
+                    findings.push(
+                        Finding::new(
+                            Code::Unreviewable,
+                            format!("{} (base side) {e}", lf.base_path()),
+                        )
+                        .at(lf.path.clone(), None),
+                    );
                 }
                 lockfiles.push(LockfileReview {
                     path: lf.path.clone(),
@@ -57,13 +69,38 @@ pub fn review(input: &ReviewInput<'_>, policy: &Policy) -> Review {
                 continue;
             }
         };
-        let (review, mut lf_findings) =
+        // An unreadable base must not hide the head: the head is reviewed against an empty
+        // base (every crate in it counts as new), and the finding says so.
+        let base = match &lf.base {
+            Ok(b) => b.as_ref(),
+            Err(e) => {
+                findings.push(
+                    Finding::new(
+                        Code::Unreviewable,
+                        format!(
+                            "{} (base side) {e}; {} was reviewed against an empty base instead, so every crate in it counts as new",
+                            lf.base_path(),
+                            lf.path
+                        ),
+                    )
+                    .at(lf.path.clone(), None),
+                );
+                None
+            }
+        };
+        let (mut review, mut lf_findings) =
             review_lockfile(&lf.path, base, head, db, input, policy, &mut notes);
+        if lf.base.is_err() && head.is_some() {
+            review.status = LockfileStatus::Modified;
+        }
         lockfiles.push(review);
         findings.append(&mut lf_findings);
     }
     if let Some(pr) = &input.pr {
         findings.extend(crate::split::policy_findings(pr, policy));
+    }
+    for cut in input.facts.iter().flat_map(|f| &f.budget_cuts) {
+        findings.push(budget_cut(cut.clone()));
     }
     if !policy.require_split {
         findings.retain(|f| f.code != Code::MixedPr);
@@ -111,12 +148,23 @@ fn review_lockfile(
     };
     let mut findings = Vec::new();
     for c in &d.changes {
-        source_findings(path, c, &mut findings);
+        source_findings(path, c, policy, &mut findings);
         if let Some(facts) = input.facts {
-            fact_findings(path, c, facts, policy, &mut findings);
+            fact_findings(path, c, facts, policy, &mut findings, notes);
+            super::provenance::release_findings(path, c, facts, policy, &mut findings);
         }
     }
-    let fetchable = d.changes.iter().filter(|c| wants_fetch(c)).count();
+    // Git and unknown-registry crates are never fetched; their own findings say so.
+    let fetchable = d
+        .changes
+        .iter()
+        .filter(|c| {
+            wants_fetch(c)
+                && c.new
+                    .as_ref()
+                    .is_some_and(|n| fetchable_source(&n.source, policy))
+        })
+        .count();
     let not_fetched = match input.facts {
         None => Some("crate contents were not fetched"),
         Some(f) => f.not_fetched.as_deref(),
@@ -132,7 +180,7 @@ fn review_lockfile(
         }
     }
     if let Some(db) = db {
-        advisory_findings(path, db, base, head, &mut findings);
+        advisory_findings(path, db, base, head, input.facts, policy, &mut findings);
     }
     if let Some(pr) = &input.pr {
         findings.extend(crate::split::lockfile_findings(
@@ -176,9 +224,27 @@ fn review_lockfile(
     (review, findings)
 }
 
-fn source_findings(path: &str, c: &Change, out: &mut Vec<Finding>) {
+/// A review cut short by a resource budget (or input no review can cover): `unreviewable`
+/// at `deny` whatever the policy says, so a cut never turns into a pass.
+pub(crate) fn budget_cut(message: String) -> Finding {
+    let mut f = Finding::new(Code::Unreviewable, message).level(Level::Deny);
+    f.policy_note = Some(
+        "a resource budget cut the review short: this fails the check whatever the policy says"
+            .into(),
+    );
+    f
+}
+
+fn source_findings(path: &str, c: &Change, policy: &Policy, out: &mut Vec<Finding>) {
     let Some(new) = &c.new else { return };
     let located = |f: Finding| f.krate(c.name.clone(), c.new_version()).at(path, c.line());
+    if c.name.len() > MAX_CRATE_NAME_LEN {
+        let shown: String = c.name.chars().take(MAX_CRATE_NAME_LEN).collect();
+        out.push(located(budget_cut(format!(
+            "`{shown}…` is a {}-byte crate name; crates.io names are at most {MAX_CRATE_NAME_LEN} characters, so it is not a crates.io crate and was not compared or fetched",
+            c.name.len()
+        ))));
+    }
     match c.kind {
         ChangeKind::ChecksumChanged => out.push(located(Finding::new(
             Code::ChecksumChanged,
@@ -228,10 +294,19 @@ fn source_findings(path: &str, c: &Change, out: &mut Vec<Finding>) {
                 ),
             )));
         }
-        SourceKind::Registry(url) => out.push(located(Finding::new(
-            Code::UnknownRegistry,
-            format!("`{}` {} comes from the registry {url}", c.name, new.version),
-        ))),
+        SourceKind::Registry(url) if !policy.knows_registry(url) => {
+            out.push(located(Finding::new(
+                Code::UnknownRegistry,
+                format!("`{}` {} comes from the registry {url}", c.name, new.version),
+            )));
+            out.push(located(Finding::new(
+                Code::Unreviewable,
+                format!(
+                    "`{}` {} was not inspected: lockwatch fetches crates only from crates.io and the registries the policy names (`[[registries]]`), and {url} is not one of them",
+                    c.name, new.version
+                ),
+            )));
+        }
         _ => {}
     }
 }
@@ -246,6 +321,8 @@ fn advisory_findings(
     db: &AdvisoryDb,
     base: Option<&ParsedLock>,
     head: Option<&ParsedLock>,
+    facts: Option<&CrateFacts>,
+    policy: &Policy,
     out: &mut Vec<Finding>,
 ) {
     for hit in hits_for(db, base.map(|b| &b.lock), head.map(|h| &h.lock)) {
@@ -259,20 +336,14 @@ fn advisory_findings(
         let line = lines.and_then(|l| l.line_of(&hit.name, &version, hit.source_id.as_deref()));
         let fix = match hit.status {
             AdvisoryStatus::Fixed => Vec::new(),
-            _ => match suggest_fix(a, &hit.version) {
-                Some(f) if f.compatible || f.version < hit.version => vec![format!(
-                    "cargo update -p {}@{} --precise {}",
-                    hit.name, version, f.version
-                )],
-                Some(f) => vec![format!(
-                    "# no semver-compatible fix: raise the requirement on `{}` to {} in Cargo.toml (breaking upgrade)",
-                    hit.name, f.version
-                )],
-                None => vec![format!(
-                    "# no patched release of `{}`: remove or replace it",
-                    hit.name
-                )],
-            },
+            _ => super::provenance::advisory_fix(
+                &hit.name,
+                &hit.version,
+                a,
+                facts.and_then(|f| f.releases_of(&hit.name)),
+                facts.map_or(0, |f| f.now),
+                policy,
+            ),
         };
         let verb = match hit.status {
             AdvisoryStatus::Introduced => "introduced by this change",

@@ -4,10 +4,11 @@ mod facts;
 mod input;
 mod judge;
 mod policy_apply;
+mod provenance;
 mod review;
 mod squat;
 
-pub use facts::{CrateFacts, IndexFacts, ReleaseHistory, VersionFacts, wants_fetch};
+pub use facts::{CrateFacts, IndexFacts, Release, ReleaseHistory, VersionFacts, wants_fetch};
 // The vocabulary lives in the leaf module `crate::finding`; `super::finding` in the
 // engine's files names it.
 use crate::finding;

@@ -105,6 +105,7 @@ fn walk<R: Read>(
     let mut dirs: BTreeSet<String> = BTreeSet::new();
     let mut folded: HashMap<String, String> = HashMap::new();
     let mut count = 0usize;
+    let mut kept = 0u64;
     for entry in archive.entries()? {
         let mut entry = entry?;
         count += 1;
@@ -188,6 +189,13 @@ fn walk<R: Read>(
             ));
         }
         let record = stream_file(&mut entry, rel.clone(), limits)?;
+        kept = kept.saturating_add(record.content.as_ref().map_or(0, |c| c.len() as u64));
+        if kept > limits.max_kept_bytes {
+            return Err(InspectError::TooMuchKept {
+                limit: limits.max_kept_bytes,
+            }
+            .into());
+        }
         contents.total_bytes = contents.total_bytes.saturating_add(record.size);
         contents.files.insert(rel, record);
     }

@@ -24,6 +24,12 @@ pub enum InspectError {
     )]
     TooLarge { limit: u64 },
 
+    /// The files kept for parsing exceed [`InspectLimits::max_kept_bytes`](super::InspectLimits).
+    #[error(
+        "the archive's files add up to more than {limit} bytes kept for parsing (the per-crate budget); inspection stopped"
+    )]
+    TooMuchKept { limit: u64 },
+
     /// An entry path with a `..` component.
     #[error("archive entry `{path}` escapes the package folder with `..`")]
     PathTraversal { path: String },
@@ -98,6 +104,7 @@ impl InspectError {
             Self::Tar { .. } => "tar",
             Self::TooManyEntries { .. } => "too-many-entries",
             Self::TooLarge { .. } => "too-large",
+            Self::TooMuchKept { .. } => "too-much-kept",
             Self::PathTraversal { .. } => "path-traversal",
             Self::AbsolutePath { .. } => "absolute-path",
             Self::NonUtf8Path { .. } => "non-utf8-path",

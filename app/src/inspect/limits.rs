@@ -16,6 +16,11 @@ pub struct InspectLimits {
     /// Bytes of one file kept in memory for parsing. Larger files are
     /// streamed through for magic-byte and entropy sniffing only.
     pub max_file_bytes: u64,
+    /// Bytes of all the files kept in memory for parsing together (each at most
+    /// `max_file_bytes`): past it the crate is unreviewable, so a crate of many small
+    /// files cannot make one inspection hold its whole inflated size.
+    #[serde(default = "default_max_kept_bytes")]
+    pub max_kept_bytes: u64,
     /// Maximum number of Rust files parsed for capabilities (per crate).
     pub max_source_files: usize,
     /// Maximum number of tokens in one Rust file (or the manifest nesting
@@ -24,12 +29,17 @@ pub struct InspectLimits {
     pub max_rust_tokens: usize,
 }
 
+fn default_max_kept_bytes() -> u64 {
+    64 * 1024 * 1024
+}
+
 impl Default for InspectLimits {
     fn default() -> Self {
         Self {
             max_entries: 20_000,
             max_total_bytes: 512 * 1024 * 1024,
             max_file_bytes: 4 * 1024 * 1024,
+            max_kept_bytes: default_max_kept_bytes(),
             max_source_files: 200,
             max_rust_tokens: 250_000,
         }
@@ -46,6 +56,7 @@ mod tests {
         assert_eq!(l.max_entries, 20_000);
         assert_eq!(l.max_total_bytes, 536_870_912);
         assert_eq!(l.max_file_bytes, 4_194_304);
+        assert_eq!(l.max_kept_bytes, 67_108_864);
         assert_eq!(l.max_source_files, 200);
         assert!(l.max_rust_tokens > 10_000);
     }

@@ -40,6 +40,14 @@ pub(crate) struct Manifest {
     pub links: Option<String>,
     /// `package.repository`: what the package says its source repository is.
     pub repository: Option<String>,
+    pub homepage: Option<String>,
+    pub documentation: Option<String>,
+    /// `package.license` (an SPDX expression, as written).
+    pub license: Option<String>,
+    /// `package.license-file`.
+    pub license_file: Option<String>,
+    /// `package.authors` (strings only).
+    pub authors: Vec<String>,
     pub build_deps: Vec<BuildDep>,
 }
 
@@ -150,6 +158,21 @@ pub(crate) fn parse_manifest(text: &str) -> Result<Manifest, InspectError> {
         lib_path,
         links: str_key("links"),
         repository: str_key("repository"),
+        homepage: str_key("homepage"),
+        documentation: str_key("documentation"),
+        license: str_key("license"),
+        license_file: str_key("license-file").or_else(|| str_key("license_file")),
+        authors: package
+            .and_then(|p| p.get("authors"))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .take(64)
+                    .map(|s| truncate(s, 200))
+                    .collect()
+            })
+            .unwrap_or_default(),
         build_deps,
     })
 }

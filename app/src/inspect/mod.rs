@@ -15,6 +15,7 @@ mod inventory;
 mod launch;
 mod limits;
 mod manifest;
+mod provenance;
 mod rust_source;
 mod surface;
 mod tree;
@@ -24,6 +25,7 @@ use std::io::Read;
 pub use delta::{SurfaceDelta, compare};
 pub use error::InspectError;
 pub use limits::InspectLimits;
+pub use provenance::{Provenance, VcsInfo, owner_of};
 pub use surface::{
     BinaryFile, BinaryKind, BuildScript, Capability, CapabilityKind, CrateSurface, SOURCE_CAP,
     SuspiciousFile,
@@ -54,6 +56,7 @@ pub fn inspect_crate(
     let contents = archive::read_archive(name, version, gz_tarball, limits)?;
     let files = &contents.files;
     let mut notes = contents.notes.clone();
+    let mut uninspected = Vec::new();
 
     let manifest_rec = files
         .get("Cargo.toml")
@@ -114,6 +117,7 @@ pub fn inspect_crate(
         let scan = tree::scan_tree(&env, files, root, true, &mut budget, limits)?;
         capabilities.extend(scan.capabilities);
         notes.extend(scan.notes);
+        uninspected.extend(scan.uninspected);
         if i == 0 {
             let source = files.get(root).map(capped_text).unwrap_or_default();
             let module_sources = scan
@@ -141,6 +145,7 @@ pub fn inspect_crate(
                 let scan = tree::scan_tree(&env, files, &root, false, &mut budget, limits)?;
                 capabilities.extend(scan.capabilities);
                 notes.extend(scan.notes);
+                uninspected.extend(scan.uninspected);
             }
             None => notes.push(format!(
                 "proc-macro library root `{declared}` is not in the archive"
@@ -159,6 +164,7 @@ pub fn inspect_crate(
     build_dependencies.dedup();
 
     let inv = inventory::classify(files);
+    let provenance = provenance::read(files, &manifest);
     Ok(CrateSurface {
         build_script,
         proc_macro: manifest.proc_macro,
@@ -170,9 +176,11 @@ pub fn inspect_crate(
         scripts: inv.scripts,
         suspicious_files: inv.suspicious_files,
         capabilities,
+        provenance,
         file_count: files.len(),
         total_bytes: contents.total_bytes,
         notes,
+        uninspected,
     })
 }
 

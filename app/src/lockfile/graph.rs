@@ -3,11 +3,26 @@
 use cargo_lock::Lockfile;
 use std::collections::{HashMap, VecDeque};
 
+/// Labels kept from the workspace member's end of a long "pulled in by" path.
+pub const PATH_HEAD: usize = 3;
+/// Labels kept from the crate's end of a long "pulled in by" path.
+pub const PATH_TAIL: usize = 3;
+
 /// Shortest paths from the workspace members to every package of a lock file.
+///
+/// Only a parent pointer per package is stored; a path is walked when it is asked for, and
+/// a long one is shortened to its first `PATH_HEAD` and last `PATH_TAIL` labels around a
+/// `… N more …` label, so a lock file that is one long chain costs memory and output in
+/// proportion to its packages, not to the square of them.
 #[derive(Debug, Default)]
 pub struct DependencyGraph {
     labels: Vec<String>,
     parent: Vec<Option<usize>>,
+    /// Steps from the nearest workspace member (None: not reached from one).
+    depth: Vec<Option<usize>>,
+    /// The ancestor `PATH_HEAD - 1` steps below the member (the package itself when it is
+    /// closer), so the head of a long path is found without walking all of it.
+    anchor: Vec<usize>,
     by_key: HashMap<(String, String), usize>,
     edges: Vec<Vec<usize>>,
     is_root: Vec<bool>,
@@ -49,6 +64,8 @@ impl DependencyGraph {
         let mut graph = DependencyGraph {
             labels,
             parent: vec![None; lock.packages.len()],
+            depth: vec![None; lock.packages.len()],
+            anchor: (0..lock.packages.len()).collect(),
             by_key,
             edges,
             is_root,
@@ -64,37 +81,54 @@ impl DependencyGraph {
         for (i, root) in self.is_root.iter().enumerate() {
             if *root {
                 seen[i] = true;
+                self.depth[i] = Some(0);
                 queue.push_back(i);
             }
         }
         while let Some(i) = queue.pop_front() {
-            for &j in &self.edges[i] {
+            let d = self.depth[i].unwrap_or(0) + 1;
+            for k in 0..self.edges[i].len() {
+                let j = self.edges[i][k];
                 if !seen[j] {
                     seen[j] = true;
                     self.parent[j] = Some(i);
+                    self.depth[j] = Some(d);
+                    self.anchor[j] = if d < PATH_HEAD { j } else { self.anchor[i] };
                     queue.push_back(j);
                 }
             }
         }
     }
 
-    /// The path `member -> ... -> name version`, or None when nothing reaches it.
-    pub fn path_to(&self, name: &str, version: &str) -> Option<Vec<String>> {
-        let mut i = *self.by_key.get(&(name.to_string(), version.to_string()))?;
-        let mut path = vec![self.labels[i].clone()];
-        let mut steps = 0;
-        while let Some(p) = self.parent[i] {
-            path.push(self.labels[p].clone());
-            i = p;
-            steps += 1;
-            if steps > self.labels.len() {
-                return None;
+    /// Labels from `i` up `steps` parents (inclusive), nearest the member first.
+    fn walk_up(&self, mut i: usize, steps: usize) -> Vec<String> {
+        let mut out = vec![self.labels[i].clone()];
+        for _ in 0..steps {
+            match self.parent[i] {
+                Some(p) => {
+                    out.push(self.labels[p].clone());
+                    i = p;
+                }
+                None => break,
             }
         }
-        if !self.is_root[i] {
-            return None;
+        out.reverse();
+        out
+    }
+
+    /// The shortest path `member -> ... -> name version`, or None when nothing reaches it.
+    /// A path of more than `PATH_HEAD + PATH_TAIL + 1` labels keeps its first `PATH_HEAD`
+    /// and last `PATH_TAIL` with `… N more …` between them.
+    pub fn path_to(&self, name: &str, version: &str) -> Option<Vec<String>> {
+        let i = *self.by_key.get(&(name.to_string(), version.to_string()))?;
+        let depth = self.depth[i]?;
+        if depth <= PATH_HEAD + PATH_TAIL {
+            return Some(self.walk_up(i, depth));
         }
-        path.reverse();
+        let mut path = self.walk_up(self.anchor[i], PATH_HEAD - 1);
+        let skipped = depth + 1 - PATH_HEAD - PATH_TAIL;
+        path.push(format!("… {skipped} more …"));
+        path.extend(self.walk_up(i, PATH_TAIL - 1));
         Some(path)
     }
 
@@ -116,6 +150,22 @@ impl DependencyGraph {
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    /// `app -> c0 -> c1 -> ... -> c(n-1)`.
+    fn chain_lock(n: usize) -> Lockfile {
+        let mut text = String::from(
+            "version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"c0\"]\n",
+        );
+        for k in 0..n {
+            text.push_str(&format!(
+                "\n[[package]]\nname = \"c{k}\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n"
+            ));
+            if k + 1 < n {
+                text.push_str(&format!("dependencies = [\"c{}\"]\n", k + 1));
+            }
+        }
+        Lockfile::from_str(&text).expect("lock")
+    }
 
     #[test]
     fn finds_who_pulls_a_crate_in() {
@@ -153,6 +203,23 @@ source = "registry+https://github.com/rust-lang/crates.io-index"
             ])
         );
         assert_eq!(g.path_to("orphan", "1.0.0"), None);
+        let chain = chain_lock(12);
+        let cg = DependencyGraph::new(&chain);
+        assert_eq!(
+            cg.path_to("c5", "1.0.0").map(|p| p.join(" -> ")),
+            Some(
+                "app 0.1.0 -> c0 1.0.0 -> c1 1.0.0 -> c2 1.0.0 -> c3 1.0.0 -> c4 1.0.0 -> c5 1.0.0"
+                    .into()
+            )
+        );
+        assert_eq!(
+            cg.path_to("c6", "1.0.0").map(|p| p.join(" -> ")),
+            Some("app 0.1.0 -> c0 1.0.0 -> c1 1.0.0 -> … 2 more … -> c4 1.0.0 -> c5 1.0.0 -> c6 1.0.0".into())
+        );
+        assert_eq!(
+            cg.path_to("c11", "1.0.0").map(|p| p.join(" -> ")),
+            Some("app 0.1.0 -> c0 1.0.0 -> c1 1.0.0 -> … 7 more … -> c9 1.0.0 -> c10 1.0.0 -> c11 1.0.0".into())
+        );
         assert_eq!(
             g.dependencies_of("arrayref", "0.3.10"),
             vec!["proc-macro1 1.0.0".to_string()]

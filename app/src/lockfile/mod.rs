@@ -10,5 +10,5 @@ mod source;
 pub use diff::{Change, ChangeKind, LockDiff, UpdateKind, diff};
 pub use graph::DependencyGraph;
 pub use lines::{LineIndex, crate_names};
-pub use parse::{LockError, ParsedLock, parse_lock};
+pub use parse::{LockError, ParsedLock, parse_lock, read_lock_file};
 pub use source::{SourceKind, classify_source};

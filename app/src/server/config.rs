@@ -1,5 +1,6 @@
 //! `lockwatch serve` settings: clap flags, each with a `LOCKWATCH_*` variable.
 
+use super::intake;
 use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
@@ -170,12 +171,51 @@ pub struct ServeArgs {
         default_value_t = 20
     )]
     pub shutdown_grace_secs: u64,
+    /// Largest webhook body accepted, in bytes (`Content-Length` above it: 413 before a byte
+    /// is read). GitHub's own cap is 25 MB; the events lockwatch handles are far smaller.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        env = "LOCKWATCH_WEBHOOK_MAX_BYTES",
+        default_value_t = intake::DEFAULT_MAX_BODY_BYTES
+    )]
+    pub webhook_max_bytes: usize,
+    /// Time a client has to send a request's headers, and then a webhook's body, in
+    /// milliseconds; also the longest idle keep-alive.
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "LOCKWATCH_INTAKE_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub intake_timeout_ms: u64,
+    /// Connections served at once; a few more are answered on `/healthz` only, and the
+    /// rest are closed with a 503.
+    #[arg(long, env = "LOCKWATCH_MAX_CONNECTIONS", default_value_t = 256)]
+    pub max_connections: usize,
     /// Log format.
     #[arg(long, env = "LOCKWATCH_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
 }
 
 impl ServeArgs {
+    /// The HTTP intake's bounds from the flags.
+    pub fn intake_limits(&self) -> intake::IntakeLimits {
+        let timeout = std::time::Duration::from_millis(self.intake_timeout_ms.max(1));
+        let max_body_bytes = self.webhook_max_bytes.max(1);
+        intake::IntakeLimits {
+            max_body_bytes,
+            // At least one largest body fits, and never less than the default budget.
+            max_inflight_bytes: intake::IntakeLimits::default()
+                .max_inflight_bytes
+                .max(max_body_bytes),
+            header_timeout: timeout,
+            body_timeout: timeout,
+            max_connections: self.max_connections.max(1),
+            ..intake::IntakeLimits::default()
+        }
+    }
+
     /// `--database-url`, else `LOCKWATCH_DATABASE_URL`, else the conventional
     /// `DATABASE_URL` (how PostgreSQL is usually handed to a container), else SQLite in the
     /// data directory.

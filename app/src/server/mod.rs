@@ -8,6 +8,7 @@ mod changes;
 pub mod config;
 pub mod events;
 mod fault;
+pub mod intake;
 pub mod manifest;
 mod merge_group;
 pub mod metrics;
@@ -199,18 +200,16 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<RunningServer> {
         pipeline.clone(),
         Duration::from_millis(args.coalesce_ms),
         wake.clone(),
-    );
+    )
+    .with_intake(intake::Intake::new(args.intake_limits()));
+    let limits = state.intake().limits.clone();
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     let app = routes::router(state);
     let stop = wait_until(rx.clone());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(stop)
-            .await
-    });
+    let server = tokio::spawn(async move { intake::serve(listener, app, &limits, stop).await });
     let shared = Arc::new(worker::Workers {
         ctx: publish::JobContext {
             store,

@@ -2,8 +2,9 @@
 
 use super::SharedPipeline;
 use super::events::{self, Event};
+use super::intake::Intake;
 use super::metrics::Metrics;
-use super::webhook::{Delivery, MAX_BODY_BYTES};
+use super::webhook::Delivery;
 use crate::pipeline::Advisories;
 use crate::queue::{DeliveryKey, Enqueued, NewJob, Store};
 use axum::Router;
@@ -23,6 +24,7 @@ struct Shared {
     pipeline: SharedPipeline,
     coalesce: Duration,
     wake: Arc<Notify>,
+    intake: Intake,
 }
 
 /// State of the router.
@@ -45,7 +47,18 @@ impl AppState {
             pipeline,
             coalesce,
             wake,
+            intake: Intake::default(),
         }))
+    }
+    /// The same state with these intake limits (call before the state is shared).
+    pub fn with_intake(mut self, intake: Intake) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.0) {
+            shared.intake = intake;
+        }
+        self
+    }
+    pub fn intake(&self) -> &Intake {
+        &self.0.intake
     }
     pub fn secrets(&self) -> &[SecretString] {
         &self.0.secrets
@@ -57,12 +70,13 @@ impl AppState {
 
 /// The router.
 pub fn router(state: AppState) -> Router {
+    let max_body = state.intake().limits.max_body_bytes;
     Router::new()
         .route("/webhook", post(webhook))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
 }
 

@@ -1,17 +1,19 @@
 //! Webhook intake: an axum extractor that checks `X-Hub-Signature-256` over the raw body
-//! before anything parses it.
+//! before anything parses it. Before the body is read at all, the signature header must be
+//! well formed and `Content-Length` within the limit; the body is then read within a
+//! timeout and inside the in-flight byte budget (`intake`).
 
 use super::routes::AppState;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
-/// GitHub does not deliver payloads above 25 MB.
-pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
+/// The default body limit (see `intake::DEFAULT_MAX_BODY_BYTES` for why 2 MiB).
+pub const MAX_BODY_BYTES: usize = super::intake::DEFAULT_MAX_BODY_BYTES;
 
 /// `sha256=<hex>` of HMAC-SHA256(secret, body), as GitHub signs deliveries.
 pub fn sign(secret: &[u8], body: &[u8]) -> String {
@@ -72,6 +74,17 @@ fn is_token(s: &str, max: usize) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
+/// A well-formed `X-Hub-Signature-256` value: `sha256=` and 64 hex digits. Checked before
+/// the body is read, so an unsigned request costs no buffering.
+fn well_formed_signature(h: Option<&str>) -> bool {
+    h.and_then(|h| h.strip_prefix("sha256="))
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn reject(code: StatusCode, text: &'static str) -> Response {
+    (code, [(header::CONNECTION, "close")], text).into_response()
+}
+
 impl FromRequest<AppState> for Delivery {
     type Rejection = Response;
 
@@ -79,9 +92,83 @@ impl FromRequest<AppState> for Delivery {
         let signature = header(&req, "x-hub-signature-256");
         let event = header(&req, "x-github-event");
         let id = header(&req, "x-github-delivery");
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let intake = state.intake();
+        let limits = &intake.limits;
+        // Nothing of the body is read before the headers say it is signed and small enough.
+        if !well_formed_signature(signature.as_deref()) {
+            state.metrics().signature_failure();
+            tracing::warn!(
+                delivery = id.as_deref().filter(|d| is_token(d, 100)).unwrap_or("-"),
+                "webhook rejected: missing or malformed X-Hub-Signature-256"
+            );
+            return Err(reject(
+                StatusCode::UNAUTHORIZED,
+                "bad or missing signature\n",
+            ));
+        }
+        if req.headers().contains_key(header::TRANSFER_ENCODING) {
+            return Err(reject(
+                StatusCode::LENGTH_REQUIRED,
+                "a webhook body needs a Content-Length\n",
+            ));
+        }
+        let Some(length) = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+        else {
+            return Err(reject(
+                StatusCode::LENGTH_REQUIRED,
+                "a webhook body needs a Content-Length\n",
+            ));
+        };
+        let length = match usize::try_from(length) {
+            Ok(n) if n <= limits.max_body_bytes => n,
+            _ => {
+                tracing::warn!(
+                    content_length = length,
+                    limit = limits.max_body_bytes,
+                    "webhook rejected: body over the limit"
+                );
+                return Err(reject(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "webhook body over the limit\n",
+                ));
+            }
+        };
+        let Some(_reserved) = intake.reserve(length).await else {
+            tracing::warn!(
+                content_length = length,
+                "webhook refused: the in-flight body budget is full"
+            );
+            return Err((
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONNECTION, "close"), (header::RETRY_AFTER, "5")],
+                "busy, retry later\n",
+            )
+                .into_response());
+        };
+        let read = axum::body::to_bytes(req.into_body(), length);
+        let body = match tokio::time::timeout(limits.body_timeout, read).await {
+            Ok(Ok(body)) => body,
+            Ok(Err(_)) => {
+                return Err(reject(
+                    StatusCode::BAD_REQUEST,
+                    "the body did not match its Content-Length\n",
+                ));
+            }
+            Err(_) => {
+                tracing::warn!(
+                    content_length = length,
+                    "webhook rejected: the body did not arrive in time"
+                );
+                return Err(reject(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the body did not arrive in time\n",
+                ));
+            }
+        };
         if !verify(state.secrets(), &body, signature.as_deref()) {
             state.metrics().signature_failure();
             tracing::warn!(

@@ -32,5 +32,9 @@ pub fn registry_gatherer(
         client,
         limits: InspectLimits::default(),
         analysis_dir: Some(cache_dir.join("analysis")),
+        max_crates: std::env::var("LOCKWATCH_MAX_CRATES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(crate::gather::MAX_CRATES_PER_REVIEW),
     })
 }

@@ -4,6 +4,7 @@
 //! payloads. Everything here works in memory and produces deterministic bytes.
 
 pub mod databases;
+pub mod fuzz;
 pub mod krate;
 pub mod raw;
 

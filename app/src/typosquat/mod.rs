@@ -15,4 +15,4 @@ mod corpus;
 mod rules;
 
 pub use corpus::PopularCrates;
-pub use rules::{SquatHit, TyposquatChecker};
+pub use rules::{MAX_CRATE_NAME_LEN, SquatHit, TyposquatChecker};

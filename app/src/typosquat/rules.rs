@@ -13,6 +13,10 @@ const AFFIXES: &[&str] = &["api", "cargo", "cli", "core", "lib", "rs", "rust", "
 /// Names shorter than this are not compared by plain edit distance (too many near neighbours).
 const MIN_EDIT_LEN: usize = 5;
 
+/// The longest name crates.io accepts. A lock file may name anything; a longer name is no
+/// crates.io crate (the engine reports it as `unreviewable`) and is never compared.
+pub const MAX_CRATE_NAME_LEN: usize = 64;
+
 /// One suspected target of a new name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SquatHit {
@@ -184,13 +188,20 @@ impl TyposquatChecker {
     }
 
     /// Suspected targets of each new name. `existing` are the names of the base lock file.
+    /// Names over `MAX_CRATE_NAME_LEN` are skipped on both sides.
     pub fn check(
         &self,
         new_names: &[String],
         existing: &HashSet<String>,
     ) -> Vec<(String, Vec<SquatHit>)> {
+        // Longer names are not crates.io names (the engine reports them): never compared, so
+        // a hostile name cannot make the distance computations quadratic in its length.
         let existing_list: Vec<String> = {
-            let mut v: Vec<String> = existing.iter().cloned().collect();
+            let mut v: Vec<String> = existing
+                .iter()
+                .filter(|n| n.len() <= MAX_CRATE_NAME_LEN)
+                .cloned()
+                .collect();
             v.sort();
             v
         };
@@ -200,7 +211,7 @@ impl TyposquatChecker {
             .map(|n| (canonical(n), n.clone()))
             .collect();
         let mut out = Vec::new();
-        for name in new_names {
+        for name in new_names.iter().filter(|n| n.len() <= MAX_CRATE_NAME_LEN) {
             let hits = self.check_one(name, &existing_list, &existing_harness, &existing_canonical);
             if !hits.is_empty() {
                 out.push((name.clone(), hits));

@@ -1,0 +1,141 @@
+//! Fuzz entry points, shared by the cargo-fuzz targets (`fuzz/`, nightly, libFuzzer) and
+//! the fixed-budget run on stable in `cargo test` (`tests/tests/fuzz.rs`). Each takes
+//! arbitrary bytes and must return without panicking, in bounded time and memory; input
+//! that cannot be reviewed must come out as an error or an `unreviewable` finding, never as
+//! a pass.
+
+use crate::engine::{
+    AdvisorySource, Code, LockfileInput, LockfileStatus, ParsedLockfile, ReviewInput, review,
+};
+use crate::inspect::{InspectLimits, inspect_crate};
+use crate::policy::{Policy, parse_policy};
+use crate::report::{render_json, render_markdown};
+use crate::testkit::Krate;
+use std::io::Write;
+
+/// Small limits, so a fuzzer's iteration stays fast; the real defaults are larger.
+fn limits() -> InspectLimits {
+    InspectLimits {
+        max_entries: 200,
+        max_total_bytes: 4 << 20,
+        max_file_bytes: 256 << 10,
+        max_kept_bytes: 1 << 20,
+        max_source_files: 20,
+        max_rust_tokens: 50_000,
+    }
+}
+
+const BASE_LOCK: &[u8] = b"version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\n";
+
+/// A lock file as the head of a pull request: parsed, diffed, walked for "pulled in by",
+/// judged and rendered as JSON and Markdown.
+pub fn lock_file(data: &[u8]) {
+    let input = LockfileInput {
+        path: "Cargo.lock".into(),
+        base_path: None,
+        base: Some(BASE_LOCK.to_vec()),
+        head: Some(data.to_vec()),
+    };
+    let parsed = [ParsedLockfile::parse(&input)];
+    let head_ok = matches!(parsed[0].head, Ok(Some(_)));
+    let r = review(
+        &ReviewInput {
+            lockfiles: &parsed,
+            advisories: AdvisorySource::Unavailable("not loaded while fuzzing"),
+            typosquat: None,
+            today: "2026-01-01".into(),
+            facts: None,
+            notes: Vec::new(),
+            pr: None,
+        },
+        &Policy::default(),
+    );
+    if !head_ok {
+        assert_eq!(r.lockfiles[0].status, LockfileStatus::Unreviewable);
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.code == Code::Unreviewable && f.message.contains("(head)")),
+            "an unreadable lock file without an unreviewable finding"
+        );
+    }
+    for c in &r.lockfiles[0].changes {
+        assert!(c.pulled_in_by.len() <= 7, "an unbounded path");
+    }
+    let _ = render_json(&r);
+    let _ = render_markdown(&r);
+}
+
+/// A `.crate` archive: the bytes as the gzip stream itself.
+pub fn crate_archive(data: &[u8]) {
+    if let Err(e) = inspect_crate("fuzz", "1.0.0", data, &limits()) {
+        assert!(!e.to_string().is_empty());
+    }
+}
+
+/// A `.crate` archive whose tar layer is the bytes (gzipped here, so the fuzzer reaches the
+/// tar reader instead of stopping at the gzip header).
+pub fn crate_tar(data: &[u8]) {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    if gz.write_all(data).is_err() {
+        return;
+    }
+    let Ok(bytes) = gz.finish() else { return };
+    crate_archive(&bytes);
+}
+
+/// A packaged `Cargo.toml` (lossy UTF-8), inside an otherwise well-formed crate.
+pub fn manifest(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let k = Krate::new("fuzz", "1.0.0")
+        .manifest(&text)
+        .file("src/lib.rs", "");
+    crate_archive(&k.build());
+}
+
+/// A build script (lossy UTF-8), scanned for what it launches and reaches.
+pub fn build_script(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let k = Krate::new("fuzz", "1.0.0")
+        .package_key("build", "\"build.rs\"")
+        .file("build.rs", &text)
+        .file("src/lib.rs", "");
+    crate_archive(&k.build());
+}
+
+/// A webhook payload, as each handled event.
+pub fn webhook(data: &[u8]) {
+    for event in [
+        "pull_request",
+        "check_run",
+        "check_suite",
+        "merge_group",
+        "installation",
+        "installation_repositories",
+        "ping",
+        "issues",
+    ] {
+        if let Err(reason) = crate::server::events::parse(event, data) {
+            assert!(!reason.is_empty());
+        }
+    }
+}
+
+/// A `.github/lockwatch.toml` policy (lossy UTF-8).
+pub fn policy(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Err(e) = parse_policy(&text) {
+        assert!(!e.to_string().is_empty());
+    }
+}
+
+/// Every target by name (the stable run and the corpus layout use these names).
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("lock_file", lock_file),
+    ("crate_archive", crate_archive),
+    ("crate_tar", crate_tar),
+    ("manifest", manifest),
+    ("build_script", build_script),
+    ("webhook", webhook),
+    ("policy", policy),
+];
