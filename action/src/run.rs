@@ -15,7 +15,7 @@ use lockwatch::cli::{load_advisories, names_of, registry_gatherer};
 use lockwatch::engine::{Review, Verdict};
 use lockwatch::pipeline::{ChangeSet, Pipeline, resolve_policy};
 use lockwatch::policy::CommentMode;
-use lockwatch::report::render_markdown;
+use lockwatch::report::{ReportContext, Subject, render_markdown};
 use std::io::Write;
 
 /// Exit codes, as the CLI's: 0 passed, 1 failed by `fail-on`, 2 could not review.
@@ -62,6 +62,29 @@ pub async fn run(env: &ActionEnv, out: &mut dyn Write) -> Outcome {
             }
         }
     }
+}
+
+/// Where the report's links point: the files at the head, the policy at the base.
+fn report_context(
+    env: &ActionEnv,
+    target: &Target,
+    inputs: &Inputs,
+    change: &ChangeSet,
+) -> ReportContext {
+    let (subject, base, head) = match target {
+        Target::PullRequest { base, head, .. } => (Subject::PullRequest, Some(base), Some(head)),
+        Target::MergeGroup { base, head } => (Subject::MergeGroup, Some(base), Some(head)),
+        Target::Range { base, head } => (Subject::Change, Some(base), Some(head)),
+        Target::FullScan { head } => (Subject::Change, None, Some(head)),
+    };
+    let policy = match (&inputs.config, &change.base_policy) {
+        (Some(path), _) => Some(path.display().to_string()),
+        (None, Some(_)) => Some(lockwatch::policy::POLICY_PATH.to_string()),
+        (None, None) => None,
+    };
+    ReportContext::github(&env.server_url, &env.repository, subject)
+        .commits(base.map(String::as_str), head.map(String::as_str))
+        .policy_file(policy.as_deref())
 }
 
 fn say(out: &mut dyn Write, message: &str) {
@@ -153,7 +176,7 @@ async fn try_run(env: &ActionEnv, out: &mut dyn Write) -> anyhow::Result<Outcome
         _ => {}
     }
     let review = pipeline.review(&change).await;
-    let body = render_markdown(&review);
+    let body = render_markdown(&review, &report_context(env, &target, &inputs, &change));
     say(
         out,
         &format!(

@@ -11,7 +11,9 @@ use crate::inspect::InspectLimits;
 use crate::lockfile::crate_names;
 use crate::pipeline::{Advisories, ChangeSet, Pipeline};
 use crate::registry::{CrateCache, IndexUrl, RegistryClient, RegistryClientConfig};
-use crate::report::{render_json, render_markdown, render_sarif, render_terminal};
+use crate::report::{
+    ReportContext, render_json, render_markdown, render_sarif, render_terminal, use_color,
+};
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use std::collections::HashSet;
@@ -168,10 +170,27 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<i32> {
     }
     let result = pipeline.review(&change).await;
     let text = match args.format {
-        Format::Markdown => render_markdown(&result),
+        Format::Markdown => {
+            let policy = match (&args.config, &change.base_policy) {
+                (Some(path), _) => Some(path.display().to_string()),
+                (None, Some(_)) => Some(crate::policy::POLICY_PATH.to_string()),
+                (None, None) => None,
+            };
+            render_markdown(
+                &result,
+                &ReportContext::default().policy_file(policy.as_deref()),
+            )
+        }
         Format::Json => render_json(&result),
         Format::Sarif => render_sarif(&result),
-        Format::Terminal => render_terminal(&result),
+        Format::Terminal => {
+            use std::io::IsTerminal;
+            let color = use_color(
+                std::io::stdout().is_terminal(),
+                std::env::var_os("NO_COLOR").as_deref(),
+            );
+            render_terminal(&result, color)
+        }
     };
     output::report(&text);
     Ok(match result.verdict {

@@ -9,7 +9,7 @@ use super::events::JobRequest;
 use super::publish::{self, JobContext, JobError, Outcome};
 use crate::github::{CommitSha, Conclusion, MAX_COMPARED_FILES};
 use crate::queue::Job;
-use crate::report::render_markdown;
+use crate::report::{Subject, render_check};
 
 /// Review one merge group.
 pub async fn run(
@@ -52,13 +52,14 @@ pub async fn run(
     }
     let change = change.into_merge_group();
     let review = ctx.pipeline.get().review(&change).await;
-    let body = render_markdown(&review);
+    let report = publish::report_context(req, Subject::MergeGroup, &change, &base, &head, check);
+    let check_report = render_check(&review, &report);
     publish::still_held(ctx, job).await?;
     repo.complete_check_run(
         check,
         publish::conclusion(review.verdict),
-        &publish::headline(&body),
-        &body,
+        &check_report.title,
+        &check_report.summary,
         &publish::annotations(&review),
     )
     .await?;

@@ -13,7 +13,7 @@ use crate::github::{
 use crate::pipeline::resolve_policy;
 use crate::policy::{CommentMode, Policy};
 use crate::queue::{Job, Store, StoreError};
-use crate::report::render_markdown;
+use crate::report::{ReportContext, Subject, render_check, render_markdown};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -109,11 +109,32 @@ pub(super) fn repo_client(
 }
 
 /// The verdict line of a rendered report, without the heading marks.
-pub(super) fn headline(body: &str) -> String {
-    body.lines()
-        .find(|l| l.starts_with("## "))
-        .map(|l| l.trim_start_matches("## ").to_string())
-        .unwrap_or_else(|| "lockwatch".to_string())
+/// Links in the report point at github.com (the web address of the repository).
+const GITHUB_WEB: &str = "https://github.com";
+
+/// Where the report's links point: the files at the head, the policy at the base, and
+/// this commit's check run for the whole review.
+pub(super) fn report_context(
+    req: &JobRequest,
+    subject: Subject,
+    change: &crate::pipeline::ChangeSet,
+    base: &CommitSha,
+    head: &CommitSha,
+    check: u64,
+) -> ReportContext {
+    let ctx = ReportContext::github(GITHUB_WEB, &req.repo, subject)
+        .commits(Some(base.as_str()), Some(head.as_str()))
+        .policy_file(
+            change
+                .base_policy
+                .as_ref()
+                .map(|_| crate::policy::POLICY_PATH),
+        );
+    let runs = ctx
+        .repository_url
+        .as_ref()
+        .map(|repo| format!("{repo}/runs/{check}"));
+    ctx.full_report_url(runs)
 }
 
 pub(super) fn conclusion(v: Verdict) -> Conclusion {
@@ -145,9 +166,12 @@ pub fn annotations(review: &Review) -> Vec<Annotation> {
                 } else {
                     "warning"
                 },
-                message: f.message.chars().take(4000).collect(),
+                message: crate::report::clean_block(&f.message)
+                    .chars()
+                    .take(4000)
+                    .collect(),
                 title: Some(
-                    format!("{}{krate}", f.code.as_str())
+                    crate::report::clean_line(&format!("{}{krate}", f.code.as_str()))
                         .chars()
                         .take(250)
                         .collect(),
@@ -344,7 +368,8 @@ pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcom
         let review = empty_review();
         // No new comment; an existing one is edited to say there is nothing any more.
         still_held(ctx, job).await?;
-        repo.upsert_report_comment(pr, &render_markdown(&review), false)
+        let report = ReportContext::github(GITHUB_WEB, &req.repo, Subject::PullRequest);
+        repo.upsert_report_comment(pr, &render_markdown(&review, &report), false)
             .await?;
         still_held(ctx, job).await?;
         repo.complete_check_run(
@@ -369,7 +394,9 @@ pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcom
             .push("This pull request is a draft; it was reviewed anyway.".into());
     }
     let review = pipeline.review(&change).await;
-    let body = render_markdown(&review);
+    let report = report_context(req, Subject::PullRequest, &change, &base, &head, check);
+    let body = render_markdown(&review, &report);
+    let check_report = render_check(&review, &report);
     let (policy, _) = resolve_policy(&change);
     // The comment is the pull request's: only the head's review goes there. The check run
     // is this commit's: it carries this commit's review either way.
@@ -387,14 +414,14 @@ pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcom
         }
     };
     let summary = match &moved {
-        Some(newer) => format!("{}{body}", not_the_head_note(pr, newer)),
-        None => body.clone(),
+        Some(newer) => format!("{}{}", not_the_head_note(pr, newer), check_report.summary),
+        None => check_report.summary,
     };
     still_held(ctx, job).await?;
     repo.complete_check_run(
         check,
         conclusion(review.verdict),
-        &headline(&body),
+        &check_report.title,
         &summary,
         &annotations(&review),
     )
