@@ -27,7 +27,7 @@ pub const CHECK_SUMMARY_RESERVE: usize = 1_000;
 /// A build-script diff longer than this is cut in the comment (the JSON has it whole).
 const MAX_DIFF_CHARS: usize = 12_000;
 /// Evidence lines shown per finding.
-const MAX_EVIDENCE: usize = 3;
+const MAX_EVIDENCE: usize = 2;
 
 /// What was reviewed, for the wording.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -389,11 +389,10 @@ fn finding_subject(review: &Review, ctx: &ReportContext, f: &Finding) -> String 
         None => String::new(),
     };
     let versions = match row {
-        Some(r) => match (r.change, &r.old, &r.new) {
-            (ChangeKind::Added, _, Some(n)) => format!("{} (new)", inline(n)),
-            (ChangeKind::Removed, Some(o), _) => format!("{} (removed)", inline(o)),
-            (_, Some(o), Some(n)) if o != n => arrow(o, n),
-            _ => f.version.as_deref().map(inline).unwrap_or_default(),
+        Some(r) => match r.change {
+            ChangeKind::Added => format!("new: {}", versions_cell(r)),
+            ChangeKind::Removed => format!("{} removed", versions_cell(r)),
+            _ => versions_cell(r),
         },
         None => f.version.as_deref().map(inline).unwrap_or_default(),
     };
@@ -416,8 +415,15 @@ fn finding_subject(review: &Review, ctx: &ReportContext, f: &Finding) -> String 
 }
 
 /// The message without a leading "`name` version" that the crate column already shows.
-fn message_rest<'a>(f: &'a Finding) -> &'a str {
+fn message_rest(f: &Finding) -> String {
     let m = f.message.as_str();
+    if let (Some(k), Some(v)) = (&f.krate, &f.version) {
+        // "build-time code of `x` 1.0 newly uses: network"
+        let of = format!(" of `{k}` {v}");
+        if m.contains(&of) {
+            return m.replacen(&of, "", 1);
+        }
+    }
     if let Some(k) = &f.krate {
         let quoted = format!("`{k}` ");
         if let Some(rest) = m.strip_prefix(&quoted) {
@@ -425,10 +431,10 @@ fn message_rest<'a>(f: &'a Finding) -> &'a str {
                 Some(v) => rest.strip_prefix(&format!("{v} ")).unwrap_or(rest),
                 None => rest,
             };
-            return rest;
+            return rest.to_string();
         }
     }
-    m
+    m.to_string()
 }
 
 /// "fixed in ≥0.10.1, ≥0.9.3": the lower bound of each patched range.
@@ -484,7 +490,7 @@ fn finding_what(f: &Finding, has_details: bool) -> String {
             }
             let _ = write!(s, " · {}", facts.join(" · "));
         }
-        None => s.push_str(&text(message_rest(f))),
+        None => s.push_str(&text(&message_rest(f))),
     }
     for e in f.evidence.iter().take(MAX_EVIDENCE) {
         let place = match (&e.file, e.line) {
@@ -492,7 +498,13 @@ fn finding_what(f: &Finding, has_details: bool) -> String {
             (Some(file), None) => format!("{} ", code_span(file)),
             _ => String::new(),
         };
-        let _ = write!(s, "<br>{place}{}", inline(&e.text));
+        // Evidence found in a file is code; the rest is prose.
+        let what = if e.file.is_some() {
+            code_span(&e.text)
+        } else {
+            inline(&e.text)
+        };
+        let _ = write!(s, "<br>{place}{what}");
     }
     if f.evidence.len() > MAX_EVIDENCE {
         let _ = write!(s, "<br>and {} more", f.evidence.len() - MAX_EVIDENCE);
@@ -518,6 +530,8 @@ fn fix_cell(f: &Finding) -> String {
     cells.join("<br>")
 }
 
+/// One table row per crate (findings without a crate have a row each), rows in the order
+/// of their most severe finding; each finding of the crate is one line of the row.
 fn findings_table(
     review: &Review,
     ctx: &ReportContext,
@@ -525,22 +539,54 @@ fn findings_table(
     with_details: bool,
     out: &mut String,
 ) {
+    let mut groups: Vec<Vec<&Finding>> = Vec::new();
+    for f in findings {
+        let same = |g: &Vec<&Finding>| {
+            f.krate.is_some()
+                && g.first().is_some_and(|h| {
+                    (&h.lockfile, &h.krate, &h.version) == (&f.lockfile, &f.krate, &f.version)
+                })
+        };
+        match groups.iter_mut().find(|g| same(g)) {
+            Some(g) => g.push(f),
+            None => groups.push(vec![f]),
+        }
+    }
     let fixes = findings.iter().any(|f| !f.fix.is_empty());
     out.push_str(if fixes {
         "| | crate | finding | fix |\n|---|---|---|---|\n"
     } else {
         "| | crate | finding |\n|---|---|---|\n"
     });
-    for f in findings {
+    for g in groups {
+        let level = g.iter().map(|f| f.level).max().unwrap_or(Level::Warn);
+        let what: Vec<String> = g
+            .iter()
+            .map(|f| {
+                let line = finding_what(f, with_details && f.details.is_some());
+                if g.len() > 1 {
+                    format!("{} {line}", icon(f.level))
+                } else {
+                    line
+                }
+            })
+            .collect();
         let _ = write!(
             out,
             "| {} | {} | {} |",
-            icon(f.level),
-            finding_subject(review, ctx, f),
-            finding_what(f, with_details && f.details.is_some())
+            icon(level),
+            finding_subject(review, ctx, g[0]),
+            what.join("<br>")
         );
         if fixes {
-            let _ = write!(out, " {} |", fix_cell(f));
+            let mut cmds: Vec<String> = Vec::new();
+            for f in &g {
+                let c = fix_cell(f);
+                if !c.is_empty() && !cmds.contains(&c) {
+                    cmds.push(c);
+                }
+            }
+            let _ = write!(out, " {} |", cmds.join("<br>"));
         }
         out.push('\n');
     }
@@ -619,87 +665,84 @@ fn keep_old_command(lf: &LockfileReview, row: &ChangeRow) -> Option<String> {
 }
 
 /// The supply-chain story: plain words on what happens at `cargo build` and what to do,
-/// for build-time code that newly reaches the network, processes or credentials, a new
-/// look-alike crate, and a crate RustSec calls malicious.
+/// one alert per crate whose build-time code newly reaches the network, processes or
+/// credentials, that imitates another crate's name, or that RustSec lists as malicious.
 fn stories(review: &Review, p: &Parts<'_>, subject: Subject) -> String {
-    let mut seen: BTreeSet<(Option<&str>, Option<&str>, Option<&str>)> = BTreeSet::new();
-    let mut out = String::new();
-    for f in &p.main {
-        let key = (
-            f.lockfile.as_deref(),
-            f.krate.as_deref(),
-            f.version.as_deref(),
-        );
-        let severe = match f.code {
-            Code::BuildCapability | Code::Typosquat => f.level == Level::Deny,
-            Code::AdvisoryMalicious => true,
-            _ => false,
-        };
-        if !severe || f.krate.is_none() || !seen.insert(key) {
-            continue;
+    let key = |f: &Finding| {
+        (
+            f.lockfile.clone(),
+            f.krate.clone(),
+            f.version.clone(),
+        )
+    };
+    let severe = |f: &Finding| match f.code {
+        Code::BuildCapability | Code::Typosquat => f.level == Level::Deny,
+        Code::AdvisoryMalicious => true,
+        _ => false,
+    };
+    let mut keys = Vec::new();
+    for f in p.main.iter().filter(|f| severe(f) && f.krate.is_some()) {
+        if !keys.contains(&key(f)) {
+            keys.push(key(f));
         }
-        let name = f.krate.as_deref().unwrap_or_default();
-        let who = match &f.version {
+    }
+    let mut out = String::new();
+    for k in keys {
+        let group: Vec<&Finding> = p.main.iter().copied().filter(|f| key(f) == k).collect();
+        let name = k.1.as_deref().unwrap_or_default();
+        let who = match &k.2 {
             Some(v) => format!("{} {}", code_span(name), inline(v)),
             None => code_span(name),
         };
-        let what = match f.code {
-            Code::BuildCapability => {
-                let uses: BTreeSet<&str> = p
-                    .main
-                    .iter()
-                    .filter(|g| {
-                        g.code == Code::BuildCapability
-                            && (g.lockfile.as_deref(), g.krate.as_deref(), g.version.as_deref())
-                                == key
-                    })
-                    .filter_map(|g| g.message.rsplit_once("newly uses: ").map(|(_, k)| k))
-                    .collect();
-                let uses: Vec<String> = uses.iter().map(|u| inline(u)).collect();
-                format!(
-                    "**{who} brings build-time code that newly uses: {}.** It runs on every `cargo build` of {} — on developers' machines, and in CI if CI builds the branch — with their files, network and secrets.",
-                    uses.join(", "),
-                    subject.this()
-                )
-            }
-            Code::Typosquat => format!(
-                "**{who} is new, and its name imitates another crate:** {}. A look-alike name is how malicious crates get into builds; its build script and macros would run at `cargo build`.",
-                text(message_rest(f))
-            ),
-            _ => format!(
-                "**RustSec lists {who} as malicious.** Its code runs at `cargo build` and in every program that uses it."
-            ),
-        };
-        let row = row_of(review, f);
+        let mut said = Vec::new();
+        if group.iter().any(|f| f.code == Code::AdvisoryMalicious) {
+            said.push("RustSec lists it as malicious".to_string());
+        }
+        let uses: BTreeSet<&str> = group
+            .iter()
+            .filter(|f| f.code == Code::BuildCapability)
+            .filter_map(|f| f.message.rsplit_once("newly uses: ").map(|(_, k)| k))
+            .collect();
+        if !uses.is_empty() {
+            let uses: Vec<String> = uses.iter().map(|u| inline(u)).collect();
+            said.push(format!("its build-time code newly uses {}", uses.join(", ")));
+        }
+        if let Some(t) = group.iter().find(|f| f.code == Code::Typosquat) {
+            said.push(format!("its name imitates another crate ({})", text(&message_rest(t))));
+        }
+        let row = group.iter().find_map(|f| row_of(review, f));
         let lf = review
             .lockfiles
             .iter()
-            .find(|l| Some(l.path.as_str()) == f.lockfile.as_deref());
+            .find(|l| Some(&l.path) == k.0.as_ref());
+        let came = match row {
+            Some(r) if r.pulled_in_by.len() > 1 => format!(
+                " It came in through {}.",
+                r.pulled_in_by
+                    .iter()
+                    .map(|l| label_span(l))
+                    .collect::<Vec<_>>()
+                    .join(" → ")
+            ),
+            _ => String::new(),
+        };
         let mut todo = vec!["do not merge".to_string()];
-        match (lf, row) {
-            (Some(lf), Some(row)) => {
-                if let Some(cmd) = keep_old_command(lf, row) {
-                    todo.push(format!("keep the old version: {}", code_span(&cmd)));
-                } else if f.code == Code::Typosquat {
-                    todo.push("check that `Cargo.toml` names the crate you meant".into());
-                } else if row.pulled_in_by.len() > 1 {
-                    todo.push(format!(
-                        "remove the dependency that pulls it in ({})",
-                        row.pulled_in_by
-                            .iter()
-                            .map(|l| label_span(l))
-                            .collect::<Vec<_>>()
-                            .join(" → ")
-                    ));
-                }
+        if let (Some(lf), Some(row)) = (lf, row) {
+            if let Some(cmd) = keep_old_command(lf, row) {
+                todo.push(format!("keep the old version: {}", code_span(&cmd)));
+            } else if group.iter().any(|f| f.code == Code::Typosquat) {
+                todo.push("check that `Cargo.toml` names the crate you meant".into());
+            } else {
+                todo.push("remove the dependency that brings it in".into());
             }
-            _ => {}
         }
         todo.push("if CI built this branch, rotate the secrets that job could read".into());
         todo.push("report the crate to help@crates.io".into());
         let _ = write!(
             out,
-            "\n> [!CAUTION]\n> {what}\n>\n> **What to do:** {}.\n",
+            "\n> [!CAUTION]\n> **{who}: {}.** Its code runs on every `cargo build` of {} — on developers' machines, and in CI if CI builds the branch — with their files, network and secrets.{came}\n>\n> **What to do:** {}.\n",
+            said.join("; "),
+            subject.this(),
             todo.join("; ")
         );
     }
@@ -895,8 +938,8 @@ fn change_section(
         *cut += left;
         let _ = writeln!(
             s,
-            "\n… and {} more: {more}",
-            count(left, "unflagged change", "unflagged changes")
+            "\n… and {left} more unflagged {}: {more}",
+            if left == 1 { "change" } else { "changes" }
         );
     }
     s.push_str("\n</details>\n");
@@ -1018,10 +1061,11 @@ fn compose(review: &Review, ctx: &ReportContext, p: &Parts<'_>, lim: Limits, for
         out.push('\n');
         findings_table(review, ctx, &p.main[..shown], lim.diff_chars > 0, &mut out);
         if shown < p.main.len() {
+            let left = p.main.len() - shown;
             let _ = writeln!(
                 out,
-                "\n… and {} more: {more}",
-                count(p.main.len() - shown, "finding", "findings")
+                "\n… and {left} more {}: {more}",
+                if left == 1 { "finding" } else { "findings" }
             );
         }
         if lim.diff_chars > 0 {
