@@ -16,6 +16,7 @@ reviews=("$@")
 [ ${#reviews[@]} -gt 0 ] || reviews=(arrayref bump-400 fixes-advisory hostile)
 out=docs/gallery
 css_version=5.9.0
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 width=900
 
 need() { # command package
@@ -50,7 +51,8 @@ for name in "${reviews[@]}"; do
   md="tests/snapshots/$name.md"
   html="$work/$name.html"
   # GitHub turns `> [!CAUTION]` quotes into alerts; cmark-gfm does not know them.
-  cmark-gfm --unsafe -e table -e autolink -e strikethrough -e tagfilter -e tasklist <"$md" \
+  sed "s/lockwatch VERSION/lockwatch $version/" "$md" \
+    | cmark-gfm --unsafe -e table -e autolink -e strikethrough -e tagfilter -e tasklist \
     | python3 -c '
 import re, sys
 html = sys.stdin.read()
@@ -90,7 +92,7 @@ body { margin: 0; background: #fff; }
 CSS
     printf '</style></head><body><div class="comment"><div class="comment-header"><b>lockwatch</b> <span>bot</span> commented</div><article class="markdown-body">\n'
     cat "$work/$name.body.html"
-    printf '</article></div>\n<script>document.title = "height:" + (document.documentElement.scrollHeight)</script></body></html>\n'
+    printf '</article></div>\n<script>document.title = "height:" + Math.ceil(document.querySelector(".comment").getBoundingClientRect().bottom)</script></body></html>\n'
   } >"$html"
   # First pass: the page's height; second pass: the screenshot of the whole page.
   height=$(chrome --window-size="$((width + 32)),800" --dump-dom "file://$html" \

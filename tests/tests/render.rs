@@ -345,6 +345,6 @@ fn the_build_script_diff_is_folded_and_the_findings_after_it_still_render() {
     assert!(body.contains("TcpStream::connect"), "{body}");
     // The story comes first: what happens at `cargo build`, what to do.
     let story = md.find("> [!CAUTION]").unwrap();
-    assert!(story < md.find("| | crate |").unwrap());
+    assert!(story < md.find("| crate | finding |").unwrap());
     assert!(md.contains("rotate the secrets"));
 }

@@ -462,6 +462,17 @@ fn advisory_link(id: &str, url: &str) -> String {
     }
 }
 
+/// An advisory's title without the crate name RustSec often starts it with (the crate
+/// column already names it).
+fn advisory_title<'a>(f: &Finding, title: &'a str) -> &'a str {
+    f.krate
+        .as_deref()
+        .and_then(|k| title.strip_prefix(k))
+        .and_then(|rest| rest.strip_prefix(": "))
+        .filter(|rest| !rest.is_empty())
+        .unwrap_or(title)
+}
+
 fn status_words(s: AdvisoryStatus) -> &'static str {
     match s {
         AdvisoryStatus::Introduced => "introduced",
@@ -475,7 +486,12 @@ fn finding_what(f: &Finding, has_details: bool) -> String {
     let mut s = format!("**{}**: ", f.code);
     match &f.advisory {
         Some(a) => {
-            let _ = write!(s, "{} {}", advisory_link(&a.id, &a.url), text(&a.title));
+            let _ = write!(
+                s,
+                "{} {}",
+                advisory_link(&a.id, &a.url),
+                text(advisory_title(f, &a.title))
+            );
             let mut facts = vec![status_words(a.status).to_string()];
             if let Some(sev) = &a.severity {
                 let mut sev = format!("severity {}", inline(sev));
@@ -552,15 +568,10 @@ fn findings_table(
             None => groups.push(vec![f]),
         }
     }
-    let fixes = findings.iter().any(|f| !f.fix.is_empty());
-    out.push_str(if fixes {
-        "| | crate | finding | fix |\n|---|---|---|---|\n"
-    } else {
-        "| | crate | finding |\n|---|---|---|\n"
-    });
+    out.push_str("| crate | finding |\n|---|---|\n");
     for g in groups {
         let level = g.iter().map(|f| f.level).max().unwrap_or(Level::Warn);
-        let what: Vec<String> = g
+        let mut what: Vec<String> = g
             .iter()
             .map(|f| {
                 let line = finding_what(f, with_details && f.details.is_some());
@@ -571,24 +582,23 @@ fn findings_table(
                 }
             })
             .collect();
-        let _ = write!(
+        let mut cmds: Vec<String> = Vec::new();
+        for f in &g {
+            let c = fix_cell(f);
+            if !c.is_empty() && !cmds.contains(&c) {
+                cmds.push(c);
+            }
+        }
+        if !cmds.is_empty() {
+            what.push(format!("**Fix:** {}", cmds.join("<br>")));
+        }
+        let _ = writeln!(
             out,
-            "| {} | {} | {} |",
+            "| {} {} | {} |",
             icon(level),
             finding_subject(review, ctx, g[0]),
             what.join("<br>")
         );
-        if fixes {
-            let mut cmds: Vec<String> = Vec::new();
-            for f in &g {
-                let c = fix_cell(f);
-                if !c.is_empty() && !cmds.contains(&c) {
-                    cmds.push(c);
-                }
-            }
-            let _ = write!(out, " {} |", cmds.join("<br>"));
-        }
-        out.push('\n');
     }
 }
 
@@ -779,7 +789,7 @@ fn fixed_line(p: &Parts<'_>, subject: Subject) -> String {
             Some(format!(
                 "{} {} ({krate})",
                 advisory_link(&a.id, &a.url),
-                text(&a.title)
+                text(advisory_title(f, &a.title))
             ))
         })
         .collect();
