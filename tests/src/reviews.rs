@@ -141,15 +141,57 @@ pub fn bump(n: usize) -> Review {
     for i in 0..n {
         let name = format!("crate-{i:03}");
         let r = match i % 40 {
-            0 => row(&name, ChangeKind::Updated, Some("1.4.2"), Some("2.0.0"), "crates.io", 10 + 7 * i as u32),
-            1 | 2 | 3 => row(&name, ChangeKind::Updated, Some("0.3.1"), Some("0.4.0"), "crates.io", 10 + 7 * i as u32),
-            4 => row(&name, ChangeKind::Added, None, Some("1.0.3"), "crates.io", 10 + 7 * i as u32),
-            5 => row(&name, ChangeKind::Removed, Some("0.1.9"), None, "crates.io", 10 + 7 * i as u32),
-            _ => row(&name, ChangeKind::Updated, Some("1.2.3"), Some("1.2.4"), "crates.io", 10 + 7 * i as u32),
+            0 => row(
+                &name,
+                ChangeKind::Updated,
+                Some("1.4.2"),
+                Some("2.0.0"),
+                "crates.io",
+                10 + 7 * i as u32,
+            ),
+            1..=3 => row(
+                &name,
+                ChangeKind::Updated,
+                Some("0.3.1"),
+                Some("0.4.0"),
+                "crates.io",
+                10 + 7 * i as u32,
+            ),
+            4 => row(
+                &name,
+                ChangeKind::Added,
+                None,
+                Some("1.0.3"),
+                "crates.io",
+                10 + 7 * i as u32,
+            ),
+            5 => row(
+                &name,
+                ChangeKind::Removed,
+                Some("0.1.9"),
+                None,
+                "crates.io",
+                10 + 7 * i as u32,
+            ),
+            _ => row(
+                &name,
+                ChangeKind::Updated,
+                Some("1.2.3"),
+                Some("1.2.4"),
+                "crates.io",
+                10 + 7 * i as u32,
+            ),
         };
         rows.push(r);
     }
-    rows.push(row("crossbeam-channel", ChangeKind::Updated, Some("0.5.12"), Some("0.5.13"), "crates.io", 5000));
+    rows.push(row(
+        "crossbeam-channel",
+        ChangeKind::Updated,
+        Some("0.5.12"),
+        Some("0.5.13"),
+        "crates.io",
+        5000,
+    ));
     let findings = vec![
         advisory(
             Code::AdvisoryVulnerability,
@@ -182,7 +224,11 @@ pub fn bump(n: usize) -> Review {
             "cargo update -p regex@1.5.4 --precise 1.5.5",
         ),
     ];
-    review(vec![lockfile("Cargo.lock", rows, 120)], findings, Vec::new())
+    review(
+        vec![lockfile("Cargo.lock", rows, 120)],
+        findings,
+        Vec::new(),
+    )
 }
 
 /// Names, sources and messages written to attack the comment: bidirectional overrides,
@@ -282,8 +328,22 @@ pub fn hostile() -> Review {
 /// A patch bump that fixes an advisory and flags nothing.
 pub fn fixes_advisory() -> Review {
     let rows = vec![
-        row("smallvec", ChangeKind::Updated, Some("1.6.0"), Some("1.6.1"), "crates.io", 20),
-        row("log", ChangeKind::Updated, Some("0.4.20"), Some("0.4.21"), "crates.io", 14),
+        row(
+            "smallvec",
+            ChangeKind::Updated,
+            Some("1.6.0"),
+            Some("1.6.1"),
+            "crates.io",
+            20,
+        ),
+        row(
+            "log",
+            ChangeKind::Updated,
+            Some("0.4.20"),
+            Some("0.4.21"),
+            "crates.io",
+            14,
+        ),
     ];
     let findings = vec![advisory(
         Code::AdvisoryVulnerability,

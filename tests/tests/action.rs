@@ -337,7 +337,13 @@ async fn pull_request_in_process_posts_the_apps_comment_and_edits_it_in_place() 
     // The same comment as the App, byte for byte, on PR 2.
     let body = outcome.body.clone().unwrap();
     assert_eq!(body, app_body);
-    assert_eq!(body, lockwatch::report::render_markdown(&review));
+    let ctx = lockwatch::report::ReportContext::github(
+        "https://github.com",
+        REPO,
+        lockwatch::report::Subject::PullRequest,
+    )
+    .commits(Some(&base), Some(&head));
+    assert_eq!(body, lockwatch::report::render_markdown(&review, &ctx));
     let Published::CommentCreated {
         issue,
         id,

@@ -8,6 +8,7 @@
 //! - nothing a crate or lock file wrote becomes a link, a mention, HTML, or reorders text.
 
 #![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
+#![allow(clippy::print_stderr)] // says so when cmark-gfm is missing and the check is skipped
 
 use lockwatch::engine::Review;
 use lockwatch::report::{
@@ -118,7 +119,10 @@ fn prose(html: &str) -> String {
         if in_code == 0 {
             out.push_str(&rest[..lt]);
         }
-        let gt = rest[lt..].find('>').map(|g| lt + g).unwrap_or(rest.len() - 1);
+        let gt = rest[lt..]
+            .find('>')
+            .map(|g| lt + g)
+            .unwrap_or(rest.len() - 1);
         let tag = &rest[lt + 1..gt];
         let name: String = tag
             .trim_start_matches('/')
@@ -189,7 +193,17 @@ fn check_rendered(name: &str, markdown: &str) {
         return;
     };
     let text = without_alert_markers(&prose(&html));
-    for literal in ["**", "\\(", "\\`", "](", "```", "|---", "<details", "&lt;details", "~~"] {
+    for literal in [
+        "**",
+        "\\(",
+        "\\`",
+        "](",
+        "```",
+        "|---",
+        "<details",
+        "&lt;details",
+        "~~",
+    ] {
         assert!(
             !text.contains(literal),
             "{name}: literal Markdown {literal:?} in the rendered comment:\n{text}"
@@ -227,7 +241,10 @@ fn comments_match_their_snapshots_and_render_cleanly() {
         check_rendered(name, &comment);
 
         let check = render_check(&review, &ctx);
-        assert!(!check.title.contains('\n') && !check.title.is_empty(), "{name}");
+        assert!(
+            !check.title.contains('\n') && !check.title.is_empty(),
+            "{name}"
+        );
         snapshot(
             &format!("{name}.check.md"),
             &format!("title: {}\n\n{}", check.title, check.summary),
@@ -260,11 +277,16 @@ fn the_headline_says_what_the_pull_request_did() {
     );
     // The introduced advisory comes before the folded change table, with its fix inline.
     let advisory = md.find("RUSTSEC-2025-0024").unwrap();
-    let changes = md.find("<details><summary><code>Cargo.lock</code>").unwrap();
+    let changes = md
+        .find("<details><summary><code>Cargo.lock</code>")
+        .unwrap();
     assert!(advisory < changes, "{md}");
     assert!(md.contains("`cargo update -p crossbeam-channel@0.5.13 --precise 0.5.15`"));
     // Titles say the crate once; patched ranges read as versions.
-    assert!(!md.contains("crossbeam-channel 0.5.13: crossbeam-channel"), "{md}");
+    assert!(
+        !md.contains("crossbeam-channel 0.5.13: crossbeam-channel"),
+        "{md}"
+    );
     assert!(md.contains("patched in ≥0.10.1, ≥0.9.3"), "{md}");
     // Counts of the change kinds in the fold's summary.
     assert!(
@@ -309,15 +331,25 @@ fn a_huge_review_is_cut_least_important_first_and_says_so() {
     let check = render_check(&huge, &ctx);
     assert!(check.summary.len() <= MAX_COMMENT_CHARS - 1000);
     assert!(!check.summary.contains("runs/42"));
-    assert!(check.summary.contains("`lockwatch check --format json` has them all"));
+    assert!(
+        check
+            .summary
+            .contains("`lockwatch check --format json` has them all")
+    );
 }
 
 #[test]
 fn attacker_text_never_becomes_a_link_a_mention_or_reordered_text() {
     let md = render_markdown(&reviews::hostile(), &context());
     // Git and registry sources, and URLs in names and messages, are code spans.
-    assert!(md.contains("`git+https://evil.example/serde?rev=1#\\`"), "{md}");
-    assert!(md.contains("`app https://evil.example/member 0.1.0`"), "{md}");
+    assert!(
+        md.contains("`git+https://evil.example/serde?rev=1#\\`"),
+        "{md}"
+    );
+    assert!(
+        md.contains("`app https://evil.example/member 0.1.0`"),
+        "{md}"
+    );
     assert!(md.contains("`[docs](https://evil.example)`"), "{md}");
     check_rendered("hostile", &md); // no link to evil.example, no HTML
     // A name crates.io cannot have is never linked (it would name another crate); a git
@@ -341,7 +373,10 @@ fn the_build_script_diff_is_folded_and_the_findings_after_it_still_render() {
     let details = html.find("<summary>New build script: <code>proc-macro1</code>");
     let details = details.unwrap_or_else(|| panic!("no folded build script:\n{html}"));
     let body = &html[details..html[details..].find("</details>").unwrap() + details];
-    assert!(body.contains("<pre><code class=\"language-diff\">"), "{body}");
+    assert!(
+        body.contains("<pre><code class=\"language-diff\">"),
+        "{body}"
+    );
     assert!(body.contains("TcpStream::connect"), "{body}");
     // The story comes first: what happens at `cargo build`, what to do.
     let story = md.find("> [!CAUTION]").unwrap();

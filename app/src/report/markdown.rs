@@ -86,7 +86,8 @@ impl ReportContext {
             Some((owner, name))
                 if plain(owner)
                     && plain(name)
-                    && (server_url.starts_with("https://") || server_url.starts_with("http://"))
+                    && (server_url.starts_with("https://")
+                        || server_url.starts_with("http://"))
                     && !server_url.contains(|c: char| c.is_whitespace() || c == ')') =>
             {
                 Some(format!(
@@ -359,8 +360,7 @@ fn row_of<'a>(review: &'a Review, f: &Finding) -> Option<&'a ChangeRow> {
         .find(|l| Some(l.path.as_str()) == f.lockfile.as_deref())?;
     let name = f.krate.as_deref()?;
     lf.changes.iter().find(|r| {
-        r.name == name
-            && (f.version.is_none() || f.version == r.new || f.version == r.old)
+        r.name == name && (f.version.is_none() || f.version == r.new || f.version == r.old)
     })
 }
 
@@ -678,13 +678,7 @@ fn keep_old_command(lf: &LockfileReview, row: &ChangeRow) -> Option<String> {
 /// one alert per crate whose build-time code newly reaches the network, processes or
 /// credentials, that imitates another crate's name, or that RustSec lists as malicious.
 fn stories(review: &Review, p: &Parts<'_>, subject: Subject) -> String {
-    let key = |f: &Finding| {
-        (
-            f.lockfile.clone(),
-            f.krate.clone(),
-            f.version.clone(),
-        )
-    };
+    let key = |f: &Finding| (f.lockfile.clone(), f.krate.clone(), f.version.clone());
     let severe = |f: &Finding| match f.code {
         Code::BuildCapability | Code::Typosquat => f.level == Level::Deny,
         Code::AdvisoryMalicious => true,
@@ -715,10 +709,16 @@ fn stories(review: &Review, p: &Parts<'_>, subject: Subject) -> String {
             .collect();
         if !uses.is_empty() {
             let uses: Vec<String> = uses.iter().map(|u| inline(u)).collect();
-            said.push(format!("its build-time code newly uses {}", uses.join(", ")));
+            said.push(format!(
+                "its build-time code newly uses {}",
+                uses.join(", ")
+            ));
         }
         if let Some(t) = group.iter().find(|f| f.code == Code::Typosquat) {
-            said.push(format!("its name imitates another crate ({})", text(&message_rest(t))));
+            said.push(format!(
+                "its name imitates another crate ({})",
+                text(&message_rest(t))
+            ));
         }
         let row = group.iter().find_map(|f| row_of(review, f));
         let lf = review
@@ -793,11 +793,7 @@ fn fixed_line(p: &Parts<'_>, subject: Subject) -> String {
             ))
         })
         .collect();
-    format!(
-        "\n**Fixed by {}:** {}\n",
-        subject.this(),
-        items.join(" · ")
-    )
+    format!("\n**Fixed by {}:** {}\n", subject.this(), items.join(" · "))
 }
 
 /// Counts of the change kinds: "2 major, 3 minor, 5 patch, 3 added, 1 removed".
@@ -926,7 +922,11 @@ fn change_section(
         );
     }
     if quiet.is_empty() {
-        let _ = writeln!(s, "\n{}", summary.replace("<code>", "`").replace("</code>", "`"));
+        let _ = writeln!(
+            s,
+            "\n{}",
+            summary.replace("<code>", "`").replace("</code>", "`")
+        );
         return s;
     }
     let _ = write!(
@@ -1015,7 +1015,10 @@ fn footer(review: &Review, ctx: &ReportContext) -> String {
     let policy = match (&ctx.policy_file, &ctx.repository_url, &ctx.base_sha) {
         (None, _, _) => "default policy".to_string(),
         (Some(path), Some(repo), Some(base)) if safe_path(path) => {
-            format!("policy [{}]({repo}/blob/{base}/{path}) from the base branch", inline(path))
+            format!(
+                "policy [{}]({repo}/blob/{base}/{path}) from the base branch",
+                inline(path)
+            )
         }
         (Some(path), _, _) => format!("policy {} from the base branch", code_span(path)),
     };
@@ -1043,7 +1046,13 @@ const ALL: Limits = Limits {
     main: usize::MAX,
 };
 
-fn compose(review: &Review, ctx: &ReportContext, p: &Parts<'_>, lim: Limits, for_check: bool) -> String {
+fn compose(
+    review: &Review,
+    ctx: &ReportContext,
+    p: &Parts<'_>,
+    lim: Limits,
+    for_check: bool,
+) -> String {
     let subject = ctx.subject;
     let more = match (&ctx.full_report_url, for_check) {
         (Some(url), false) => format!("see the [check run]({url})"),
@@ -1103,7 +1112,11 @@ fn compose(review: &Review, ctx: &ReportContext, p: &Parts<'_>, lim: Limits, for
     let mut budget_rows = lim.change_rows;
     for lf in &review.lockfiles {
         let before = cut;
-        let quiet = lf.changes.iter().filter(|r| !is_flagged(review, lf, r)).count();
+        let quiet = lf
+            .changes
+            .iter()
+            .filter(|r| !is_flagged(review, lf, r))
+            .count();
         out.push_str(&change_section(review, lf, budget_rows, &more, &mut cut));
         let shown = quiet - (cut - before);
         budget_rows = budget_rows.saturating_sub(shown);
@@ -1127,7 +1140,14 @@ fn fit(review: &Review, ctx: &ReportContext, for_check: bool, budget: usize) -> 
     // the findings already on the base branch, then diffs, then the findings themselves.
     let mut lim = ALL;
     let total_rows = review.summary.changes;
-    lim.change_rows = largest(total_rows, |n| render(Limits { change_rows: n, ..lim }).len() <= budget);
+    lim.change_rows = largest(total_rows, |n| {
+        render(Limits {
+            change_rows: n,
+            ..lim
+        })
+        .len()
+            <= budget
+    });
     if render(lim).len() <= budget {
         return render(lim);
     }
@@ -1138,18 +1158,27 @@ fn fit(review: &Review, ctx: &ReportContext, for_check: bool, budget: usize) -> 
         });
         return render(lim);
     }
-    lim.existing = largest(p.existing.len(), |n| render(Limits { existing: n, ..lim }).len() <= budget);
+    lim.existing = largest(p.existing.len(), |n| {
+        render(Limits { existing: n, ..lim }).len() <= budget
+    });
     if render(lim).len() <= budget {
         return render(lim);
     }
     lim.diff_chars = 0;
     if render(lim).len() <= budget {
         lim.diff_chars = largest(MAX_DIFF_CHARS, |n| {
-            render(Limits { diff_chars: n, ..lim }).len() <= budget
+            render(Limits {
+                diff_chars: n,
+                ..lim
+            })
+            .len()
+                <= budget
         });
         return render(lim);
     }
-    lim.main = largest(p.main.len(), |n| render(Limits { main: n, ..lim }).len() <= budget);
+    lim.main = largest(p.main.len(), |n| {
+        render(Limits { main: n, ..lim }).len() <= budget
+    });
     let out = render(lim);
     if out.len() <= budget {
         return out;
@@ -1192,12 +1221,7 @@ pub fn render_check(review: &Review, ctx: &ReportContext) -> CheckReport {
     let p = parts(review);
     CheckReport {
         title: check_title(review, &p, ctx.subject),
-        summary: fit(
-            review,
-            ctx,
-            true,
-            MAX_COMMENT_CHARS - CHECK_SUMMARY_RESERVE,
-        ),
+        summary: fit(review, ctx, true, MAX_COMMENT_CHARS - CHECK_SUMMARY_RESERVE),
     }
 }
 

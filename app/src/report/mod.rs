@@ -7,8 +7,8 @@ mod terminal;
 
 pub use escape::{clean_block, clean_line, code_span, fenced, inline, text};
 pub use markdown::{
-    CHECK_SUMMARY_RESERVE, COMMENT_MARKER, CheckReport, MAX_COMMENT_CHARS, ReportContext,
-    Subject, headline_text, render_check, render_markdown,
+    CHECK_SUMMARY_RESERVE, COMMENT_MARKER, CheckReport, MAX_COMMENT_CHARS, ReportContext, Subject,
+    headline_text, render_check, render_markdown,
 };
 pub use sarif::render_sarif;
 pub use terminal::{render_terminal, use_color};

@@ -102,7 +102,11 @@ pub fn render_terminal(review: &Review, color: bool) -> String {
                 (Some(file), None) => format!("{file}: "),
                 _ => String::new(),
             };
-            let _ = writeln!(out, "      {}", paint.dim(&clean(&format!("{at}{}", e.text))));
+            let _ = writeln!(
+                out,
+                "      {}",
+                paint.dim(&clean(&format!("{at}{}", e.text)))
+            );
         }
         for fix in &f.fix {
             let _ = writeln!(out, "      fix: {}", clean(fix));
@@ -182,7 +186,7 @@ pub fn render_terminal(review: &Review, color: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Code, Finding, Summary, SCHEMA_VERSION};
+    use crate::engine::{Code, Finding, SCHEMA_VERSION, Summary};
 
     fn review(findings: Vec<Finding>) -> Review {
         Review {
