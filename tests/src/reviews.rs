@@ -79,6 +79,7 @@ pub fn row(
         source: source.into(),
         old_source: None,
         line: Some(line),
+        git_commit: None,
         pulled_in_by: Vec::new(),
     }
 }
@@ -135,7 +136,8 @@ pub fn arrayref() -> Review {
 }
 
 /// A routine bump of `n` crates (a `cargo update` months late): patch and minor updates,
-/// a few major ones and additions, one advisory introduced, two already on the base branch.
+/// a few major ones and additions, a crate moved to git, one advisory introduced, two
+/// already on the base branch, and crates that were not inspected.
 pub fn bump(n: usize) -> Review {
     let mut rows = Vec::new();
     for i in 0..n {
@@ -184,6 +186,17 @@ pub fn bump(n: usize) -> Review {
         };
         rows.push(r);
     }
+    let mut git = row(
+        "gitdep",
+        ChangeKind::SourceChanged,
+        Some("0.2.0"),
+        Some("0.2.0"),
+        "git git+https://github.com/octo/gitdep?branch=main",
+        4900,
+    );
+    git.old_source = Some("crates.io".into());
+    git.git_commit = Some("abcdef0123456789abcdef0123456789abcdef01".into());
+    rows.push(git);
     rows.push(row(
         "crossbeam-channel",
         ChangeKind::Updated,
@@ -193,6 +206,12 @@ pub fn bump(n: usize) -> Review {
         5000,
     ));
     let findings = vec![
+        Finding::new(
+            Code::GitSource,
+            "`gitdep` 0.2.0 comes from git (git+https://github.com/octo/gitdep?branch=main)",
+        )
+        .krate("gitdep", Some("0.2.0".into()))
+        .at("Cargo.lock", Some(4900)),
         advisory(
             Code::AdvisoryVulnerability,
             "crossbeam-channel",
@@ -224,11 +243,10 @@ pub fn bump(n: usize) -> Review {
             "cargo update -p regex@1.5.4 --precise 1.5.5",
         ),
     ];
-    review(
-        vec![lockfile("Cargo.lock", rows, 120)],
-        findings,
-        Vec::new(),
-    )
+    let notes = vec![
+        "Cargo.lock: 140 new or changed crate(s) were not inspected (build scripts, proc macros, yanked, publication time): crate fetching is turned off in this configuration".into(),
+    ];
+    review(vec![lockfile("Cargo.lock", rows, 120)], findings, notes)
 }
 
 /// Names, sources and messages written to attack the comment: bidirectional overrides,

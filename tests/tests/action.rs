@@ -587,9 +587,12 @@ async fn hostile_crate_text_cannot_inject_commands_or_outputs() {
         9,
         "three outputs of one line each: {raw}"
     );
-    // The annotation, byte for byte: data escaped (% CR LF), properties also `:` and `,`.
+    // The annotation, byte for byte: invisible and control characters made visible by the
+    // report's shared escaping (CRLF read as LF), then data escaped (% CR LF), properties
+    // also `:` and `,`.
     let data = |s: &str| {
-        s.replace('%', "%25")
+        lockwatch::report::clean_block(s)
+            .replace('%', "%25")
             .replace('\r', "%0D")
             .replace('\n', "%0A")
     };

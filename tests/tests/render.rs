@@ -174,6 +174,7 @@ fn intended(href: &str, text: &str) -> bool {
         "https://github.com/octo/app/blob/1111111111111111111111111111111111111111/",
         "https://github.com/octo/app/blob/2222222222222222222222222222222222222222/.github/lockwatch.toml",
         "https://github.com/octo/app/runs/42",
+        "https://github.com/octo/gitdep/commit/abcdef0123456789abcdef0123456789abcdef01",
         "mailto:help@crates.io",
     ]
     .iter()
@@ -271,7 +272,7 @@ fn the_headline_says_what_the_pull_request_did() {
     let counts = md.lines().nth(3).unwrap();
     assert!(
         counts.starts_with(
-            "This pull request introduces **1 finding** (1 blocking); 2 findings were already on the base branch (not caused by it)"
+            "This pull request introduces **2 findings** (1 blocking, 1 to look at); 2 findings were already on the base branch (not caused by it)"
         ),
         "{counts}"
     );
@@ -288,9 +289,20 @@ fn the_headline_says_what_the_pull_request_did() {
         "{md}"
     );
     assert!(md.contains("patched in ≥0.10.1, ≥0.9.3"), "{md}");
+    // What was not inspected is said above the findings, never folded away.
+    let gap = md
+        .find("> [!WARNING]\n> **Not everything was inspected**")
+        .unwrap();
+    assert!(gap < md.find("| crate | finding |").unwrap());
+    assert!(md.contains("140 new or changed crate\\(s\\) were not inspected"));
+    // A git source is a code span, its pinned commit a link (github.com only).
+    assert!(
+        md.contains("from `git git+https://github.com/octo/gitdep?branch=main` ([commit abcdef0](https://github.com/octo/gitdep/commit/abcdef0123456789abcdef0123456789abcdef01))"),
+        "{md}"
+    );
     // Counts of the change kinds in the fold's summary.
     assert!(
-        md.contains("401 crate changes — 10 major, 30 minor, 341 patch, 10 added, 10 removed (1 flagged, in the table above)"),
+        md.contains("402 crate changes — 10 major, 30 minor, 341 patch, 10 added, 10 removed, 1 source changed (2 flagged, in the table above)"),
         "{md}"
     );
     // Links to the lock file at the head commit, the advisory database's commit, the

@@ -402,6 +402,16 @@ fn finding_subject(review: &Review, ctx: &ReportContext, f: &Finding) -> String 
         }
         s.push_str(&versions);
     }
+    if let Some(r) = row
+        && r.source != "crates.io"
+        && r.source != "local"
+        && !r.source.is_empty()
+    {
+        let _ = write!(s, "<br>from {}", code_span(&r.source));
+        if let Some(link) = git_commit_link(r) {
+            let _ = write!(s, " ({link})");
+        }
+    }
     if let Some(path) = &f.lockfile {
         if !s.is_empty() {
             s.push_str("<br>");
@@ -831,6 +841,35 @@ fn kind_counts(lf: &LockfileReview) -> String {
         .join(", ")
 }
 
+/// A link to the commit a git source pins, for repositories on github.com only (the link
+/// is built from checked parts: owner, name, 40 hex digits).
+fn git_commit_link(row: &ChangeRow) -> Option<String> {
+    let sha = row.git_commit.as_deref()?;
+    if sha.len() != 40 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let url = row.source.strip_prefix("git ")?;
+    let url = url.strip_prefix("git+").unwrap_or(url);
+    let path = url.strip_prefix("https://github.com/")?;
+    let path = path.split(['?', '#']).next()?;
+    let mut parts = path.trim_end_matches('/').split('/');
+    let (owner, name) = (parts.next()?, parts.next()?);
+    let name = name.strip_suffix(".git").unwrap_or(name);
+    let plain = |s: &str| {
+        !s.is_empty()
+            && !s.starts_with('.')
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    };
+    if parts.next().is_some() || !plain(owner) || !plain(name) {
+        return None;
+    }
+    Some(format!(
+        "[commit {}](https://github.com/{owner}/{name}/commit/{sha})",
+        &sha[..7]
+    ))
+}
+
 fn change_cell(row: &ChangeRow) -> String {
     let kind = match (row.change, &row.update) {
         (ChangeKind::Updated, Some(u)) => format!("{} update", inline(u)),
@@ -844,7 +883,10 @@ fn change_cell(row: &ChangeRow) -> String {
             Some(old) => format!("{} → {}", code_span(old), code_span(&row.source)),
             None => code_span(&row.source),
         };
-        return format!("{kind}<br>{from}");
+        let commit = git_commit_link(row)
+            .map(|l| format!(" ({l})"))
+            .unwrap_or_default();
+        return format!("{kind}<br>{from}{commit}");
     }
     kind
 }
