@@ -297,7 +297,7 @@ fn the_headline_says_what_the_pull_request_did() {
     assert!(md.contains("140 new or changed crate\\(s\\) were not inspected"));
     // A git source is a code span, its pinned commit a link (github.com only).
     assert!(
-        md.contains("from `git git+https://github.com/octo/gitdep?branch=main` ([commit abcdef0](https://github.com/octo/gitdep/commit/abcdef0123456789abcdef0123456789abcdef01))"),
+        md.contains("from git `git+https://github.com/octo/gitdep?branch=main` ([commit abcdef0](https://github.com/octo/gitdep/commit/abcdef0123456789abcdef0123456789abcdef01))"),
         "{md}"
     );
     // Counts of the change kinds in the fold's summary.
@@ -356,6 +356,10 @@ fn attacker_text_never_becomes_a_link_a_mention_or_reordered_text() {
     // Git and registry sources, and URLs in names and messages, are code spans.
     assert!(
         md.contains("`git+https://evil.example/serde?rev=1#\\`"),
+        "{md}"
+    );
+    assert!(
+        md.contains("from registry `sparse+https://evil.example/index/`"),
         "{md}"
     );
     assert!(

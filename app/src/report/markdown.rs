@@ -407,7 +407,7 @@ fn finding_subject(review: &Review, ctx: &ReportContext, f: &Finding) -> String 
         && r.source != "local"
         && !r.source.is_empty()
     {
-        let _ = write!(s, "<br>from {}", code_span(&r.source));
+        let _ = write!(s, "<br>from {}", source_words(&r.source));
         if let Some(link) = git_commit_link(r) {
             let _ = write!(s, " ({link})");
         }
@@ -870,6 +870,17 @@ fn git_commit_link(row: &ChangeRow) -> Option<String> {
     ))
 }
 
+/// A source as `ChangeRow` describes it (`git URL`, `registry URL`): the kind as a word,
+/// the URL as a code span (never a link).
+fn source_words(source: &str) -> String {
+    for kind in ["git ", "registry "] {
+        if let Some(url) = source.strip_prefix(kind) {
+            return format!("{kind}{}", code_span(url));
+        }
+    }
+    code_span(source)
+}
+
 fn change_cell(row: &ChangeRow) -> String {
     let kind = match (row.change, &row.update) {
         (ChangeKind::Updated, Some(u)) => format!("{} update", inline(u)),
@@ -880,8 +891,8 @@ fn change_cell(row: &ChangeRow) -> String {
     };
     if row.source != "crates.io" && row.source != "local" && !row.source.is_empty() {
         let from = match &row.old_source {
-            Some(old) => format!("{} → {}", code_span(old), code_span(&row.source)),
-            None => code_span(&row.source),
+            Some(old) => format!("{} → {}", source_words(old), source_words(&row.source)),
+            None => source_words(&row.source),
         };
         let commit = git_commit_link(row)
             .map(|l| format!(" ({l})"))
