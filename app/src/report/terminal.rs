@@ -48,10 +48,8 @@ fn verdict_line(review: &Review, paint: &Paint) -> String {
         Verdict::Pass => paint.green(&word),
     };
     format!(
-        "lockwatch: {word} — {} (deny {}, warn {})",
-        headline_text(review, Subject::Change),
-        review.summary.deny,
-        review.summary.warn
+        "lockwatch: {word} — {}",
+        headline_text(review, Subject::Change)
     )
 }
 
