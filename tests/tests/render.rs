@@ -399,3 +399,38 @@ fn the_build_script_diff_is_folded_and_the_findings_after_it_still_render() {
     assert!(story < md.find("| crate | finding |").unwrap());
     assert!(md.contains("rotate the secrets"));
 }
+
+#[test]
+fn what_could_not_be_inspected_is_never_folded_and_counts_when_it_blocks() {
+    use lockwatch::engine::{Code, Finding, Level};
+    let mut review = reviews::fixes_advisory();
+    review.findings.push(
+        Finding::new(
+            Code::Unreviewable,
+            "sub/Cargo.lock could not be read: unsupported lock format",
+        )
+        .at("sub/Cargo.lock", None)
+        .level(Level::Deny),
+    );
+    review.findings.push(
+        Finding::new(
+            Code::Unreviewable,
+            "Cargo.lock: 2 new or changed crate(s) were not inspected: the registry is down",
+        )
+        .at("Cargo.lock", None),
+    );
+    let review = review.finish();
+    let md = render_markdown(&review, &context());
+    let counts = md.lines().nth(3).unwrap();
+    assert!(
+        counts.starts_with("This pull request introduces **1 finding** (1 blocking)"),
+        "{counts}"
+    );
+    // The blocking one is in the findings table, the other in the alert above it.
+    let table = md.find("| crate | finding |").unwrap();
+    let alert = md.find("> [!WARNING]").unwrap();
+    assert!(alert < table, "{md}");
+    assert!(md[table..].contains("unsupported lock format"), "{md}");
+    assert!(md[alert..table].contains("the registry is down"), "{md}");
+    check_rendered("unreviewable", &md);
+}

@@ -215,7 +215,10 @@ fn parts(review: &Review) -> Parts<'_> {
         if f.level == Level::Allow {
             continue;
         }
-        if f.code == Code::Unreviewable && f.krate.is_none() {
+        // What could not be inspected is a coverage gap, said in an alert; when it fails
+        // the review (the policy or the engine made it `deny`), it is a finding like any
+        // other, so the headline counts what blocks.
+        if f.code == Code::Unreviewable && f.krate.is_none() && f.level < Level::Deny {
             gaps.push(f.message.clone());
             continue;
         }
