@@ -10,12 +10,12 @@ use crate::outputs::write_outputs;
 use crate::publish::{CommentStatus, append_summary, comment};
 use anyhow::Context;
 use lockwatch::advisories::DEFAULT_ARCHIVE_URL;
-use lockwatch::cli::inputs::{change_set, from_repo, full_scan};
-use lockwatch::cli::{load_advisories, names_of, registry_gatherer};
 use lockwatch::engine::{Review, Verdict};
 use lockwatch::pipeline::{ChangeSet, Pipeline, resolve_policy};
 use lockwatch::policy::CommentMode;
 use lockwatch::report::{ReportContext, Subject, render_markdown};
+use lockwatch::setup::inputs::{change_set, from_repo, full_scan};
+use lockwatch::setup::{load_advisories, names_of, registry_gatherer};
 use std::io::Write;
 
 /// Exit codes, as the CLI's: 0 passed, 1 failed by `fail-on`, 2 could not review.

@@ -1,25 +1,18 @@
 //! `lockwatch check`.
 
-use super::inputs;
 use super::output;
 use super::upstream::upstream_base;
-use crate::advisories::{AdvisoryDb, DEFAULT_ARCHIVE_URL, FetchOutcome, fetch_or_cached};
-use crate::engine::{LockfileInput, Verdict};
-use crate::gather::Gatherer;
+use crate::advisories::DEFAULT_ARCHIVE_URL;
+use crate::engine::Verdict;
 use crate::git::Repo;
-use crate::inspect::InspectLimits;
-use crate::lockfile::crate_names;
-use crate::pipeline::{Advisories, ChangeSet, Pipeline};
-use crate::registry::{CrateCache, IndexUrl, RegistryClient, RegistryClientConfig};
+use crate::pipeline::{ChangeSet, Pipeline};
 use crate::report::{
     ReportContext, render_json, render_markdown, render_sarif, render_terminal, use_color,
 };
+use crate::setup::{inputs, load_advisories, names_of, registry_gatherer};
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -196,80 +189,5 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<i32> {
     Ok(match result.verdict {
         Verdict::Fail => super::EXIT_DENIED,
         _ => 0,
-    })
-}
-
-/// The advisory database: `dir` when given, else fetched into (or read from) the cache.
-/// Returns the notes to show in the report (e.g. "the database is stale").
-pub async fn load_advisories(
-    dir: Option<&std::path::Path>,
-    cache_dir: &std::path::Path,
-    archive_url: &str,
-    offline: bool,
-    names: &HashSet<String>,
-) -> anyhow::Result<(Advisories, Vec<String>)> {
-    let mut notes = Vec::new();
-    let advisories = match dir {
-        Some(dir) => Advisories::Loaded(Arc::new(AdvisoryDb::load(dir, Some(names))?)),
-        None => {
-            let outcome = fetch_or_cached(
-                cache_dir,
-                archive_url,
-                Duration::from_secs(24 * 3600),
-                offline,
-                &crate::http::user_agent(),
-            )
-            .await;
-            match outcome {
-                FetchOutcome::Fresh(dir) => {
-                    Advisories::Loaded(Arc::new(AdvisoryDb::load(&dir, Some(names))?))
-                }
-                FetchOutcome::Stale { path, reason } => {
-                    notes.push(reason);
-                    Advisories::Loaded(Arc::new(AdvisoryDb::load(&path, Some(names))?))
-                }
-                FetchOutcome::Unavailable(reason) => Advisories::Unavailable(reason),
-            }
-        }
-    };
-    Ok((advisories, notes))
-}
-
-/// Every crate name in these lock files (to load only the advisories that can match).
-pub fn names_of(lockfiles: &[LockfileInput]) -> HashSet<String> {
-    lockfiles
-        .iter()
-        .flat_map(|l| [l.base.as_deref(), l.head.as_deref()])
-        .flatten()
-        .flat_map(crate_names)
-        .collect()
-}
-
-/// The registry client and inspection settings (CLI, Action and server); `registries` are
-/// the policy's extra registries.
-pub fn registry_gatherer(
-    index_url: &str,
-    registries: &[crate::policy::RegistryEntry],
-    cache_dir: &std::path::Path,
-) -> anyhow::Result<Gatherer> {
-    let index = IndexUrl::parse(index_url).with_context(|| format!("--index-url {index_url}"))?;
-    let mut extra = Vec::new();
-    for r in registries {
-        if let Ok(url) = IndexUrl::parse(&r.index) {
-            extra.push((r.name.clone(), url));
-        }
-    }
-    let config = RegistryClientConfig {
-        index_url: index,
-        extra,
-        ..Default::default()
-    };
-    let cache = CrateCache::new(cache_dir.join("crates"));
-    let client =
-        RegistryClient::new(config, Some(cache)).context("cannot set up the registry client")?;
-    Ok(Gatherer {
-        client,
-        limits: InspectLimits::default(),
-        analysis_dir: Some(cache_dir.join("analysis")),
     })
 }

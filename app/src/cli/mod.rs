@@ -1,7 +1,6 @@
 //! The `lockwatch` command line.
 
 mod check;
-pub mod inputs;
 pub mod output;
 mod replay;
 mod serve;
@@ -9,7 +8,7 @@ mod upstream;
 
 use clap::{Parser, Subcommand};
 
-pub use check::{CheckArgs, Format, load_advisories, names_of, registry_gatherer};
+pub use check::{CheckArgs, Format};
 pub use replay::ReplayArgs;
 pub use serve::HealthcheckArgs;
 

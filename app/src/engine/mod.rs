@@ -1,7 +1,6 @@
 //! The pure review engine: no I/O, no async.
 
 mod facts;
-mod finding;
 mod input;
 mod judge;
 mod policy_apply;
@@ -9,7 +8,10 @@ mod review;
 mod squat;
 
 pub use facts::{CrateFacts, IndexFacts, ReleaseHistory, VersionFacts, wants_fetch};
-pub use finding::{AdvisoryRef, AdvisoryStatus, Code, Evidence, Finding, Level};
+// The vocabulary lives in the leaf module `crate::finding`; `super::finding` in the
+// engine's files names it.
+use crate::finding;
+pub use crate::finding::{AdvisoryRef, AdvisoryStatus, Code, Evidence, Finding, Level};
 pub use input::{AdvisorySource, LockfileInput, ParsedLockfile, ReviewInput};
 pub use judge::review;
 pub use review::{

@@ -1,7 +1,7 @@
 //! Reading `.github/lockwatch.toml`: unknown keys are errors that point at the line.
 
 use super::model::{CommentMode, IgnoreEntry, Policy, RegistryEntry, TrustEntry};
-use crate::engine::{Code, Level};
+use crate::finding::{Code, Level};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 

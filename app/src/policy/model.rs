@@ -1,6 +1,6 @@
 //! The validated policy the engine applies.
 
-use crate::engine::{Code, Level};
+use crate::finding::{Code, Level};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

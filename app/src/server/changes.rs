@@ -1,10 +1,10 @@
 //! Assembling the `ChangeSet` of a pull request from the GitHub API.
 
-use crate::cli::inputs::is_lockfile;
 use crate::engine::LockfileInput;
 use crate::github::{ChangedFiles, CommitSha, GitHubError, MAX_CHANGED_FILES, RepoClient};
 use crate::pipeline::{ChangeSet, ChangedPath};
 use crate::policy::POLICY_PATH;
+use crate::setup::inputs::is_lockfile;
 use std::collections::BTreeSet;
 
 /// Lock files and manifests read per review at most.

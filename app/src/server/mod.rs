@@ -92,7 +92,7 @@ async fn load_pipeline(args: &ServeArgs) -> Pipeline {
     // With --no-fetch the pipeline's default reason stands (the same words as the Action's
     // `fetch-crates: false`, so both publish the same comment).
     if !args.no_fetch {
-        match crate::cli::registry_gatherer(&args.index_url, &[], &args.data_dir.join("cache")) {
+        match crate::setup::registry_gatherer(&args.index_url, &[], &args.data_dir.join("cache")) {
             Ok(g) => p.gatherer = Some(g),
             Err(e) => p.no_fetch_reason = format!("the registry client could not be set up: {e:#}"),
         }

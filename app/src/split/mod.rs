@@ -17,7 +17,8 @@ pub mod manifest;
 pub mod policy_diff;
 pub mod pyproject;
 
-use crate::engine::{Code, Evidence, Finding, LockfileInput};
+use crate::engine::LockfileInput;
+use crate::finding::{Code, Evidence, Finding};
 use crate::lockfile::{Change, ChangeKind, ParsedLock};
 use crate::policy::{POLICY_PATH, Policy, parse_policy};
 use classify::{Classified, FileKind, classify_path};

@@ -1,7 +1,7 @@
 //! What a pull request's new `.github/lockwatch.toml` would change, said so reviewers see it
 //! (the policy that applies is always the base one).
 
-use crate::engine::Code;
+use crate::finding::Code;
 use crate::policy::{IgnoreEntry, Policy, TrustEntry};
 
 fn ignore_text(e: &IgnoreEntry) -> String {

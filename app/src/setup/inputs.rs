@@ -1,4 +1,5 @@
-//! Assembling `LockfileInput`s from a git repository or from two files.
+//! Assembling `LockfileInput`s and change sets from a git repository or from two files
+//! (the CLI and the Action; the App reads the same files through the GitHub API).
 
 use crate::engine::LockfileInput;
 use crate::git::{ChangedFile, Repo};

@@ -1,4 +1,6 @@
-//! Findings: the data every front end reports. Stable kebab-case codes and levels.
+//! The finding vocabulary: codes, levels, findings and their evidence. A leaf module (it
+//! imports nothing from lockwatch), so the engine, the policy, the split rule and the
+//! reporters all speak it without importing each other. Stable kebab-case codes and levels.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
