@@ -4,16 +4,12 @@ use crate::env::ActionEnv;
 use anyhow::bail;
 use std::path::PathBuf;
 
-/// When the run fails (exit code 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailOn {
-    /// A finding at `deny` (the default).
-    Deny,
-    /// A finding at `warn` or `deny`.
-    Warn,
-    /// Never for findings (operational errors still fail).
-    Never,
-}
+/// When the run fails (exit code 1): the same rule as the App's conclusion (see
+/// `lockwatch::report::publication`).
+pub use lockwatch::report::publication::FailOn;
+
+/// Who writes the sticky comment with the workflow's own `GITHUB_TOKEN`.
+pub const WORKFLOW_TOKEN_LOGIN: &str = "github-actions[bot]";
 
 /// The `comment` input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +33,9 @@ pub struct Inputs {
     pub base: Option<String>,
     pub head: Option<String>,
     pub fetch_crates: bool,
+    /// The login the token comments as (`comment-author`; `github-actions[bot]` for the
+    /// workflow token): only a marker comment written by it is lockwatch's sticky comment.
+    pub comment_author: String,
 }
 
 impl Inputs {
@@ -86,6 +85,10 @@ impl Inputs {
             base: rev("base")?,
             head: rev("head")?,
             fetch_crates,
+            comment_author: env
+                .input("comment-author")
+                .unwrap_or(WORKFLOW_TOKEN_LOGIN)
+                .to_string(),
         })
     }
 }

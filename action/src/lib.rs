@@ -5,6 +5,7 @@
 //! [`run::run`] takes an explicit [`env::ActionEnv`] (read once from the process by
 //! `main`) and a sink for the log, so tests drive it in process.
 
+pub mod base_inputs;
 pub mod checkout;
 pub mod commands;
 pub mod env;

@@ -34,13 +34,15 @@ impl CommentStatus {
     }
 }
 
-/// Create or edit the sticky comment on pull request `number`.
+/// Create or edit the sticky comment on pull request `number`: the marker comment written
+/// by `author` (the token's identity), never another's.
 pub async fn comment(
     env: &ActionEnv,
     number: u64,
     body: &str,
     create: bool,
     fork: bool,
+    author: &str,
 ) -> CommentStatus {
     let Some(token) = env.token.clone() else {
         return CommentStatus::ReadOnly(
@@ -65,7 +67,7 @@ pub async fn comment(
         )
     };
     match client
-        .upsert_report_comment(PrNumber(number), body, create)
+        .upsert_report_comment(PrNumber(number), body, create, author)
         .await
     {
         Ok(CommentOutcome::Created(id)) => CommentStatus::Published {

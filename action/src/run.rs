@@ -1,6 +1,7 @@
 //! One run of the Action: read the event, review from the checkout, publish, set outputs,
 //! choose the exit code.
 
+use crate::base_inputs::{self, Source};
 use crate::checkout::ensure_commit;
 use crate::commands::{annotation, command, log_line};
 use crate::env::ActionEnv;
@@ -10,10 +11,12 @@ use crate::outputs::write_outputs;
 use crate::publish::{CommentStatus, append_summary, comment};
 use anyhow::Context;
 use lockwatch::advisories::DEFAULT_ARCHIVE_URL;
-use lockwatch::engine::{Review, Verdict};
+use lockwatch::engine::Review;
+use lockwatch::git::Repo;
 use lockwatch::pipeline::{ChangeSet, Pipeline, resolve_policy};
 use lockwatch::policy::CommentMode;
-use lockwatch::report::{ReportContext, Subject, render_markdown};
+use lockwatch::report::publication::{self, CommentPlan, Subject};
+use lockwatch::report::{ReportContext, Subject as Wording, render_markdown};
 use lockwatch::setup::inputs::{change_set, from_repo, full_scan};
 use lockwatch::setup::{load_advisories, names_of, registry_gatherer};
 use std::io::Write;
@@ -71,18 +74,18 @@ fn report_context(
     inputs: &Inputs,
     change: &ChangeSet,
 ) -> ReportContext {
-    let (subject, base, head) = match target {
-        Target::PullRequest { base, head, .. } => (Subject::PullRequest, Some(base), Some(head)),
-        Target::MergeGroup { base, head } => (Subject::MergeGroup, Some(base), Some(head)),
-        Target::Range { base, head } => (Subject::Change, Some(base), Some(head)),
-        Target::FullScan { head } => (Subject::Change, None, Some(head)),
+    let (wording, base, head) = match target {
+        Target::PullRequest { base, head, .. } => (Wording::PullRequest, Some(base), Some(head)),
+        Target::MergeGroup { base, head } => (Wording::MergeGroup, Some(base), Some(head)),
+        Target::Range { base, head } => (Wording::Change, Some(base), Some(head)),
+        Target::FullScan { head } => (Wording::Change, None, Some(head)),
     };
     let policy = match (&inputs.config, &change.base_policy) {
         (Some(path), _) => Some(path.display().to_string()),
         (None, Some(_)) => Some(lockwatch::policy::POLICY_PATH.to_string()),
         (None, None) => None,
     };
-    ReportContext::github(&env.server_url, &env.repository, subject)
+    ReportContext::github(&env.server_url, &env.repository, wording)
         .commits(base.map(String::as_str), head.map(String::as_str))
         .policy_file(policy.as_deref())
 }
@@ -138,18 +141,67 @@ async fn try_run(env: &ActionEnv, out: &mut dyn Write) -> anyhow::Result<Outcome
             .notes
             .push("This pull request is a draft; it was reviewed anyway.".into());
     }
+    // The `config` and `advisory-db` inputs come from the base commit (the scanned commit
+    // of a full scan), never from the pull request's checkout.
+    let (trusted, head_rev) = match &target {
+        Target::PullRequest { base, head, .. }
+        | Target::Range { base, head }
+        | Target::MergeGroup { base, head } => (base.clone(), Some(head.clone())),
+        Target::FullScan { head } => (head.clone(), None),
+    };
+    let repo = Repo::open(&dir)?;
+    let mut config_change = None;
     if let Some(path) = &inputs.config {
-        let path = dir.join(path);
-        change.override_policy = Some(
-            std::fs::read(&path)
-                .with_context(|| format!("cannot read the config input {}", path.display()))?,
-        );
+        match base_inputs::config(&repo, &dir, &trusted, head_rev.as_deref(), path)? {
+            Source::Base {
+                value,
+                head_changes,
+            } => {
+                change.override_policy = Some(value);
+                config_change = head_changes.then_some(false);
+            }
+            Source::AddedByHead => config_change = Some(true),
+            Source::Outside(path) => {
+                change.override_policy =
+                    Some(std::fs::read(&path).with_context(|| {
+                        format!("cannot read the config input {}", path.display())
+                    })?);
+            }
+        }
     }
     let cache_dir = env
         .runner_temp
         .as_ref()
         .map_or_else(lockwatch::config::cache_dir, |t| t.join("lockwatch"));
-    let advisory_db = inputs.advisory_db.as_ref().map(|p| dir.join(p));
+    let advisory_db = match &inputs.advisory_db {
+        None => None,
+        Some(path) => match base_inputs::advisory_db(
+            &repo,
+            &dir,
+            &trusted,
+            head_rev.as_deref(),
+            path,
+            &cache_dir,
+        )? {
+            Source::Base {
+                value,
+                head_changes,
+            } => {
+                if head_changes {
+                    change.notes.push(format!(
+                        "This pull request changes the advisory database of the advisory-db input (`{}`); this review uses the base commit's version.",
+                        path.display()
+                    ));
+                }
+                Some(value)
+            }
+            Source::AddedByHead => anyhow::bail!(
+                "the advisory-db input names {}, which the base commit does not have: the pull request adds it, and lockwatch does not review a pull request with an advisory database the pull request supplies. Commit the database on the base branch first, or point advisory-db outside the repository",
+                path.display()
+            ),
+            Source::Outside(path) => Some(path),
+        },
+    };
     let (advisories, notes) = load_advisories(
         advisory_db.as_deref(),
         &cache_dir,
@@ -175,8 +227,17 @@ async fn try_run(env: &ActionEnv, out: &mut dyn Write) -> anyhow::Result<Outcome
         // Like the App: nothing fetched, said once in the report.
         _ => {}
     }
-    let review = pipeline.review(&change).await;
-    let body = render_markdown(&review, &report_context(env, &target, &inputs, &change));
+    let mut review = pipeline.review(&change).await;
+    if let (Some(added), Some(head), Some(path)) = (config_change, &head_rev, &inputs.config)
+        && let Some(mut finding) =
+            base_inputs::config_change(&repo, &dir, head, path, &policy, added)
+    {
+        finding.level = policy.level_of(finding.code);
+        review.findings.push(finding);
+        review = review.finish();
+    }
+    let report = report_context(env, &target, &inputs, &change);
+    let body = render_markdown(&review, &report);
     say(
         out,
         &format!(
@@ -196,22 +257,37 @@ async fn try_run(env: &ActionEnv, out: &mut dyn Write) -> anyhow::Result<Outcome
     if let Some(path) = &env.step_summary {
         append_summary(path, &body)?;
     }
+    let subject = match &target {
+        Target::PullRequest { number, .. } => Subject::PullRequest {
+            number: *number,
+            superseded_by: None,
+        },
+        Target::MergeGroup { .. } => Subject::MergeGroup,
+        Target::Range { .. } | Target::FullScan { .. } => Subject::Commit,
+    };
+    let mode = match inputs.comment {
+        CommentChoice::Policy => policy.comment,
+        CommentChoice::Always => CommentMode::Always,
+        CommentChoice::OnFindings => CommentMode::OnFindings,
+        CommentChoice::Never => CommentMode::Never,
+    };
+    // A pull request without lock-file changes only edits an existing comment.
+    let changes_deps = !change.lockfiles.is_empty();
+    let plan = publication::plan(
+        &review,
+        mode,
+        inputs.fail_on,
+        &subject,
+        changes_deps,
+        &report,
+    );
     let comment = match &target {
         Target::PullRequest { number, fork, .. } => {
-            let has_findings = review.visible_findings().next().is_some();
-            let mode = match inputs.comment {
-                CommentChoice::Policy => policy.comment,
-                CommentChoice::Always => CommentMode::Always,
-                CommentChoice::OnFindings => CommentMode::OnFindings,
-                CommentChoice::Never => CommentMode::Never,
-            };
-            // A pull request without lock-file changes only edits an existing comment.
-            let changes_deps = !change.lockfiles.is_empty();
-            let status = match mode {
-                CommentMode::Never => CommentStatus::Skipped("comment mode is never".into()),
-                CommentMode::Always => comment(env, *number, &body, changes_deps, *fork).await,
-                CommentMode::OnFindings => {
-                    comment(env, *number, &body, changes_deps && has_findings, *fork).await
+            let status = match plan.comment {
+                CommentPlan::Leave => CommentStatus::Skipped("comment mode is never".into()),
+                CommentPlan::EditExisting | CommentPlan::CreateOrEdit => {
+                    let create = plan.comment == CommentPlan::CreateOrEdit;
+                    comment(env, *number, &body, create, *fork, &inputs.comment_author).await
                 }
             };
             match &status {
@@ -253,11 +329,7 @@ async fn try_run(env: &ActionEnv, out: &mut dyn Write) -> anyhow::Result<Outcome
             ],
         )?;
     }
-    let failed = match inputs.fail_on {
-        FailOn::Deny => review.verdict == Verdict::Fail,
-        FailOn::Warn => review.verdict != Verdict::Pass,
-        FailOn::Never => false,
-    };
+    let failed = plan.fails();
     if failed {
         say(
             out,

@@ -36,6 +36,38 @@ pub struct ChangeSet {
     pub notes: Vec<String>,
     /// The base as the author names it in commands (`origin/main`), for the split commands.
     pub base_ref: Option<String>,
+    /// What the front end could not read although it could hide a `deny` (a listed lock
+    /// file GitHub would not serve, lock files past a cap, a truncated file list): each
+    /// becomes an `unreviewable` finding at `deny` (see `not_reviewed_findings`).
+    pub not_reviewed: Vec<NotReviewed>,
+}
+
+/// Something of the change the front end could not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotReviewed {
+    /// The file, when it is one file.
+    pub path: Option<String>,
+    pub message: String,
+}
+
+/// `unreviewable` findings for what the front end could not read. Fail closed: `deny`,
+/// unless the policy sets a level for `unreviewable` itself (it may lower it, on purpose).
+pub fn not_reviewed_findings(not_reviewed: &[NotReviewed], policy: &Policy) -> Vec<Finding> {
+    let level = policy
+        .levels
+        .get(&Code::Unreviewable)
+        .copied()
+        .unwrap_or(Level::Deny);
+    not_reviewed
+        .iter()
+        .map(|n| {
+            let f = Finding::new(Code::Unreviewable, n.message.clone()).level(level);
+            match &n.path {
+                Some(p) => f.at(p.clone(), None),
+                None => f,
+            }
+        })
+        .collect()
 }
 
 impl ChangeSet {
@@ -173,8 +205,10 @@ impl Pipeline {
             pr: pr_context(change),
         };
         let mut result = review(&input, &policy);
-        if !policy_findings.is_empty() {
+        let not_reviewed = not_reviewed_findings(&change.not_reviewed, &policy);
+        if !policy_findings.is_empty() || !not_reviewed.is_empty() {
             result.findings.extend(policy_findings);
+            result.findings.extend(not_reviewed);
             result = result.finish();
         }
         result

@@ -61,8 +61,18 @@ fn repo_with(base: &[(String, String)], head: &[(String, String)]) -> (GitRepo, 
 }
 
 /// A token the fake accepts: an installation token made with the App's JWT, as GitHub's
-/// `GITHUB_TOKEN` is an installation token of the Actions app.
-async fn mint_token(fake_url: &str) -> String {
+/// `GITHUB_TOKEN` is an installation token of the Actions app; it comments as
+/// `github-actions[bot]`, as the workflow token does.
+async fn mint_token(fake: &FakeGitHub) -> String {
+    let token = mint_token_at(&fake.url).await;
+    fake.world(|w| {
+        w.token_logins
+            .insert(token.clone(), "github-actions[bot]".to_string())
+    });
+    token
+}
+
+async fn mint_token_at(fake_url: &str) -> String {
     lockwatch::http::install_crypto_provider();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let claims = json!({"iat": now - 30, "exp": now + 300, "iss": APP_ID.to_string()});
@@ -296,16 +306,12 @@ async fn app_comment(
     )
     .await;
     assert_eq!(status, 202);
+    // The App completes its check run first, then comments.
     let events = fake
-        .until(WAIT, |p| {
-            matches!(
-                p,
-                Published::CheckRunUpdated {
-                    conclusion: Some(_),
-                    ..
-                }
-            )
-        })
+        .until(
+            WAIT,
+            |p| matches!(p, Published::CommentCreated { issue, .. } if *issue == pr),
+        )
         .await;
     server.shutdown().await;
     events
@@ -324,7 +330,7 @@ async fn pull_request_in_process_posts_the_apps_comment_and_edits_it_in_place() 
     let (repo, base, head) = repo_with(&base_files, &head_files);
     let app_body = app_comment(&fake, (&base, &base_files), (&head, &head_files), 7).await;
 
-    let token = mint_token(&fake.url).await;
+    let token = mint_token(&fake).await;
     let mut step = Step::new(repo.path(), &fake.url, &token, "pull_request");
     let event = event_file(step.scratch.path(), 2, &base, &head, false);
     step.event(&event);
@@ -407,7 +413,7 @@ async fn the_real_binary_publishes_the_same_comment_and_exit_code() {
     let (base_files, head_files) = (tree(None), tree(Some("1.5.4")));
     let (repo, base, head) = repo_with(&base_files, &head_files);
     let app_body = app_comment(&fake, (&base, &base_files), (&head, &head_files), 9).await;
-    let token = mint_token(&fake.url).await;
+    let token = mint_token(&fake).await;
     let mut step = Step::new(repo.path(), &fake.url, &token, "pull_request");
     let event = event_file(step.scratch.path(), 3, &base, &head, false);
     step.event(&event);
@@ -483,7 +489,7 @@ async fn fork_pull_request_with_a_read_only_token_still_reports_and_fails_right(
     let fake = FakeGitHub::start().await;
     let (proxy, task) = read_only_proxy(fake.url.clone()).await;
     let (repo, base, head) = repo_with(&tree(None), &tree(Some("1.5.4")));
-    let token = mint_token(&fake.url).await;
+    let token = mint_token(&fake).await;
     let mut step = Step::new(repo.path(), &proxy, &token, "pull_request");
     let event = event_file(step.scratch.path(), 4, &base, &head, true);
     step.event(&event);
@@ -602,16 +608,30 @@ async fn hostile_crate_text_cannot_inject_commands_or_outputs() {
         .iter()
         .find(|f| f.code.as_str() == "unknown-registry")
         .unwrap();
+    // The lock file is read as TOML, so the escaped name is found and its line shown.
+    let line = finding.line.expect("the entry's line");
     let expected = format!(
-        "::warning file=Cargo.lock,title={}::{}\n",
+        "::warning file=Cargo.lock,line={line},title={}::{}\n",
         prop(&format!("lockwatch unknown-registry ({hostile} 1.0.0)")),
         data(&finding.message)
     );
     assert!(stdout.contains(&expected), "{stdout}\n---\n{expected}");
+    // A registry the policy does not name is never fetched: also `unreviewable` (deny).
+    let unreviewable = review
+        .findings
+        .iter()
+        .find(|f| f.code.as_str() == "unreviewable")
+        .unwrap();
+    let expected = format!(
+        "::error file=Cargo.lock,line={line},title={}::{}\n",
+        prop(&format!("lockwatch unreviewable ({hostile} 1.0.0)")),
+        data(&unreviewable.message)
+    );
+    assert!(stdout.contains(&expected), "{stdout}\n---\n{expected}");
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("::")).count(),
-        1,
-        "exactly the one annotation, nothing injected"
+        2,
+        "exactly the two annotations, nothing injected"
     );
 }
 
@@ -841,4 +861,229 @@ async fn a_change_passes_on_an_untouched_advisory_that_the_full_scan_fails() {
             && f["advisory"]["status"] == "introduced"
             && f["level"] == "deny"
     }));
+}
+
+// Issue 13: verdicts nobody can flip (fail closed).
+
+/// 13.4: another user's comment with lockwatch's marker was taken for the sticky comment
+/// (and its edit refused). The Action's sticky comment is the marker comment written by
+/// the token's identity (`github-actions[bot]` for the workflow token, or the
+/// `comment-author` input); anyone else's is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_actions_sticky_comment_is_its_own_not_a_commenters() {
+    let fake = FakeGitHub::start().await;
+    let (repo, base, head) = repo_with(&tree(None), &tree(Some("1.5.4")));
+    let planted = format!(
+        "{}\nlockwatch: nothing to flag",
+        lockwatch::report::COMMENT_MARKER
+    );
+    let theirs = fake.comment_as(2, "mallory", &planted);
+    let token = mint_token(&fake).await;
+    let mut step = Step::new(repo.path(), &fake.url, &token, "pull_request");
+    let event = event_file(step.scratch.path(), 2, &base, &head, false);
+    step.event(&event);
+    let (outcome, stdout) = step.run_in_process().await;
+    assert_eq!(outcome.exit_code, 1, "{stdout}");
+    assert!(
+        matches!(
+            outcome.comment,
+            Some(CommentStatus::Published {
+                action: "created",
+                ..
+            })
+        ),
+        "{:?}",
+        outcome.comment
+    );
+    let comments = fake.comments();
+    assert_eq!(comments.len(), 2, "{comments:#?}");
+    assert_eq!(
+        comments.iter().find(|c| c.id == theirs).unwrap().body,
+        planted
+    );
+    let ours = comments.iter().find(|c| c.id != theirs).unwrap().clone();
+    assert_eq!(ours.author, "github-actions[bot]");
+
+    // Run again: lockwatch's own comment is the one kept up to date.
+    let (outcome, _) = step.run_in_process().await;
+    assert!(
+        matches!(outcome.comment, Some(CommentStatus::Published { id, .. }) if id == ours.id),
+        "{:?}",
+        outcome.comment
+    );
+
+    // A token of another account, named by `comment-author`: its own comment, again not
+    // mallory's.
+    let other = mint_token_at(&fake.url).await;
+    step.set("INPUT_GITHUB-TOKEN", other.as_str()).set(
+        "INPUT_COMMENT-AUTHOR",
+        lockwatch_tests::fake_github::BOT_LOGIN,
+    );
+    let (outcome, _) = step.run_in_process().await;
+    assert!(
+        matches!(
+            outcome.comment,
+            Some(CommentStatus::Published {
+                action: "created",
+                ..
+            })
+        ),
+        "{:?}",
+        outcome.comment
+    );
+    assert_eq!(fake.comments().len(), 3);
+    assert_eq!(
+        fake.comments()
+            .iter()
+            .find(|c| c.id == theirs)
+            .unwrap()
+            .body,
+        planted
+    );
+    let _ = fake.drain().await;
+    fake.assert_clean();
+}
+
+/// 13.6: the `config` input's policy file was read from the checkout, the pull request's
+/// head: a pull request that adds an advisory and, in the same change, an `ignore` entry
+/// for it to that file passed. The file is read from the base commit; the head's version
+/// is a `policy-changed` finding, never applied. A file the pull request adds is not used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_config_input_is_read_from_the_base_commit() {
+    let ignore = "[[ignore]]\nid = \"RUSTSEC-2022-0013\"\nreason = \"not reachable\"\n";
+    for added in [false, true] {
+        let mut base_files = tree(None);
+        if !added {
+            base_files.push(("ci/lockwatch.toml".into(), "cooldown-hours = 72\n".into()));
+        }
+        let mut head_files = tree(Some("1.5.4"));
+        head_files.push(("ci/lockwatch.toml".into(), ignore.into()));
+        let (repo, base, head) = repo_with(&base_files, &head_files);
+        let mut step = Step::new(repo.path(), "http://127.0.0.1:9", "unused", "pull_request");
+        let event = event_file(step.scratch.path(), 5, &base, &head, false);
+        step.event(&event)
+            .set("INPUT_COMMENT", "never")
+            .set("INPUT_CONFIG", "ci/lockwatch.toml");
+        let (outcome, stdout) = step.run_in_process().await;
+        assert_eq!(outcome.error, None, "{stdout}");
+        assert_eq!(outcome.exit_code, 1, "added: {added}\n{stdout}");
+        let review = outcome.review.unwrap();
+        let advisory = review
+            .findings
+            .iter()
+            .find(|f| f.code.as_str() == "advisory-vulnerability")
+            .expect("the advisory finding");
+        assert_eq!(advisory.level.to_string(), "deny");
+        let change = review
+            .findings
+            .iter()
+            .find(|f| f.code.as_str() == "policy-changed")
+            .unwrap_or_else(|| panic!("no policy-changed finding: {:#?}", review.findings));
+        assert_eq!(change.lockfile.as_deref(), Some("ci/lockwatch.toml"));
+        let verb = if added { "adds" } else { "edits" };
+        assert!(
+            change.message.contains(&format!(
+                "this pull request {verb} the config input's policy file"
+            )) && change.message.contains("RUSTSEC-2022-0013"),
+            "{}",
+            change.message
+        );
+    }
+}
+
+/// 13.6: the `advisory-db` input was read from the checkout: a pull request that deletes
+/// the advisory its new dependency has from the repository's copy of the database passed.
+/// The database is read from the base commit; the change is said, not applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_advisory_db_input_is_read_from_the_base_commit() {
+    let mut base_files = tree(None);
+    for entry in walk(&fixture_db()) {
+        let rel = entry
+            .strip_prefix(fixture_db())
+            .unwrap()
+            .display()
+            .to_string();
+        base_files.push((
+            format!("vendor/advisory-db/{rel}"),
+            std::fs::read_to_string(&entry).unwrap(),
+        ));
+    }
+    let head_files: Vec<(String, String)> = tree(Some("1.5.4"))
+        .into_iter()
+        .chain(
+            base_files
+                .iter()
+                .filter(|(p, _)| p.starts_with("vendor/") && !p.contains("RUSTSEC-2022-0013"))
+                .cloned(),
+        )
+        .collect();
+    let (repo, base, head) = repo_with(&base_files, &head_files);
+    repo.git(&[
+        "rm",
+        "-q",
+        "vendor/advisory-db/crates/regex/RUSTSEC-2022-0013.md",
+    ]);
+    let head = {
+        let h = repo.commit("drop the advisory");
+        assert_ne!(h, head);
+        h
+    };
+    let mut step = Step::new(repo.path(), "http://127.0.0.1:9", "unused", "pull_request");
+    let event = event_file(step.scratch.path(), 6, &base, &head, false);
+    step.event(&event)
+        .set("INPUT_COMMENT", "never")
+        .set("INPUT_ADVISORY-DB", "vendor/advisory-db");
+    let (outcome, stdout) = step.run_in_process().await;
+    assert_eq!(outcome.error, None, "{stdout}");
+    assert_eq!(outcome.exit_code, 1, "{stdout}");
+    let review = outcome.review.unwrap();
+    assert!(
+        review.findings.iter().any(|f| f
+            .advisory
+            .as_ref()
+            .is_some_and(|a| a.id == "RUSTSEC-2022-0013")),
+        "{:#?}",
+        review.findings
+    );
+    assert!(
+        review
+            .notes
+            .iter()
+            .any(|n| n.contains("changes the advisory database")),
+        "{:#?}",
+        review.notes
+    );
+
+    // A database the pull request adds is not used: the review stops, failing the step.
+    let (repo, base, head) = repo_with(&tree(None), &head_files);
+    let event = event_file(step.scratch.path(), 7, &base, &head, false);
+    let mut step = Step::new(repo.path(), "http://127.0.0.1:9", "unused", "pull_request");
+    step.event(&event)
+        .set("INPUT_COMMENT", "never")
+        .set("INPUT_ADVISORY-DB", "vendor/advisory-db");
+    let (outcome, _) = step.run_in_process().await;
+    assert_eq!(outcome.exit_code, 2);
+    assert!(
+        outcome
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("the pull request adds it")),
+        "{:?}",
+        outcome.error
+    );
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
 }

@@ -288,7 +288,7 @@ async fn advisory_pr_fails_with_annotations_then_fix_passes_then_no_dependency_c
         .await;
     assert_eq!(status, 202);
 
-    let events = h.fake.until(WAIT, is_completed).await;
+    let events = reviewed(&h).await;
     assert_eq!(created_check_runs(&events), vec![head.clone()]);
     let comments: Vec<&Published> = events
         .iter()
@@ -362,7 +362,7 @@ async fn advisory_pr_fails_with_annotations_then_fix_passes_then_no_dependency_c
     let sync = webhooks::pull_request("synchronize", 2, &base, &fixed, false);
     let sync_id = delivery_id();
     assert_eq!(h.deliver_as("pull_request", &sync_id, &sync).await.0, 202);
-    let events = h.fake.until(WAIT, is_completed).await;
+    let events = reviewed(&h).await;
     assert_eq!(created_check_runs(&events), vec![fixed.clone()]);
     assert!(
         !events
@@ -385,7 +385,7 @@ async fn advisory_pr_fails_with_annotations_then_fix_passes_then_no_dependency_c
     no_deps.push(("src/lib.rs".into(), "pub fn f() {}\n".into()));
     let plain = h.commit(&no_deps);
     assert_eq!(h.push(2, &base, &plain).await.0, 202);
-    let events = h.fake.until(WAIT, is_completed).await;
+    let events = reviewed(&h).await;
     assert_eq!(conclusion_of(&events).1, "success");
     assert!(events.iter().any(|e| matches!(e, Published::CommentEdited { id, body } if *id == comment_id && body.contains("does not change dependencies"))), "{events:#?}");
     assert!(events.iter().any(|e| matches!(e, Published::CheckRunUpdated { title: Some(t), .. } if t == "No dependency changes")));
@@ -507,7 +507,7 @@ async fn github_failing_three_times_then_recovering_publishes_once() {
         1,
     );
     h.open(4, &base, &head).await;
-    let events = h.fake.until(WAIT, is_completed).await;
+    let events = reviewed(&h).await;
     assert_eq!(created_check_runs(&events).len(), 1);
     assert_eq!(conclusion_of(&events).1, "failure");
     assert_eq!(h.fake.comments().len(), 1);
@@ -651,7 +651,7 @@ async fn rerequested_checks_rerun_the_review_or_say_there_is_no_pr() {
     let h = Harness::new(&[]).await;
     let (base, head) = h.bump_pr(2);
     h.open(2, &base, &head).await;
-    let first = h.fake.until(WAIT, is_completed).await;
+    let first = reviewed(&h).await;
     assert_eq!(conclusion_of(&first).1, "failure");
 
     // check_suite rerequested (GitHub's example, moved to this head): a fresh run, same comment.
@@ -660,7 +660,7 @@ async fn rerequested_checks_rerun_the_review_or_say_there_is_no_pr() {
     suite["check_suite"]["head_sha"] = json!(head);
     suite["check_suite"]["pull_requests"][0]["head"]["sha"] = json!(head);
     assert_eq!(h.deliver("check_suite", &suite).await.0, 202);
-    let again = h.fake.until(WAIT, is_completed).await;
+    let again = reviewed(&h).await;
     assert_eq!(created_check_runs(&again), vec![head.clone()]);
     assert_eq!(conclusion_of(&again).1, "failure");
     assert!(
@@ -669,13 +669,14 @@ async fn rerequested_checks_rerun_the_review_or_say_there_is_no_pr() {
             .any(|e| matches!(e, Published::CommentCreated { .. }))
     );
 
-    // check_run rerequested with no pull request in the payload: neutral, says why.
+    // check_run rerequested with no pull request in the payload (as for a fork's pull
+    // request): nothing reviewed, so `failure` (not `neutral`, which passes), says why.
     let mut run = webhooks::fixture("check_run/rerequested.payload.json");
     run["repository"]["full_name"] = json!(lockwatch_tests::fake_github::REPO);
     run["check_run"]["head_sha"] = json!(head);
     assert_eq!(h.deliver("check_run", &run).await.0, 202);
-    let none = h.fake.until(WAIT, is_completed).await;
-    assert!(none.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: Some(c), title: Some(t), .. } if c == "neutral" && t == "No pull request to review")), "{none:#?}");
+    let none = reviewed(&h).await;
+    assert!(none.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: Some(c), title: Some(t), .. } if c == "failure" && t == "No pull request to review")), "{none:#?}");
     assert_eq!(h.fake.comments().len(), 1);
     h.finish().await;
 }
@@ -715,7 +716,7 @@ async fn a_merge_group_gets_a_check_run_on_its_head_against_its_base_and_no_comm
         .deliver("merge_group", &webhooks::merge_group(&base, &head))
         .await;
     assert_eq!(status, 202);
-    let events = h.fake.until(WAIT, is_completed).await;
+    let events = reviewed(&h).await;
     assert_eq!(created_check_runs(&events), vec![head.clone()]);
     let (sha_done, conclusion, annotations) = conclusion_of(&events);
     assert_eq!(
@@ -765,7 +766,7 @@ async fn a_merge_group_gets_a_check_run_on_its_head_against_its_base_and_no_comm
     // not blind): the pull request gets its comment, the merge group did not.
     h.fake.set_pr(8, &base, &head, false);
     h.open(8, &base, &head).await;
-    let pr_events = h.fake.until(WAIT, is_completed).await;
+    let pr_events = reviewed(&h).await;
     let pr_comment = pr_events
         .iter()
         .find_map(|e| match e {
@@ -779,7 +780,7 @@ async fn a_merge_group_gets_a_check_run_on_its_head_against_its_base_and_no_comm
     let code_only = h.commit(&tree(None, 3));
     h.deliver("merge_group", &webhooks::merge_group(&base, &code_only))
         .await;
-    let quick = h.fake.until(WAIT, is_completed).await;
+    let quick = reviewed(&h).await;
     assert!(quick.iter().any(|e| matches!(e, Published::CheckRunUpdated { head_sha, conclusion: Some(c), title: Some(t), .. }
         if *head_sha == code_only && c == "success" && t == "No dependency changes")), "{quick:#?}");
     assert_eq!(h.fake.comments().len(), 1);
@@ -787,14 +788,16 @@ async fn a_merge_group_gets_a_check_run_on_its_head_against_its_base_and_no_comm
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn giving_up_reports_neutral_never_failure() {
+/// Giving up is `failure`: nothing was reviewed, and GitHub counts `neutral` as passing
+/// (issue 13: fail closed).
+async fn giving_up_reports_failure_never_a_pass() {
     let h = Harness::new(&["--max-attempts", "2"]).await;
     let (base, head) = h.bump_pr(6);
     h.fake.fail("pulls/list-files", FaultKind::ServerError, 100);
     h.open(6, &base, &head).await;
-    let events = h.fake.until(WAIT, is_completed).await;
+    let events = reviewed(&h).await;
     assert!(events.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: Some(c), title: Some(t), summary: Some(s), .. }
-        if c == "neutral" && t == "lockwatch could not finish" && s.contains("502"))), "{events:#?}");
+        if c == "failure" && t == "lockwatch could not finish" && s.contains("502"))), "{events:#?}");
     h.idle().await;
     assert!(
         h.metrics()
@@ -1045,7 +1048,7 @@ async fn more_than_3000_changed_files_are_capped_like_github_and_the_review_says
     let head = h.commit(&tree(Some("1.5.4"), 3100));
     h.fake.set_pr(7, &base, &head, false);
     h.open(7, &base, &head).await;
-    let events = h.fake.until(WAIT, is_completed).await;
+    let events = reviewed(&h).await;
     assert_eq!(
         file_list_pages(&h.fake, 7),
         30,
@@ -1074,17 +1077,22 @@ async fn more_than_3000_changed_files_are_capped_like_github_and_the_review_says
     // reviewer's choice): nothing among the 3,000 listed files is a lock file or manifest.
     // The root `Cargo.lock` is read at both commits anyway; it changed (regex 1.5.4 becomes
     // 1.5.5), so it is reviewed: the same comment is edited, and says how it was found.
+    // Other lock files past the cap could not be seen: the check cannot pass (issue 13).
     let assets = |mut files: Vec<(String, String)>| {
         for i in 0..3100 {
             files.push((format!("Assets/a{i:04}.txt"), format!("{i}\n")));
         }
         files
     };
+    let unseen = "GitHub's list of changed files stopped at 3,000 files, so lock files and manifests past it could not be seen";
     let moved = h.commit(&assets(tree(Some("1.5.5"), 0)));
     h.push(7, &base, &moved).await;
-    let events = h.fake.until(WAIT, is_completed).await;
-    let (reviewed, conclusion, _) = conclusion_of(&events);
-    assert_eq!((reviewed, conclusion.as_str()), (moved.clone(), "success"));
+    let events = reviewed(&h).await;
+    let (reviewed_sha, conclusion, _) = conclusion_of(&events);
+    assert_eq!(
+        (reviewed_sha, conclusion.as_str()),
+        (moved.clone(), "failure")
+    );
     let past_cap = "Cargo.lock is past the end of GitHub's list of changed files; lockwatch read it at both commits and reviewed its changes.";
     let edited = events
         .iter()
@@ -1096,33 +1104,25 @@ async fn more_than_3000_changed_files_are_capped_like_github_and_the_review_says
     assert!(edited.contains("regex"), "{edited}");
     assert!(!edited.contains("RUSTSEC-2022-0013"), "{edited}");
     assert!(
-        edited.contains(past_cap) && edited.contains(note),
+        edited.contains(past_cap) && edited.contains(note) && edited.contains(unseen),
         "{edited}"
     );
 
     // A dependency change past the cap that is not the root lock file (here the manifest
-    // only; the root `Cargo.lock` is the base's): not "no dependency changes" either.
-    // Neutral, says why, and the comment is left alone.
+    // only; the root `Cargo.lock` is the base's): not "no dependency changes" either. It
+    // was `neutral` (passing); now `failure`, saying why, in the check run and the comment.
     let mut manifest_only = tree(None, 0);
     manifest_only[0].1.push_str("\n[features]\nextra = []\n");
     let manifest_moved = h.commit(&assets(manifest_only));
     h.push(7, &base, &manifest_moved).await;
-    let events = h.fake.until(WAIT, is_completed).await;
+    let events = reviewed(&h).await;
     assert!(
-        events.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: Some(c), title: Some(t), summary: Some(s), head_sha, .. }
-            if c == "neutral" && t == "Too many changed files to see every dependency change" && s.contains(note)
-                && s.contains("The root `Cargo.lock` is the same at both commits") && *head_sha == manifest_moved)),
+        events.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: Some(c), summary: Some(s), head_sha, .. }
+            if c == "failure" && s.contains(note) && s.contains(unseen) && *head_sha == manifest_moved)),
         "{events:#?}"
     );
-    assert!(
-        !events.iter().any(|e| matches!(
-            e,
-            Published::CommentCreated { .. } | Published::CommentEdited { .. }
-        )),
-        "the comment must not claim anything about a list GitHub cut: {events:#?}"
-    );
     assert_eq!(h.fake.comments().len(), 1);
-    assert_eq!(h.fake.comments()[0].body, edited);
+    assert!(h.fake.comments()[0].body.contains(unseen));
     h.finish().await;
 }
 
@@ -1134,7 +1134,7 @@ async fn a_revoked_installation_token_is_replaced_once_and_the_review_published_
     // token), the token is revoked: GitHub answers 401 to it from then on.
     h.fake.fail("pulls/list-files", FaultKind::RevokeTokens, 1);
     h.open(8, &base, &head).await;
-    let events = h.fake.until(WAIT, is_completed).await;
+    let events = reviewed(&h).await;
     assert_eq!(created_check_runs(&events), vec![head.clone()]);
     assert_eq!(conclusion_of(&events).1, "failure");
     let (minted, revoked, refused) = h
@@ -1163,7 +1163,7 @@ async fn a_revoked_installation_token_is_replaced_once_and_the_review_published_
     let head2 = h.commit(&tree(Some("1.5.4"), 1));
     h.fake.set_pr(9, &base, &head2, false);
     h.open(9, &base, &head2).await;
-    let events = h.fake.until(WAIT, is_completed).await;
+    let events = reviewed(&h).await;
     assert_eq!(conclusion_of(&events).0, head2);
     assert_eq!(h.fake.world(|w| (w.tokens_minted, w.unauthorized)), (2, 1));
     h.finish().await;
@@ -1176,12 +1176,12 @@ async fn a_token_rejected_again_after_the_refresh_is_not_retried_in_a_loop() {
     // Both the cached token and the fresh one are refused on the file list.
     h.fake.fail("pulls/list-files", FaultKind::RevokeTokens, 2);
     h.open(10, &base, &head).await;
-    let events = h.fake.until(WAIT, is_completed).await;
+    let events = reviewed(&h).await;
     // One refresh per request, not more; the job gives up (401 is not transient) and says so
     // on the check run, with a token minted for that (its cached one was revoked too).
     assert_eq!(file_list_pages(&h.fake, 10), 2);
     assert!(events.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: Some(c), title: Some(t), summary: Some(s), .. }
-        if c == "neutral" && t == "lockwatch could not finish" && s.contains("401"))), "{events:#?}");
+        if c == "failure" && t == "lockwatch could not finish" && s.contains("401"))), "{events:#?}");
     assert_eq!(h.fake.world(|w| w.tokens_minted), 3);
     assert!(h.fake.comments().is_empty());
     h.idle().await;
@@ -1652,7 +1652,13 @@ async fn a_paused_replica_publishes_nothing_after_the_takeover(database_url: Opt
         &logs.path().join("b.log"),
         &extra,
     );
-    let events = h.fake.until(WAIT, is_completed).await;
+    let mut events = h.fake.until(WAIT, is_completed).await;
+    // The comment follows the check run's completion.
+    events.extend(
+        h.fake
+            .until(WAIT, |e| matches!(e, Published::CommentCreated { .. }))
+            .await,
+    );
     assert!(
         events
             .iter()
@@ -1818,7 +1824,7 @@ async fn a_delivery_id_seen_before_with_another_body_is_reviewed_not_dropped() {
     let id = delivery_id();
     let opened = webhooks::pull_request("opened", 23, &base, &head, false);
     assert_eq!(h.deliver_as("pull_request", &id, &opened).await.0, 202);
-    let events = h.fake.until(WAIT, is_completed).await;
+    let events = reviewed(&h).await;
     assert_eq!(conclusion_of(&events).1, "failure");
     let (status, text) = h.deliver_as("pull_request", &id, &opened).await;
     assert_eq!((status, text.trim()), (200, "duplicate delivery"));
@@ -1828,7 +1834,7 @@ async fn a_delivery_id_seen_before_with_another_body_is_reviewed_not_dropped() {
     h.fake.set_pr(23, &base, &fixed, false);
     let sync = webhooks::pull_request("synchronize", 23, &base, &fixed, false);
     assert_eq!(h.deliver_as("pull_request", &id, &sync).await.0, 202);
-    let events = h.fake.until(WAIT, is_completed).await;
+    let events = reviewed(&h).await;
     let (reviewed, conclusion, _) = conclusion_of(&events);
     assert_eq!((reviewed, conclusion.as_str()), (fixed, "success"));
     h.finish().await;
@@ -2086,5 +2092,282 @@ async fn push_while_the_files_are_listed(deliver: bool) {
         "{events:#?}"
     );
     assert_eq!(h.fake.comments().len(), 1);
+    h.finish().await;
+}
+
+// Issue 13: verdicts nobody can flip (fail closed).
+
+/// Every published event until the queue is idle, after the first completed check run:
+/// the comment comes after the check run now, and a note on the check run after that.
+async fn reviewed(h: &Harness) -> Vec<Published> {
+    let mut events = h.fake.until(WAIT, is_completed).await;
+    h.idle().await;
+    events.extend(h.fake.drain().await);
+    events
+}
+
+/// The summary of the completed check run (the last completion) among `events`.
+fn completed_summary(events: &[Published]) -> String {
+    events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Published::CheckRunUpdated {
+                conclusion: Some(_),
+                summary: Some(s),
+                ..
+            } => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no completed check run: {events:#?}"))
+}
+
+/// A throw-away workspace's lock file (`t/Cargo.lock`), serde at `serde`.
+fn throwaway_lock(i: usize, serde: &str) -> String {
+    lock(
+        3,
+        &[
+            reg("serde", serde),
+            member(&format!("t{i}"), "0.1.0").deps(&["serde"]),
+        ],
+    )
+}
+
+/// 13.2: 200 throw-away `NNNN/Cargo.lock` files sort before the root `Cargo.lock`; the App
+/// read the first 200 and never the root one (which adds regex 1.5.4, a RUSTSEC advisory):
+/// `success`. The root lock file is always reviewed, and a changed lock file that was not
+/// reviewed fails the check (`unreviewable`, naming how many).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_files_past_the_cap_neither_hide_the_root_lock_nor_pass() {
+    let h = Harness::new(&[]).await;
+    let with_throwaways = |mut files: Vec<(String, String)>, serde: &str| {
+        for i in 0..200 {
+            files.push((format!("{i:04}/Cargo.lock"), throwaway_lock(i, serde)));
+        }
+        files
+    };
+    let base = h.commit(&with_throwaways(tree(None, 0), "1.0.0"));
+    let head = h.commit(&with_throwaways(tree(Some("1.5.4"), 0), "1.0.1"));
+    h.fake.set_pr(31, &base, &head, false);
+    h.open(31, &base, &head).await;
+    let events = reviewed(&h).await;
+    let (_, conclusion, _) = conclusion_of(&events);
+    let summary = completed_summary(&events);
+    assert_eq!(conclusion, "failure", "{summary}");
+    assert!(summary.contains("RUSTSEC-2022-0013"), "{summary}");
+    assert!(
+        summary.contains("1 changed lock file was not reviewed"),
+        "{summary}"
+    );
+
+    // Only throw-away lock files, 201 of them, nothing at `deny` in the 200 read: the one
+    // not read fails the check all the same.
+    let many = |serde: &str| {
+        let mut files = tree(None, 0);
+        for i in 0..201 {
+            files.push((format!("{i:04}/Cargo.lock"), throwaway_lock(i, serde)));
+        }
+        files
+    };
+    let (base, head) = (h.commit(&many("1.0.0")), h.commit(&many("1.0.1")));
+    h.fake.set_pr(32, &base, &head, false);
+    h.open(32, &base, &head).await;
+    let events = reviewed(&h).await;
+    let summary = completed_summary(&events);
+    assert_eq!(conclusion_of(&events).1, "failure", "{summary}");
+    assert!(
+        summary.contains("1 changed lock file was not reviewed: 0200/Cargo.lock."),
+        "{summary}"
+    );
+    h.finish().await;
+}
+
+/// 13.2: a file listing cut short (pages that stop without `Link: next` before GitHub's
+/// count of changed files) hid `zz/Cargo.lock`, which adds an advisory: "No dependency
+/// changes", `success`. A listing shorter than the pull request's `changed_files` is
+/// incomplete, and an incomplete listing cannot pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_listing_cut_short_cannot_pass() {
+    let h = Harness::new(&[]).await;
+    let base = h.commit(&tree(None, 0));
+    let mut head_tree = tree(None, 120);
+    let nested = lock(
+        3,
+        &[
+            reg("regex", "1.5.4"),
+            member("zz", "0.1.0").deps(&["regex"]),
+        ],
+    );
+    head_tree.push(("zz/Cargo.lock".into(), nested));
+    let head = h.commit(&head_tree);
+    h.fake.set_pr(33, &base, &head, false);
+    h.fake.world(|w| w.file_list_pages = Some(1));
+    h.open(33, &base, &head).await;
+    let events = reviewed(&h).await;
+    let summary = completed_summary(&events);
+    assert_eq!(file_list_pages(&h.fake, 33), 1);
+    assert_eq!(conclusion_of(&events).1, "failure", "{summary}");
+    assert!(
+        summary.contains("GitHub's list of changed files stopped at 3,000 files"),
+        "{summary}"
+    );
+    h.finish().await;
+}
+
+/// 13.3: GitHub answered 404 for the head's `Cargo.lock`, which its own list of changed
+/// files names as modified: the App took it for absent and passed. The contents API is
+/// asked again, then the blob the list names; a file no way returns is `unreviewable`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listed_lock_file_that_github_answers_404_for_is_not_absent() {
+    let h = Harness::new(&[]).await;
+    // The contents API keeps answering 404; the blob API has it: reviewed as usual.
+    let (base, head) = h.bump_pr(34);
+    h.fake.hide(&head, "Cargo.lock", false);
+    h.open(34, &base, &head).await;
+    let events = reviewed(&h).await;
+    let summary = completed_summary(&events);
+    assert_eq!(conclusion_of(&events).1, "failure", "{summary}");
+    assert!(summary.contains("RUSTSEC-2022-0013"), "{summary}");
+    let blob_reads = h
+        .fake
+        .world(|w| w.log.iter().filter(|l| l.contains("/git/blobs/")).count());
+    assert_eq!(blob_reads, 1);
+
+    // Neither way returns it (head side), then the base side: `unreviewable`, failing.
+    for side in ["head", "base"] {
+        let pr = if side == "head" { 35 } else { 36 };
+        let base = h.commit(&tree(None, 0));
+        let head = h.commit(&tree(Some("1.5.5"), 0));
+        h.fake.set_pr(pr, &base, &head, false);
+        h.fake.hide(
+            if side == "head" { &head } else { &base },
+            "Cargo.lock",
+            true,
+        );
+        h.open(pr, &base, &head).await;
+        let events = reviewed(&h).await;
+        let summary = completed_summary(&events);
+        assert_eq!(conclusion_of(&events).1, "failure", "{side}: {summary}");
+        assert!(
+            summary.contains(&format!(
+                "Cargo.lock could not be read at the {side} commit"
+            )) && summary.contains("404"),
+            "{side}: {summary}"
+        );
+    }
+    h.finish().await;
+}
+
+/// 13.4: another user's comment carrying lockwatch's marker was taken for lockwatch's; the
+/// edit was refused (403), and the review with `deny` findings completed `neutral`. The
+/// sticky comment is the marker comment written by the App's own bot account (`GET /app`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commenters_marker_comment_is_neither_edited_nor_a_reason_to_pass() {
+    let h = Harness::new(&[]).await;
+    let (base, head) = h.bump_pr(37);
+    let planted = format!(
+        "{}\nlockwatch: nothing to flag",
+        lockwatch::report::COMMENT_MARKER
+    );
+    let theirs = h.fake.comment_as(37, "mallory", &planted);
+    h.open(37, &base, &head).await;
+    let events = reviewed(&h).await;
+    assert_eq!(conclusion_of(&events).1, "failure");
+    let comments = h.fake.comments();
+    assert_eq!(comments.len(), 2, "{comments:#?}");
+    let mallorys = comments.iter().find(|c| c.id == theirs).expect("test step");
+    assert_eq!(mallorys.body, planted, "someone else's comment was edited");
+    let ours = comments.iter().find(|c| c.id != theirs).expect("test step");
+    assert_eq!(ours.author, lockwatch_tests::fake_github::BOT_LOGIN);
+    assert!(ours.body.contains("RUSTSEC-2022-0013"), "{}", ours.body);
+    assert!(h.fake.world(|w| w.log.iter().any(|l| l == "GET /app")));
+
+    // The next push edits lockwatch's own comment, still not mallory's.
+    let fixed = h.commit(&tree(Some("1.5.5"), 0));
+    h.push(37, &base, &fixed).await;
+    let events = reviewed(&h).await;
+    assert_eq!(conclusion_of(&events).1, "success");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Published::CommentEdited { id, .. } if *id == ours.id)),
+        "{events:#?}"
+    );
+    assert_eq!(h.fake.comments().len(), 2);
+    assert_eq!(
+        h.fake
+            .comments()
+            .iter()
+            .find(|c| c.id == theirs)
+            .expect("test step")
+            .body,
+        planted
+    );
+    h.finish().await;
+}
+
+/// 13.5: a comment GitHub would not take turned a failing review `neutral` ("could not
+/// finish"). The check run is completed first, with the review's conclusion; the comment is
+/// tried, and its failure is said in the check run's text and counted, nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_comment_that_cannot_be_published_does_not_change_the_conclusion() {
+    let h = Harness::new(&["--max-attempts", "2"]).await;
+    let (base, head) = h.bump_pr(38);
+    h.fake
+        .fail("issues/create-comment", FaultKind::ServerError, 1000);
+    h.open(38, &base, &head).await;
+    let events = reviewed(&h).await;
+    let conclusions: Vec<&String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Published::CheckRunUpdated {
+                conclusion: Some(c),
+                ..
+            } => Some(c),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(conclusions, ["failure"], "{events:#?}");
+    assert!(
+        events.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: None, summary: Some(s), .. }
+            if s.starts_with("> **The pull-request comment could not be published**") && s.contains("RUSTSEC-2022-0013"))),
+        "{events:#?}"
+    );
+    let runs = h.fake.check_runs();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        (runs[0].status.as_str(), runs[0].conclusion.as_deref()),
+        ("completed", Some("failure"))
+    );
+    assert!(h.fake.comments().is_empty());
+    let m = h.metrics().await;
+    assert!(
+        m.contains("lockwatch_publish_failures_total{what=\"comment\"} 1"),
+        "{m}"
+    );
+    h.finish().await;
+}
+
+/// 13.5: a check-run PATCH that kept failing left the run `in_progress` for good (the job
+/// was given up, and giving up PATCHes too). It is retried, with backoff and without using
+/// up the job's attempts, until the check run is completed with the review's conclusion,
+/// and the metrics count it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_run_that_cannot_be_completed_is_retried_until_it_is() {
+    let h = Harness::new(&["--max-attempts", "2"]).await;
+    let (base, head) = h.bump_pr(39);
+    // Each request is tried three times by the client: this outlasts both attempts.
+    h.fake.fail("checks/update", FaultKind::ServerError, 15);
+    h.open(39, &base, &head).await;
+    let events = reviewed(&h).await;
+    assert_eq!(conclusion_of(&events).1, "failure", "{events:#?}");
+    let runs = h.fake.check_runs();
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    assert_eq!(runs[0].status, "completed");
+    let m = h.metrics().await;
+    assert!(
+        !m.contains("lockwatch_publish_failures_total{what=\"check_run\"} 0"),
+        "{m}"
+    );
     h.finish().await;
 }

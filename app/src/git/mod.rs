@@ -169,6 +169,44 @@ impl Repo {
             .collect())
     }
 
+    /// Is `path` (relative to the work tree directory this `Repo` was opened on; a file or
+    /// a directory) in the tree of `rev`? `false` too for a path outside the repository.
+    pub fn tracked(&self, rev: &str, path: &str) -> bool {
+        if rev.starts_with('-') {
+            return false;
+        }
+        self.run(&["ls-tree", "-r", "-z", "--name-only", rev, "--", path])
+            .is_ok_and(|out| !out.is_empty())
+    }
+
+    /// The object id of `path` (relative to the work tree directory this `Repo` was opened
+    /// on) at `rev`: equal ids, equal contents (a file's blob, a directory's tree).
+    pub fn object_id(&self, rev: &str, path: &str) -> Option<String> {
+        if rev.starts_with('-') {
+            return None;
+        }
+        let spec = format!("{rev}:./{}", path.trim_start_matches("./"));
+        self.run(&["rev-parse", "--verify", "--quiet", &spec])
+            .ok()
+            .map(|out| String::from_utf8_lossy(&out).trim().to_string())
+    }
+
+    /// Write the directory `path` (relative to the work tree directory this `Repo` was
+    /// opened on) as it is at `rev` into `dest` (`git archive`, unpacked here).
+    pub fn extract_dir(&self, rev: &str, path: &str, dest: &Path) -> Result<(), GitError> {
+        if rev.starts_with('-') {
+            return Err(GitError::NoSuchRevision(rev.to_string()));
+        }
+        let spec = format!("{rev}:./{}", path.trim_start_matches("./"));
+        let tar = self.run(&["archive", "--format=tar", &spec])?;
+        let unpack = |e: std::io::Error| GitError::Failed {
+            args: format!("archive {spec} (unpacking)"),
+            message: e.to_string(),
+        };
+        std::fs::create_dir_all(dest).map_err(unpack)?;
+        tar::Archive::new(&tar[..]).unpack(dest).map_err(unpack)
+    }
+
     /// A file's bytes in the work tree (`None` when absent).
     pub fn file_in_worktree(&self, path: &str) -> Option<Vec<u8>> {
         if path.split('/').any(|c| c == "..") {

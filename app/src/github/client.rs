@@ -98,6 +98,8 @@ pub struct GitHubApp {
     retries: u32,
     backoff: Duration,
     observer: Option<Arc<dyn ApiObserver>>,
+    /// The App's bot account, `<slug>[bot]` (`GET /app`, asked once).
+    bot_login: tokio::sync::OnceCell<String>,
 }
 
 impl std::fmt::Debug for GitHubApp {
@@ -128,6 +130,7 @@ impl GitHubApp {
             retries: config.retries,
             backoff: config.backoff,
             observer: config.observer,
+            bot_login: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -148,6 +151,7 @@ impl GitHubApp {
             retries: 2,
             backoff: Duration::from_millis(250),
             observer: None,
+            bot_login: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -157,6 +161,33 @@ impl GitHubApp {
             Credentials::App { key, .. } => Some(key.app_id()),
             Credentials::Token(_) => None,
         }
+    }
+
+    /// The App's bot account (`<slug>[bot]`), the author of its comments: `GET /app` with
+    /// the App JWT, asked once per process.
+    pub async fn bot_login(&self) -> Result<String, GitHubError> {
+        self.bot_login
+            .get_or_try_init(|| async {
+                let resp = self
+                    .send(
+                        Method::GET,
+                        "/app",
+                        Auth::App,
+                        None,
+                        "application/vnd.github+json",
+                    )
+                    .await?;
+                let info: super::models::AppInfo = resp.json("GET /app")?;
+                if info.slug.is_empty() {
+                    return Err(GitHubError::Decode {
+                        what: "GET /app".into(),
+                        message: "the App has no slug".into(),
+                    });
+                }
+                Ok(format!("{}[bot]", info.slug))
+            })
+            .await
+            .cloned()
     }
 
     /// The App's key and installation tokens, for `Auth::App` and `Auth::Installation`.

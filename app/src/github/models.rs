@@ -24,6 +24,10 @@ pub struct PullRequest {
     pub state: String,
     #[serde(default)]
     pub draft: bool,
+    /// How many files the pull request changes, as GitHub counts them: a listing that
+    /// returned fewer was cut short.
+    #[serde(default)]
+    pub changed_files: Option<u64>,
     pub head: GitRef,
     pub base: GitRef,
 }
@@ -36,6 +40,9 @@ pub struct PrFile {
     pub status: String,
     #[serde(default)]
     pub previous_filename: Option<String>,
+    /// The blob SHA of the file at the head (absent for a removed file).
+    #[serde(default)]
+    pub sha: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -43,6 +50,21 @@ pub struct IssueComment {
     pub id: u64,
     #[serde(default)]
     pub body: Option<String>,
+    #[serde(default)]
+    pub user: Option<User>,
+}
+
+/// The author of a comment.
+#[derive(Debug, Clone, Deserialize)]
+pub struct User {
+    #[serde(default)]
+    pub login: String,
+}
+
+/// `GET /app`: the App the JWT belongs to.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AppInfo {
+    pub slug: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -101,12 +123,57 @@ pub struct Annotation {
     pub title: Option<String>,
 }
 
-/// lockwatch's own sticky comment among a pull request's comments (found by the hidden
-/// marker). One rule for the App and the Action, so both edit the same comment.
-pub fn report_comment(comments: &[IssueComment]) -> Option<&IssueComment> {
+/// lockwatch's own sticky comment among a pull request's comments: the hidden marker AND
+/// written by `author` (the App's bot account, `<slug>[bot]`, or the Action token's
+/// identity). Anyone can paste the marker into a comment of their own; such a comment is
+/// never edited, never taken for lockwatch's. One rule for the App and the Action.
+pub fn report_comment<'a>(comments: &'a [IssueComment], author: &str) -> Option<&'a IssueComment> {
     comments.iter().find(|c| {
-        c.body
-            .as_deref()
-            .is_some_and(|b| b.contains(crate::report::COMMENT_MARKER))
+        c.user
+            .as_ref()
+            .is_some_and(|u| u.login.eq_ignore_ascii_case(author))
+            && c.body
+                .as_deref()
+                .is_some_and(|b| b.contains(crate::report::COMMENT_MARKER))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn comment(id: u64, login: &str, body: &str) -> IssueComment {
+        IssueComment {
+            id,
+            body: Some(body.to_string()),
+            user: Some(User {
+                login: login.to_string(),
+            }),
+        }
+    }
+
+    #[test]
+    fn the_sticky_comment_is_the_marker_written_by_lockwatch_itself() {
+        let marker = crate::report::COMMENT_MARKER;
+        let comments = vec![
+            comment(1, "mallory", &format!("{marker} looks good to me")),
+            comment(2, "lockwatch[bot]", "an unrelated note"),
+            comment(3, "lockwatch[bot]", &format!("{marker} the report")),
+        ];
+        assert_eq!(
+            report_comment(&comments, "lockwatch[bot]").map(|c| c.id),
+            Some(3)
+        );
+        assert_eq!(
+            report_comment(&comments, "LockWatch[bot]").map(|c| c.id),
+            Some(3)
+        );
+        assert!(report_comment(&comments[..2], "lockwatch[bot]").is_none());
+        let anonymous = IssueComment {
+            id: 4,
+            body: Some(marker.to_string()),
+            user: None,
+        };
+        assert!(report_comment(&[anonymous], "lockwatch[bot]").is_none());
+    }
 }

@@ -23,6 +23,10 @@ const ANNOTATIONS_PER_REQUEST: usize = 50;
 const MAX_SUMMARY_CHARS: usize = 65_535;
 /// Pages followed at most for one listing (a guard against a looping `Link`).
 const MAX_PAGES: usize = 100;
+/// Contents requests for a listed file before its blob is asked for.
+const LISTED_FILE_TRIES: u32 = 3;
+/// Wait before the second contents request (twice that before the third).
+const LISTED_FILE_WAIT: Duration = Duration::from_millis(200);
 
 /// The changed files of a pull request.
 #[derive(Debug, Clone, Default)]
@@ -137,8 +141,9 @@ impl RepoClient {
                 items.truncate(limit);
                 return Ok((items, true));
             }
-            if pages >= MAX_PAGES {
-                break;
+            if pages >= MAX_PAGES && resp.next_link().is_some() {
+                // More pages than lockwatch follows: the list is incomplete, say so.
+                return Ok((items, true));
             }
             next = match resp.next_link() {
                 Some(url) => Some(self.app.relative(&url).ok_or_else(|| GitHubError::Decode {
@@ -169,8 +174,14 @@ impl RepoClient {
         })
     }
 
-    /// The files a pull request changes (paginated; GitHub stops at 3,000).
-    pub async fn changed_files(&self, pr: PrNumber) -> Result<ChangedFiles, GitHubError> {
+    /// The files a pull request changes (paginated; GitHub stops at 3,000). `expected`:
+    /// the pull request's `changed_files` count; a listing that ends with fewer files (its
+    /// pages stopped early) is incomplete, like one that reached the cap.
+    pub async fn changed_files(
+        &self,
+        pr: PrNumber,
+        expected: Option<u64>,
+    ) -> Result<ChangedFiles, GitHubError> {
         let (files, capped) = self
             .list(
                 self.path(&format!("/pulls/{}/files?per_page=100", pr.0)),
@@ -178,7 +189,11 @@ impl RepoClient {
                 MAX_CHANGED_FILES,
             )
             .await?;
-        Ok(ChangedFiles { files, capped })
+        let short = expected.is_some_and(|n| (files.len() as u64) < n);
+        Ok(ChangedFiles {
+            files,
+            capped: capped || short,
+        })
     }
 
     /// The files changed from `base` to `head` (compare API; GitHub lists at most 300, on
@@ -216,13 +231,50 @@ impl RepoClient {
         }
     }
 
-    /// Find lockwatch's comment (by `COMMENT_MARKER`) and edit it in place; create it only
-    /// when `create` and none exists. Never a second comment.
+    /// A file the list of changed files says exists at `sha`: a 404 is not taken for
+    /// "absent". The contents API is asked again (GitHub answers 404 for a while after a
+    /// push, and under load), then the blob named by the list (`blob`), if any. `None`
+    /// only when every way answered 404: the caller reports the file as unreviewable.
+    pub async fn listed_file_at(
+        &self,
+        path: &str,
+        sha: &CommitSha,
+        blob: Option<&str>,
+    ) -> Result<Option<Vec<u8>>, GitHubError> {
+        for attempt in 0..LISTED_FILE_TRIES {
+            if attempt > 0 {
+                tokio::time::sleep(LISTED_FILE_WAIT * attempt).await;
+            }
+            if let Some(bytes) = self.file_at(path, sha).await? {
+                return Ok(Some(bytes));
+            }
+        }
+        let Some(blob) = blob.filter(|b| CommitSha::parse(b).is_some()) else {
+            return Ok(None);
+        };
+        let url = self.path(&format!("/git/blobs/{blob}"));
+        match self.get(&url, RAW).await {
+            Ok(r) => Ok(Some(r.body.to_vec())),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The login lockwatch's comments are written by: the App's bot account
+    /// (`<slug>[bot]`, from `GET /app`). A token client (the Action) is told its login.
+    pub async fn bot_login(&self) -> Result<String, GitHubError> {
+        self.app.bot_login().await
+    }
+
+    /// Find lockwatch's comment (by `COMMENT_MARKER`, written by `author`: see
+    /// `models::report_comment`) and edit it in place; create it only when `create` and
+    /// none exists. Never a second comment, never someone else's.
     pub async fn upsert_report_comment(
         &self,
         pr: PrNumber,
         body: &str,
         create: bool,
+        author: &str,
     ) -> Result<CommentOutcome, GitHubError> {
         let (comments, _) = self
             .list::<IssueComment>(
@@ -231,7 +283,7 @@ impl RepoClient {
                 usize::MAX,
             )
             .await?;
-        let existing = super::models::report_comment(&comments);
+        let existing = super::models::report_comment(&comments, author);
         match existing {
             Some(c) if c.body.as_deref() == Some(body) => Ok(CommentOutcome::Unchanged(c.id)),
             Some(c) => {
@@ -311,6 +363,24 @@ impl RepoClient {
             "status": "in_progress",
             "output": { "title": title, "summary": clip(summary) },
         });
+        self.write(
+            Method::PATCH,
+            &self.path(&format!("/check-runs/{id}")),
+            &body,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Replace a check run's text, leaving its status and conclusion as they are (e.g. to
+    /// say that the pull-request comment could not be published).
+    pub async fn update_check_run_text(
+        &self,
+        id: u64,
+        title: &str,
+        summary: &str,
+    ) -> Result<(), GitHubError> {
+        let body = json!({ "output": { "title": title, "summary": clip(summary) } });
         self.write(
             Method::PATCH,
             &self.path(&format!("/check-runs/{id}")),

@@ -283,6 +283,35 @@ impl Store {
         held(lease, changed)
     }
 
+    /// Run the job again after `delay` without counting this attempt: its review is done
+    /// but could not be published (a check run GitHub would not complete), which is retried
+    /// until it is, never given up.
+    pub async fn retry_uncounted(
+        &self,
+        lease: &Lease,
+        delay: Duration,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let _turn = self.gate.enter().await;
+        let now = now_ms();
+        let changed = sqlx::query(concat!(
+            "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = $3,
+                             attempts = attempts - 1, last_error = $4, updated_at = $5
+             WHERE ",
+            held_by!()
+        ))
+        .bind(lease.job_id)
+        .bind(lease.attempt)
+        .bind(now + ms(delay))
+        .bind(error)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db(self.backend, "queue a job again"))?
+        .rows_affected();
+        held(lease, changed)
+    }
+
     /// The job failed for good.
     pub async fn fail(&self, lease: &Lease, error: &str) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;

@@ -2,6 +2,7 @@
 
 mod escape;
 mod markdown;
+pub mod publication;
 mod sarif;
 mod terminal;
 

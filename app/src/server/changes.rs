@@ -1,14 +1,17 @@
 //! Assembling the `ChangeSet` of a pull request from the GitHub API.
 
 use crate::engine::LockfileInput;
-use crate::github::{ChangedFiles, CommitSha, GitHubError, MAX_CHANGED_FILES, RepoClient};
-use crate::pipeline::{ChangeSet, ChangedPath};
+use crate::github::{ChangedFiles, CommitSha, GitHubError, MAX_CHANGED_FILES, PrFile, RepoClient};
+use crate::pipeline::{ChangeSet, ChangedPath, NotReviewed};
 use crate::policy::POLICY_PATH;
 use crate::setup::inputs::is_lockfile;
 use std::collections::BTreeSet;
 
 /// Lock files and manifests read per review at most.
 const MAX_FILES_READ: usize = 200;
+/// Lock files that must be reviewed (see `must_review`) are read past `MAX_FILES_READ`, up
+/// to this many lock files in all.
+const MAX_MUST_READ: usize = 1000;
 
 fn is_manifest(path: &str) -> bool {
     path == "Cargo.toml" || path.ends_with("/Cargo.toml")
@@ -49,9 +52,61 @@ async fn both_sides(
     };
     Ok(LockfileInput {
         path: new_path.to_string(),
+        base_path: (old_path != new_path).then(|| old_path.to_string()),
         base: base_bytes,
         head: head_bytes,
     })
+}
+
+/// A changed lock file as the list names it, read at both commits. The list says which
+/// sides exist (`added`: the head only; `removed`: the base only; otherwise both): a side
+/// that exists is read however GitHub answers (`RepoClient::listed_file_at`), and one that
+/// cannot be read is `Err` with why, never taken for absent.
+async fn listed_lock(
+    repo: &RepoClient,
+    f: &PrFile,
+    base: &CommitSha,
+    head: &CommitSha,
+) -> Result<Result<LockfileInput, NotReviewed>, GitHubError> {
+    let old = f.previous_filename.as_deref().unwrap_or(&f.filename);
+    let old_path = if is_lockfile(old) { old } else { &f.filename };
+    // Renamed or copied from a file that is not a lock file: no lock file at the base.
+    let from_other = matches!(f.status.as_str(), "renamed" | "copied") && !is_lockfile(old);
+    let base_exists = f.status != "added" && !from_other;
+    let head_exists = f.status != "removed" && is_lockfile(&f.filename);
+    let missing = |side: &str, path: &str, sha: &CommitSha| NotReviewed {
+        path: Some(f.filename.clone()),
+        message: format!(
+            "{path} could not be read at the {side} commit {}: GitHub lists it as changed ({}) but answered 404 Not Found to every request for it (contents API, retried, and the blob), so its changes were not reviewed",
+            sha.short(),
+            f.status
+        ),
+    };
+    let base_bytes = if base_exists {
+        match repo.listed_file_at(old_path, base, None).await? {
+            Some(b) => Some(b),
+            None => return Ok(Err(missing("base", old_path, base))),
+        }
+    } else {
+        None
+    };
+    let head_bytes = if head_exists {
+        match repo
+            .listed_file_at(&f.filename, head, f.sha.as_deref())
+            .await?
+        {
+            Some(b) => Some(b),
+            None => return Ok(Err(missing("head", &f.filename, head))),
+        }
+    } else {
+        None
+    };
+    Ok(Ok(LockfileInput {
+        path: f.filename.clone(),
+        base_path: (old_path != f.filename).then(|| old_path.to_string()),
+        base: base_bytes,
+        head: head_bytes,
+    }))
 }
 
 /// The root lock file, which most pull requests that change dependencies change.
@@ -78,8 +133,49 @@ pub async fn unlisted_root_lock(
     Ok((lock.base != lock.head).then_some(lock))
 }
 
+/// Reviewed whatever the cap: the root lock file, and a lock file whose workspace has a
+/// changed manifest (one in its directory or below it).
+fn must_review(lock: &str, changed_manifests: &[&str]) -> bool {
+    let dir = match lock.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/"),
+        None => return true,
+    };
+    changed_manifests.iter().any(|m| m.starts_with(&dir))
+}
+
+/// The changed lock files in the order they are read: those `must_review` says first
+/// (`true`), then the rest, each group by path.
+fn reading_order(files: &[PrFile]) -> Vec<(bool, &PrFile)> {
+    let changed_manifests: Vec<&str> = files
+        .iter()
+        .flat_map(|f| [Some(f.filename.as_str()), f.previous_filename.as_deref()])
+        .flatten()
+        .filter(|p| is_manifest(p))
+        .collect();
+    let mut locks: Vec<(bool, &PrFile)> = files
+        .iter()
+        .filter(|f| {
+            let old = f.previous_filename.as_deref().unwrap_or(&f.filename);
+            is_lockfile(&f.filename) || is_lockfile(old)
+        })
+        .map(|f| {
+            let first = must_review(&f.filename, &changed_manifests)
+                || f.previous_filename
+                    .as_deref()
+                    .is_some_and(|o| is_lockfile(o) && must_review(o, &changed_manifests));
+            (!first, f)
+        })
+        .collect();
+    locks.sort_by(|a, b| (a.0, &a.1.filename).cmp(&(b.0, &b.1.filename)));
+    locks.into_iter().map(|(later, f)| (!later, f)).collect()
+}
+
 /// Read everything the pipeline needs for this pull request. `unlisted_lock`: the root
 /// lock file's change when GitHub's capped list did not show it (`unlisted_root_lock`).
+///
+/// Fail closed: a changed lock file that is not reviewed (past the cap of lock files read,
+/// or GitHub would not serve it) and a file list GitHub cut short each become a
+/// `NotReviewed`, which the review reports as `unreviewable` at `deny`.
 pub async fn collect(
     repo: &RepoClient,
     files: &ChangedFiles,
@@ -106,7 +202,6 @@ pub async fn collect(
         manifests.insert(sibling_manifest(&lock.path));
         change.lockfiles.push(lock);
     }
-    let mut read = 0usize;
     for f in &files.files {
         let old = f.previous_filename.as_deref().unwrap_or(&f.filename);
         match f.status.as_str() {
@@ -131,27 +226,43 @@ pub async fn collect(
         if crate::split::classify::content_is_read(&f.filename) {
             manifests.insert(f.filename.clone());
         }
-        if !is_lockfile(&f.filename) && !is_lockfile(old) {
+    }
+    let mut read = 0usize;
+    let mut skipped: Vec<&str> = Vec::new();
+    for (first, f) in reading_order(&files.files) {
+        if read >= MAX_FILES_READ && !(first && read < MAX_MUST_READ) {
+            skipped.push(&f.filename);
             continue;
         }
         read += 1;
-        if read > MAX_FILES_READ {
-            continue;
-        }
-        let old_path = if is_lockfile(old) { old } else { &f.filename };
-        let mut input = both_sides(repo, old_path, &f.filename, base, head, &f.status).await?;
-        if !is_lockfile(&f.filename) {
-            input.head = None;
-        }
-        if input.base.is_some() || input.head.is_some() {
-            manifests.insert(sibling_manifest(&f.filename));
-            change.lockfiles.push(input);
+        match listed_lock(repo, f, base, head).await? {
+            Ok(input) => {
+                if input.base.is_some() || input.head.is_some() {
+                    manifests.insert(sibling_manifest(&f.filename));
+                    change.lockfiles.push(input);
+                }
+            }
+            Err(not_read) => change.not_reviewed.push(not_read),
         }
     }
-    if read > MAX_FILES_READ {
-        change.notes.push(format!(
-            "{read} lock files changed; lockwatch reviewed the first {MAX_FILES_READ}."
-        ));
+    if !skipped.is_empty() {
+        let shown: Vec<&str> = skipped.iter().take(5).copied().collect();
+        let more = if skipped.len() > shown.len() {
+            format!(" and {} more", skipped.len() - shown.len())
+        } else {
+            String::new()
+        };
+        let (n, were) = match skipped.len() {
+            1 => ("1 changed lock file was".to_string(), "it is"),
+            n => (format!("{n} changed lock files were"), "they are"),
+        };
+        change.not_reviewed.push(NotReviewed {
+            path: None,
+            message: format!(
+                "{n} not reviewed: {}{more}. lockwatch reads at most {MAX_FILES_READ} lock files per review, the root Cargo.lock and those whose workspace has a changed manifest first, and read {read}; {were} past that. Split the pull request so that every changed lock file is reviewed",
+                shown.join(", ")
+            ),
+        });
     }
     for path in manifests.iter().take(MAX_FILES_READ) {
         let m = both_sides(repo, path, path, base, head, "modified").await?;
@@ -166,8 +277,20 @@ pub async fn collect(
     }
     if files.capped {
         change.notes.push(capped_note());
+        change.not_reviewed.push(NotReviewed {
+            path: None,
+            message: truncated_finding(MAX_CHANGED_FILES),
+        });
     }
     Ok(change)
+}
+
+/// The `unreviewable` finding of a file list cut short at `cap` files.
+pub fn truncated_finding(cap: usize) -> String {
+    format!(
+        "GitHub's list of changed files stopped at {} files, so lock files and manifests past it could not be seen; the root Cargo.lock is read at both commits whatever the list says, but a changed lock file among the others would not be reviewed. Split the pull request, or set the level of unreviewable lower in the policy to accept this",
+        thousands(cap)
+    )
 }
 
 /// Said when GitHub's file list stopped at its cap: changes past it were not seen.
@@ -195,6 +318,46 @@ fn thousands(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn file(path: &str) -> PrFile {
+        PrFile {
+            filename: path.to_string(),
+            status: "modified".into(),
+            previous_filename: None,
+            sha: None,
+        }
+    }
+
+    /// The root lock file and lock files whose workspace has a changed manifest are read
+    /// first, whatever sorts before them.
+    #[test]
+    fn lock_files_that_must_be_reviewed_are_read_first() {
+        let files: Vec<PrFile> = [
+            "0000/Cargo.lock",
+            "0001/Cargo.lock",
+            "Cargo.lock",
+            "tools/Cargo.lock",
+            "tools/xtask/Cargo.toml",
+            "src/main.rs",
+        ]
+        .into_iter()
+        .map(file)
+        .collect();
+        let order: Vec<(bool, &str)> = reading_order(&files)
+            .into_iter()
+            .map(|(first, f)| (first, f.filename.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                (true, "Cargo.lock"),
+                (true, "tools/Cargo.lock"),
+                (false, "0000/Cargo.lock"),
+                (false, "0001/Cargo.lock"),
+            ]
+        );
+        assert!(!must_review("tool/Cargo.lock", &["tools/Cargo.toml"]));
+    }
 
     #[test]
     fn the_cap_note_names_the_limit_readably() {

@@ -7,9 +7,10 @@
 use super::changes;
 use super::events::JobRequest;
 use super::publish::{self, JobContext, JobError, Outcome};
-use crate::github::{CommitSha, Conclusion, MAX_COMPARED_FILES};
+use crate::github::{CommitSha, MAX_CHANGED_FILES, MAX_COMPARED_FILES};
+use crate::policy::CommentMode;
 use crate::queue::Job;
-use crate::report::{Subject, render_check};
+use crate::report::publication::{self, FailOn, Subject};
 
 /// Review one merge group.
 pub async fn run(
@@ -24,23 +25,25 @@ pub async fn run(
     let check = publish::ensure_check_run(ctx, &repo, job, req, &head).await?;
     let files = repo.compared_files(&base, &head).await?;
     let unlisted_lock = changes::unlisted_root_lock(&repo, &files, &base, &head).await?;
-    if !changes::changes_dependencies(&files) && unlisted_lock.is_none() {
-        let (conclusion, title, summary) = if files.capped {
-            (
-                Conclusion::Neutral,
-                "Too many changed files to see every dependency change",
-                capped_note(),
-            )
-        } else {
-            (
-                Conclusion::Success,
-                "No dependency changes",
-                "This merge group changes no `Cargo.lock` and no `Cargo.toml`: no dependency changes to review.".to_string(),
-            )
-        };
-        publish::still_held(ctx, job).await?;
-        repo.complete_check_run(check, conclusion, title, &summary, &[])
-            .await?;
+    let subject = Subject::MergeGroup;
+    // A comparison GitHub cut short is reviewed like any change (its `unreviewable`
+    // finding fails it): "no dependency changes" would be a guess.
+    if !changes::changes_dependencies(&files) && unlisted_lock.is_none() && !files.capped {
+        let review = publish::empty_review();
+        let report = crate::report::ReportContext::github(
+            "https://github.com",
+            &req.repo,
+            crate::report::Subject::MergeGroup,
+        );
+        let plan = publication::plan(
+            &review,
+            CommentMode::Never,
+            FailOn::Deny,
+            &subject,
+            false,
+            &report,
+        );
+        publish::publish_plan(ctx, job, &repo, check, None, &plan, &[]).await?;
         return Ok(Outcome::Published);
     }
     let mut change = changes::collect(&repo, &files, unlisted_lock, &base, &head).await?;
@@ -49,17 +52,38 @@ pub async fn run(
         let pr_note = changes::capped_note();
         change.notes.retain(|n| *n != pr_note);
         change.notes.push(capped_note());
+        let pr_finding = changes::truncated_finding(MAX_CHANGED_FILES);
+        for n in &mut change.not_reviewed {
+            if n.message == pr_finding {
+                n.message = changes::truncated_finding(MAX_COMPARED_FILES);
+            }
+        }
     }
     let change = change.into_merge_group();
     let review = ctx.pipeline.get().review(&change).await;
-    let report = publish::report_context(req, Subject::MergeGroup, &change, &base, &head, check);
-    let check_report = render_check(&review, &report);
-    publish::still_held(ctx, job).await?;
-    repo.complete_check_run(
+    let report = publish::report_context(
+        req,
+        crate::report::Subject::MergeGroup,
+        &change,
+        &base,
+        &head,
         check,
-        publish::conclusion(review.verdict),
-        &check_report.title,
-        &check_report.summary,
+    );
+    let plan = publication::plan(
+        &review,
+        CommentMode::Never,
+        FailOn::Deny,
+        &subject,
+        true,
+        &report,
+    );
+    publish::publish_plan(
+        ctx,
+        job,
+        &repo,
+        check,
+        None,
+        &plan,
         &publish::annotations(&review),
     )
     .await?;
@@ -74,6 +98,6 @@ pub async fn run(
 /// Said when GitHub's comparison stopped at its file cap.
 fn capped_note() -> String {
     format!(
-        "GitHub lists at most {MAX_COMPARED_FILES} changed files of a comparison, and this merge group reached that limit: dependency changes in files past the first {MAX_COMPARED_FILES} may be missed (the root `Cargo.lock` is read at both commits whatever the list says)."
+        "GitHub lists at most {MAX_COMPARED_FILES} changed files of a comparison, and this merge group reached that limit: dependency changes in files past the first {MAX_COMPARED_FILES} could not be seen (the root `Cargo.lock` is read at both commits whatever the list says)."
     )
 }

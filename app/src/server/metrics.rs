@@ -21,6 +21,7 @@ struct Inner {
     jobs_retried: u64,
     jobs_superseded: u64,
     jobs_lease_lost: u64,
+    publish_failures: BTreeMap<&'static str, u64>,
     review_buckets: Vec<u64>,
     review_sum: f64,
     review_count: u64,
@@ -96,6 +97,12 @@ impl Metrics {
         self.with(|m| m.jobs_lease_lost += 1);
     }
 
+    /// A publication failed: `check_run` (the job runs again until the check run is
+    /// completed) or `comment` (the check run says so; its conclusion is unchanged).
+    pub fn publish_failed(&self, what: &'static str) {
+        self.with(|m| *m.publish_failures.entry(what).or_default() += 1);
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self, jobs: Option<&JobCounts>) -> String {
         let mut out = String::new();
@@ -147,6 +154,18 @@ impl Metrics {
             ("lease-lost", m.jobs_lease_lost),
         ] {
             let _ = writeln!(out, "lockwatch_jobs_total{{outcome=\"{outcome}\"}} {n}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP lockwatch_publish_failures_total Publications that failed: a check run not completed yet (retried until it is), a comment not published (said in the check run)."
+        );
+        let _ = writeln!(out, "# TYPE lockwatch_publish_failures_total counter");
+        for what in ["check_run", "comment"] {
+            let n = m.publish_failures.get(what).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "lockwatch_publish_failures_total{{what=\"{what}\"}} {n}"
+            );
         }
         let _ = writeln!(
             out,

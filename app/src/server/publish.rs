@@ -5,7 +5,7 @@ use super::SharedPipeline;
 use super::changes;
 use super::events::JobRequest;
 use crate::advisories::AdvisoryDb;
-use crate::engine::{AdvisorySource, Level, Review, ReviewInput, Verdict};
+use crate::engine::{AdvisorySource, Level, Review, ReviewInput};
 use crate::github::{
     Annotation, CommitSha, Conclusion, GitHubApp, GitHubError, InstallationId, PrNumber,
     RepoClient, RepoName,
@@ -13,7 +13,8 @@ use crate::github::{
 use crate::pipeline::resolve_policy;
 use crate::policy::{CommentMode, Policy};
 use crate::queue::{Job, Store, StoreError};
-use crate::report::{ReportContext, Subject, render_check, render_markdown};
+use crate::report::publication::{self, CommentPlan, FailOn, Plan, Subject};
+use crate::report::{ReportContext, Subject as Wording};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +25,11 @@ pub const CHECK_NAME: &str = "lockwatch";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Published,
+    /// The check run carries the review; the pull-request comment could not be published
+    /// (`error`), which the check run's text says. Counted in the metrics.
+    PublishedWithoutComment {
+        error: String,
+    },
     /// GitHub says the pull request's head is `head`, not this job's commit: no comment was
     /// published. This commit's check run, if one was open, carries this commit's review
     /// (the head moved after the review's inputs were read) or says it was not reviewed.
@@ -43,6 +49,14 @@ pub enum JobError {
     },
     #[error("{0}")]
     Permanent(String),
+    /// The review is done but its check run could not be completed: the job is run again
+    /// (with backoff, without counting the attempt) until the check run is completed, so
+    /// that it never stays `in_progress` and never passes unreviewed.
+    #[error("cannot complete the check run: {message}")]
+    Unpublished {
+        message: String,
+        retry_after: Option<Duration>,
+    },
     /// The worker no longer holds the job's lease (another worker took it over): it
     /// publishes nothing more and leaves the job alone.
     #[error("{0}")]
@@ -108,7 +122,6 @@ pub(super) fn repo_client(
     ))
 }
 
-/// The verdict line of a rendered report, without the heading marks.
 /// Links in the report point at github.com (the web address of the repository).
 const GITHUB_WEB: &str = "https://github.com";
 
@@ -116,13 +129,13 @@ const GITHUB_WEB: &str = "https://github.com";
 /// this commit's check run for the whole review.
 pub(super) fn report_context(
     req: &JobRequest,
-    subject: Subject,
+    wording: Wording,
     change: &crate::pipeline::ChangeSet,
     base: &CommitSha,
     head: &CommitSha,
     check: u64,
 ) -> ReportContext {
-    let ctx = ReportContext::github(GITHUB_WEB, &req.repo, subject)
+    let ctx = ReportContext::github(GITHUB_WEB, &req.repo, wording)
         .commits(Some(base.as_str()), Some(head.as_str()))
         .policy_file(
             change
@@ -137,12 +150,93 @@ pub(super) fn report_context(
     ctx.full_report_url(runs)
 }
 
-pub(super) fn conclusion(v: Verdict) -> Conclusion {
-    match v {
-        Verdict::Fail => Conclusion::Failure,
-        // `warn` findings are worth a look but must not block a merge: `neutral`.
-        Verdict::Warn => Conclusion::Neutral,
-        Verdict::Pass => Conclusion::Success,
+/// The check run could not be completed: see `JobError::Unpublished`.
+pub(super) fn unpublished(e: GitHubError) -> JobError {
+    JobError::Unpublished {
+        retry_after: e.retry_after(),
+        message: e.to_string(),
+    }
+}
+
+/// Times the comment is tried (each request also has the client's own retries).
+const COMMENT_TRIES: u32 = 3;
+/// Wait before the second try (twice that before the third).
+const COMMENT_WAIT: Duration = Duration::from_millis(300);
+
+/// Publish a plan (`report::publication::plan`): the check run is completed first, with the
+/// review's conclusion, whatever becomes of the comment; then the comment is tried, and a
+/// comment that cannot be published is said in the check run's text (the conclusion stays).
+/// `Ok(Some(error))`: the comment could not be published.
+pub(super) async fn publish_plan(
+    ctx: &JobContext,
+    job: &Job,
+    repo: &RepoClient,
+    check: u64,
+    pr: Option<PrNumber>,
+    plan: &Plan,
+    annotations: &[Annotation],
+) -> Result<Option<String>, JobError> {
+    still_held(ctx, job).await?;
+    repo.complete_check_run(
+        check,
+        plan.conclusion,
+        &plan.title,
+        &plan.summary,
+        annotations,
+    )
+    .await
+    .map_err(unpublished)?;
+    let create = match plan.comment {
+        CommentPlan::Leave => return Ok(None),
+        CommentPlan::EditExisting => false,
+        CommentPlan::CreateOrEdit => true,
+    };
+    let Some(pr) = pr else { return Ok(None) };
+    let mut error = String::new();
+    for attempt in 0..COMMENT_TRIES {
+        if attempt > 0 {
+            tokio::time::sleep(COMMENT_WAIT * attempt).await;
+        }
+        let author = match repo.bot_login().await {
+            Ok(a) => a,
+            Err(e) => {
+                error = format!("cannot tell the App's own account: {e}");
+                continue;
+            }
+        };
+        still_held(ctx, job).await?;
+        match repo
+            .upsert_report_comment(pr, &plan.body, create, &author)
+            .await
+        {
+            Ok(outcome) => {
+                tracing::info!(comment = ?outcome, "comment published");
+                return Ok(None);
+            }
+            Err(e) => error = e.to_string(),
+        }
+    }
+    tracing::warn!(%error, "cannot publish the pull-request comment; the check run says so");
+    still_held(ctx, job).await?;
+    if let Err(e) = repo
+        .update_check_run_text(
+            check,
+            &plan.title,
+            &publication::comment_failed_note(&plan.summary, &error),
+        )
+        .await
+    {
+        tracing::warn!(error = %e, "cannot say on the check run that the comment failed");
+    }
+    Ok(Some(error))
+}
+
+/// The outcome of a job whose check run is published.
+fn done(comment_error: Option<String>, moved: Option<CommitSha>) -> Outcome {
+    match (moved, comment_error) {
+        (Some(head), _) => Outcome::NotTheHead { head },
+        (None, Some(error)) => Outcome::PublishedWithoutComment { error },
+        (None, None) => Outcome::Published,
     }
 }
 
@@ -193,7 +287,11 @@ pub(super) async fn ensure_check_run(
     let summary = "lockwatch is reviewing the `Cargo.lock` changes of this commit.";
     if let Some(id) = job.check_run_id.and_then(|i| u64::try_from(i).ok()) {
         still_held(ctx, job).await?;
-        repo.restart_check_run(id, title, summary).await?;
+        // Showing it in progress again is a courtesy: a run GitHub will not PATCH now is
+        // completed (and retried until it is) when the review is published.
+        if let Err(e) = repo.restart_check_run(id, title, summary).await {
+            tracing::warn!(error = %e, check_run = id, "cannot show the check run in progress again");
+        }
         return Ok(id);
     }
     if let Some(run) = repo.find_check_run(head, CHECK_NAME).await? {
@@ -226,22 +324,6 @@ async fn moved_on(
 ) -> Result<Option<CommitSha>, JobError> {
     let now = repo.pull_request_head(pr).await?;
     Ok((now != *head).then_some(now))
-}
-
-/// What the check run of a commit that is no longer the head says first.
-fn not_the_head_note(pr: PrNumber, newer: &CommitSha) -> String {
-    format!(
-        "**This commit is no longer the head of pull request {pr}** (the head is now {}): this is the review of this commit; the head gets a review of its own, and the pull request's comment shows that one.\n\n",
-        newer.short()
-    )
-}
-
-/// The outcome of a job whose publication is done.
-fn published(moved: Option<CommitSha>) -> Outcome {
-    match moved {
-        None => Outcome::Published,
-        Some(head) => Outcome::NotTheHead { head },
-    }
 }
 
 /// The check run an earlier attempt of this job opened on its commit, if any (stored, or
@@ -280,12 +362,13 @@ async fn complete_not_reviewed(
         ),
         &[],
     )
-    .await?;
+    .await
+    .map_err(unpublished)?;
     Ok(())
 }
 
 /// The review of a change with no lock files ("does not change dependencies (any more)").
-fn empty_review() -> Review {
+pub(super) fn empty_review() -> Review {
     let db = AdvisoryDb::from_advisories(Vec::new(), "none");
     let input = ReviewInput {
         lockfiles: &[],
@@ -308,14 +391,18 @@ pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcom
     let Some(pr) = req.pr_number.map(PrNumber) else {
         let check = ensure_check_run(ctx, &repo, job, req, &head).await?;
         still_held(ctx, job).await?;
+        // Nothing was reviewed: `neutral` would pass a required check (a re-run on a fork's
+        // pull request, whose payload names no pull request, would turn a failing review
+        // into a passing one). Fail closed.
         repo.complete_check_run(
             check,
-            Conclusion::Neutral,
+            Conclusion::Failure,
             "No pull request to review",
-            "GitHub did not name a pull request for this commit, so lockwatch has no base to compare it with. Push to the pull request, or re-run the check from the pull request's page.",
+            "GitHub did not name a pull request for this commit, so lockwatch has no base to compare it with, reviewed nothing, and this check does not pass. Push to the pull request to have it reviewed again.",
             &[],
         )
-        .await?;
+        .await
+        .map_err(unpublished)?;
         return Ok(Outcome::Published);
     };
     let pull = repo.pull_request(pr).await?;
@@ -335,7 +422,7 @@ pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcom
     let base = CommitSha::parse(&pull.base.sha)
         .ok_or_else(|| JobError::Permanent("the pull request has no base SHA".into()))?;
     let check = ensure_check_run(ctx, &repo, job, req, &head).await?;
-    let files = repo.changed_files(pr).await?;
+    let files = repo.changed_files(pr, pull.changed_files).await?;
     let unlisted_lock = changes::unlisted_root_lock(&repo, &files, &base, &head).await?;
     // GitHub lists the files of the pull request, not of a commit: if the head moved while
     // they were listed, they may be the new head's, and this commit cannot be reviewed
@@ -347,40 +434,24 @@ pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcom
     }
     let pipeline = ctx.pipeline.get();
 
-    if !changes::changes_dependencies(&files) && unlisted_lock.is_none() {
-        if files.capped {
-            // GitHub stopped listing at its cap: "no dependency changes" would be a guess.
-            // Nothing is claimed either way; an existing comment is left as it is.
-            still_held(ctx, job).await?;
-            repo.complete_check_run(
-                check,
-                Conclusion::Neutral,
-                "Too many changed files to see every dependency change",
-                &format!(
-                    "No `Cargo.lock` or `Cargo.toml` is among the files GitHub listed for this pull request, but the list is incomplete. The root `Cargo.lock` is the same at both commits; other lock files and manifests past the end of the list were not seen.\n\n{}\n\nReview the dependency changes of this pull request by hand, or split it into smaller pull requests.",
-                    changes::capped_note()
-                ),
-                &[],
-            )
-            .await?;
-            return Ok(Outcome::Published);
-        }
+    // A list GitHub cut short is reviewed like any change (its `unreviewable` finding
+    // fails it): "no dependency changes" would be a guess.
+    if !changes::changes_dependencies(&files) && unlisted_lock.is_none() && !files.capped {
         let review = empty_review();
-        // No new comment; an existing one is edited to say there is nothing any more.
-        still_held(ctx, job).await?;
-        let report = ReportContext::github(GITHUB_WEB, &req.repo, Subject::PullRequest);
-        repo.upsert_report_comment(pr, &render_markdown(&review, &report), false)
-            .await?;
-        still_held(ctx, job).await?;
-        repo.complete_check_run(
-            check,
-            Conclusion::Success,
-            "No dependency changes",
-            "This pull request changes no `Cargo.lock` and no `Cargo.toml`: no dependency changes to review.",
-            &[],
-        )
-        .await?;
-        return Ok(Outcome::Published);
+        let report = ReportContext::github(GITHUB_WEB, &req.repo, Wording::PullRequest);
+        let plan = publication::plan(
+            &review,
+            CommentMode::OnFindings,
+            FailOn::Deny,
+            &Subject::PullRequest {
+                number: pr.0,
+                superseded_by: None,
+            },
+            false,
+            &report,
+        );
+        let comment_error = publish_plan(ctx, job, &repo, check, Some(pr), &plan, &[]).await?;
+        return Ok(done(comment_error, None));
     }
 
     let mut change = changes::collect(&repo, &files, unlisted_lock, &base, &head).await?;
@@ -394,43 +465,37 @@ pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcom
             .push("This pull request is a draft; it was reviewed anyway.".into());
     }
     let review = pipeline.review(&change).await;
-    let report = report_context(req, Subject::PullRequest, &change, &base, &head, check);
-    let body = render_markdown(&review, &report);
-    let check_report = render_check(&review, &report);
     let (policy, _) = resolve_policy(&change);
     // The comment is the pull request's: only the head's review goes there. The check run
     // is this commit's: it carries this commit's review either way.
     let moved = moved_on(&repo, pr, &head).await?;
-    let has_findings = review.visible_findings().next().is_some();
-    let comment = match (&moved, policy.comment) {
-        (Some(_), _) | (None, CommentMode::Never) => None,
-        (None, CommentMode::Always) => {
-            still_held(ctx, job).await?;
-            Some(repo.upsert_report_comment(pr, &body, true).await?)
-        }
-        (None, CommentMode::OnFindings) => {
-            still_held(ctx, job).await?;
-            Some(repo.upsert_report_comment(pr, &body, has_findings).await?)
-        }
-    };
-    let summary = match &moved {
-        Some(newer) => format!("{}{}", not_the_head_note(pr, newer), check_report.summary),
-        None => check_report.summary,
-    };
-    still_held(ctx, job).await?;
-    repo.complete_check_run(
+    let plan = publication::plan(
+        &review,
+        policy.comment,
+        FailOn::Deny,
+        &Subject::PullRequest {
+            number: pr.0,
+            superseded_by: moved.as_ref().map(|m| m.short().to_string()),
+        },
+        true,
+        &report_context(req, Wording::PullRequest, &change, &base, &head, check),
+    );
+    let comment_error = publish_plan(
+        ctx,
+        job,
+        &repo,
         check,
-        conclusion(review.verdict),
-        &check_report.title,
-        &summary,
+        Some(pr),
+        &plan,
         &annotations(&review),
     )
     .await?;
-    tracing::info!(verdict = review.verdict.as_str(), comment = ?comment, not_the_head = moved.is_some(), "review published");
-    Ok(published(moved))
+    tracing::info!(verdict = review.verdict.as_str(), comment_error = ?comment_error, not_the_head = moved.is_some(), "review published");
+    Ok(done(comment_error, moved))
 }
 
-/// The job gave up: say so on the check run as `neutral` (never a false `failure`).
+/// The job gave up: say so on the check run as `failure`. Nothing was reviewed, and
+/// GitHub counts `neutral` as passing: an unreviewed commit must not pass (fail closed).
 pub async fn give_up(
     ctx: &JobContext,
     job: &Job,
@@ -442,16 +507,17 @@ pub async fn give_up(
     still_held(ctx, job).await?;
     repo.complete_check_run(
         check,
-        Conclusion::Neutral,
+        Conclusion::Failure,
         "lockwatch could not finish",
         &format!(
-            "lockwatch could not review this commit after {} attempts, so nothing was checked. The last error was:\n\n```\n{}\n```\n\nRe-run the check to try again.",
+            "lockwatch could not review this commit after {} attempts, so nothing was checked, and this check fails rather than pass unreviewed. The last error was:\n\n```\n{}\n```\n\nRe-run the check to try again.",
             job.attempts,
             reason.replace('`', "'")
         ),
         &[],
     )
-    .await?;
+    .await
+    .map_err(unpublished)?;
     Ok(())
 }
 

@@ -167,6 +167,16 @@ async fn run_job(workers: &Workers, job: &Job) {
                 tracing::info!(took_ms = started.elapsed().as_millis() as u64, "job done");
                 store.finish(&job.lease(), Finished::Done).await
             }
+            Ok(Outcome::PublishedWithoutComment { error }) => {
+                // The check run carries the review and says the comment failed.
+                workers.metrics.job_done(started.elapsed());
+                workers.metrics.publish_failed("comment");
+                tracing::warn!(%error, "job done; the comment could not be published");
+                store.finish(&job.lease(), Finished::Done).await
+            }
+            Err(JobError::Unpublished { message, retry_after }) => {
+                unpublished_again(workers, job, &message, retry_after).await
+            }
             Ok(Outcome::NotTheHead { head }) => {
                 workers.metrics.job_superseded();
                 tracing::info!(current_head = %head, "not the pull request's head (GitHub says); the head gets its own review");
@@ -199,11 +209,24 @@ async fn run_job(workers: &Workers, job: &Job) {
             Err(e) => {
                 let message = e.to_string();
                 tracing::error!(error = %message, "job failed for good");
-                workers.metrics.job_failed();
-                if let Err(e) = publish::give_up(&workers.ctx, job, &req, &message).await {
-                    tracing::error!(error = %e, "cannot report the failure on the check run");
+                match publish::give_up(&workers.ctx, job, &req, &message).await {
+                    Ok(()) => {
+                        workers.metrics.job_failed();
+                        store.fail(&job.lease(), &message).await
+                    }
+                    Err(JobError::LeaseLost(e)) => Err(e),
+                    // The check run must not stay `in_progress`: run the job again until
+                    // its check run is completed.
+                    Err(e @ (JobError::Unpublished { .. } | JobError::Transient { .. })) => {
+                        tracing::error!(error = %e, "cannot report the failure on the check run yet");
+                        unpublished_again(workers, job, &format!("{message}; {e}"), None).await
+                    }
+                    Err(e @ JobError::Permanent(_)) => {
+                        tracing::error!(error = %e, "cannot report the failure on the check run");
+                        workers.metrics.job_failed();
+                        store.fail(&job.lease(), &message).await
+                    }
                 }
-                store.fail(&job.lease(), &message).await
             }
         };
         match stored {
@@ -217,6 +240,25 @@ async fn run_job(workers: &Workers, job: &Job) {
     }
     .instrument(span)
     .await;
+}
+
+/// The job's check run could not be completed (see `JobError::Unpublished`): run the job
+/// again after a bounded backoff, without counting the attempt, so it is never given up
+/// with its check run `in_progress`. Counted in `lockwatch_publish_failures_total`.
+async fn unpublished_again(
+    workers: &Workers,
+    job: &Job,
+    message: &str,
+    retry_after: Option<Duration>,
+) -> Result<(), StoreError> {
+    let delay = retry_delay(workers.settings.retry_base, job.attempts, retry_after);
+    workers.metrics.publish_failed("check_run");
+    tracing::warn!(error = %message, retry_in_ms = delay.as_millis() as u64, "cannot complete the check run; will try again");
+    workers
+        .ctx
+        .store
+        .retry_uncounted(&job.lease(), delay, message)
+        .await
 }
 
 /// This job's commit is not its pull request's head on GitHub: make sure the head is
@@ -272,10 +314,16 @@ async fn give_up_after_crashes(workers: &Workers, job: &Job, req: &JobRequest) {
             store.fail(&job.lease(), &message).await
         }
         Err(JobError::LeaseLost(e)) => Err(e),
-        Err(JobError::Transient {
-            message: why,
-            retry_after,
-        }) => {
+        Err(
+            JobError::Transient {
+                message: why,
+                retry_after,
+            }
+            | JobError::Unpublished {
+                message: why,
+                retry_after,
+            },
+        ) => {
             // The job stays past its attempts: the next claim only reports again.
             let delay = retry_delay(workers.settings.retry_base, job.attempts, retry_after);
             tracing::warn!(error = %why, "cannot report the crashed review yet; will retry");

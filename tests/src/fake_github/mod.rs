@@ -28,6 +28,22 @@ use tokio::sync::mpsc;
 pub const REPO: &str = "Codertocat/Hello-World";
 pub const INSTALLATION: u64 = 1;
 pub const APP_ID: u64 = 4242;
+/// The App's slug (`GET /app`); its installation tokens comment as `lockwatch-test[bot]`.
+pub const APP_SLUG: &str = "lockwatch-test";
+/// The account an installation token writes as, unless `World::token_logins` says other.
+pub const BOT_LOGIN: &str = "lockwatch-test[bot]";
+
+/// The blob SHA the fake gives a file's bytes (40 hex digits, stable).
+pub fn blob_sha(bytes: &[u8]) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut parts = String::new();
+    for salt in 0u8..3 {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (salt, bytes).hash(&mut h);
+        parts.push_str(&format!("{:016x}", h.finish()));
+    }
+    parts[..40].to_string()
+}
 
 /// Paths of the throwaway test key pair.
 pub fn test_key_path() -> PathBuf {
@@ -102,6 +118,8 @@ pub struct Comment {
     pub repo: String,
     pub issue: u64,
     pub body: String,
+    /// The login that wrote it.
+    pub author: String,
 }
 
 #[derive(Debug, Clone)]
@@ -132,6 +150,16 @@ pub struct World {
     pub prs: HashMap<(String, u64), Pr>,
     pub comments: Vec<Comment>,
     pub check_runs: Vec<CheckRun>,
+    /// Token -> the login it writes comments as (default `BOT_LOGIN`).
+    pub token_logins: HashMap<String, String>,
+    /// (sha, path) the contents API answers 404 for, although the file is in the tree (as
+    /// GitHub does for a while after a push, or under load).
+    pub hidden: std::collections::HashSet<(String, String)>,
+    /// Blob SHAs the blob API answers 404 for.
+    pub hidden_blobs: std::collections::HashSet<String>,
+    /// The pull-request file listing stops after this many pages without saying so (no
+    /// `Link: next`), as a listing cut short does; `pulls/get` still counts every file.
+    pub file_list_pages: Option<usize>,
     faults: Vec<Fault>,
     /// Requests the real API would reject, or that nobody expected.
     pub errors: Vec<String>,
@@ -159,10 +187,11 @@ impl World {
         let (b, h) = (tree(base), tree(head));
         let mut files = Vec::new();
         for (path, content) in h {
+            let sha = blob_sha(content);
             match b.get(path) {
-                None => files.push(json!({"filename": path, "status": "added"})),
+                None => files.push(json!({"filename": path, "status": "added", "sha": sha})),
                 Some(old) if old != content => {
-                    files.push(json!({"filename": path, "status": "modified"}))
+                    files.push(json!({"filename": path, "status": "modified", "sha": sha}))
                 }
                 _ => {}
             }
@@ -253,6 +282,37 @@ impl FakeGitHub {
                     draft,
                 },
             )
+        });
+    }
+
+    /// A comment on `issue` of `REPO` written by `author` (not lockwatch).
+    pub fn comment_as(&self, issue: u64, author: &str, body: &str) -> u64 {
+        self.world(|w| {
+            let id = w.id();
+            w.comments.push(Comment {
+                id,
+                repo: REPO.to_string(),
+                issue,
+                body: body.to_string(),
+                author: author.to_string(),
+            });
+            id
+        })
+    }
+
+    /// The contents API answers 404 for `path` at `sha` (and, with `blob_too`, the blob API
+    /// for its blob), although the file is there.
+    pub fn hide(&self, sha: &str, path: &str, blob_too: bool) {
+        self.world(|w| {
+            w.hidden.insert((sha.to_string(), path.to_string()));
+            if blob_too {
+                let blob = w
+                    .trees
+                    .get(&(REPO.to_string(), sha.to_string()))
+                    .and_then(|t| t.get(path))
+                    .map(|b| blob_sha(b));
+                w.hidden_blobs.extend(blob);
+            }
         });
     }
 
@@ -485,7 +545,14 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let mut response = dispatch(&s, &op_id, &params, &query, &body, &accept);
+    let login = {
+        let w = s.world.lock().expect("fake GitHub state");
+        token
+            .as_deref()
+            .and_then(|t| w.token_logins.get(t).cloned())
+            .unwrap_or_else(|| BOT_LOGIN.to_string())
+    };
+    let mut response = dispatch(&s, &op_id, &params, &query, &body, &accept, &login);
     response.headers_mut().insert(
         "x-ratelimit-remaining",
         "4999".parse().expect("fake GitHub"),
@@ -568,6 +635,7 @@ fn dispatch(
     query: &HashMap<String, String>,
     body: &Value,
     accept: &str,
+    login: &str,
 ) -> Response {
     let mut w = s.world.lock().expect("fake GitHub state");
     let repo = format!(
@@ -594,8 +662,14 @@ fn dispatch(
                 .expect("fake GitHub");
             (StatusCode::CREATED, axum::Json(json!({"token": token, "expires_at": expires, "permissions": {}, "repository_selection": "all"}))).into_response()
         }
+        "apps/get-authenticated" => axum::Json(json!({
+            "id": APP_ID, "slug": APP_SLUG, "name": "lockwatch (test)",
+            "owner": {"login": "lockwatch"}, "permissions": {}, "events": [],
+        }))
+        .into_response(),
         "pulls/get" => match w.prs.get(&(repo.clone(), num("pull_number"))) {
             Some(pr) => axum::Json(json!({
+                "changed_files": w.changed_between(&repo, &pr.base_sha, &pr.head_sha).len(),
                 "number": num("pull_number"), "state": "open", "draft": pr.draft,
                 "head": {"sha": pr.head_sha, "ref": "feature"},
                 "base": {"sha": pr.base_sha, "ref": "main"},
@@ -610,7 +684,11 @@ fn dispatch(
             let mut files = w.changed_between(&repo, &pr.base_sha, &pr.head_sha);
             files.truncate(3000);
             let path = format!("/repos/{repo}/pulls/{}/files", num("pull_number"));
-            let (chunk, link) = page_of(&files, query, &base, &path);
+            let (chunk, mut link) = page_of(&files, query, &base, &path);
+            let page: usize = query.get("page").and_then(|v| v.parse().ok()).unwrap_or(1);
+            if w.file_list_pages.is_some_and(|n| page >= n) {
+                link = None;
+            }
             with_link(StatusCode::OK, Value::Array(chunk), link)
         }
         // `BASE...HEAD`; the files of the whole comparison come on the first page, 300 at
@@ -648,6 +726,9 @@ fn dispatch(
                 return error(StatusCode::NOT_FOUND, "Not Found");
             };
             let path = percent_decode(p.get("path").map_or("", |v| v));
+            if w.hidden.contains(&(sha.clone(), path.clone())) {
+                return error(StatusCode::NOT_FOUND, "Not Found");
+            }
             match w
                 .trees
                 .get(&(repo.clone(), sha.clone()))
@@ -662,13 +743,41 @@ fn dispatch(
                 None => error(StatusCode::NOT_FOUND, "Not Found"),
             }
         }
+        "git/get-blob" => {
+            if accept != "application/vnd.github.raw+json" {
+                w.errors.push(format!(
+                    "blob requested as {accept:?}; the fake serves raw only"
+                ));
+                return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported");
+            }
+            let want = p.get("file_sha").cloned().unwrap_or_default();
+            if w.hidden_blobs.contains(&want) {
+                return error(StatusCode::NOT_FOUND, "Not Found");
+            }
+            let found = w
+                .trees
+                .iter()
+                .filter(|((r, _), _)| *r == repo)
+                .flat_map(|(_, t)| t.values())
+                .find(|b| blob_sha(b) == want)
+                .cloned();
+            match found {
+                Some(bytes) => (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "application/vnd.github.raw+json")],
+                    bytes,
+                )
+                    .into_response(),
+                None => error(StatusCode::NOT_FOUND, "Not Found"),
+            }
+        }
         "issues/list-comments" => {
             let issue = num("issue_number");
             let all: Vec<Value> = w
                 .comments
                 .iter()
                 .filter(|c| c.repo == repo && c.issue == issue)
-                .map(|c| json!({"id": c.id, "body": c.body, "user": {"login": "lockwatch[bot]", "type": "Bot"}}))
+                .map(|c| json!({"id": c.id, "body": c.body, "user": {"login": c.author, "type": if c.author.ends_with("[bot]") { "Bot" } else { "User" }}}))
                 .collect();
             let path = format!("/repos/{repo}/issues/{issue}/comments");
             let (chunk, link) = page_of(&all, query, &base, &path);
@@ -683,6 +792,7 @@ fn dispatch(
                 repo: repo.clone(),
                 issue,
                 body: text.clone(),
+                author: login.to_string(),
             });
             let _ = s.tx.send(Published::CommentCreated {
                 issue,
@@ -706,6 +816,11 @@ fn dispatch(
             let id = num("comment_id");
             let text = body["body"].as_str().unwrap_or_default().to_string();
             match w.comments.iter_mut().find(|c| c.id == id && c.repo == repo) {
+                // GitHub lets nobody but its author (and admins) edit a comment.
+                Some(c) if c.author != login => error(
+                    StatusCode::FORBIDDEN,
+                    "Must have admin rights to Repository.",
+                ),
                 Some(c) => {
                     c.body = text.clone();
                     let _ = s.tx.send(Published::CommentEdited {
