@@ -417,7 +417,8 @@ fn what_could_not_be_inspected_is_never_folded_and_counts_when_it_blocks() {
             Code::Unreviewable,
             "Cargo.lock: 2 new or changed crate(s) were not inspected: the registry is down",
         )
-        .at("Cargo.lock", None),
+        .at("Cargo.lock", None)
+        .level(Level::Warn),
     );
     let review = review.finish();
     let md = render_markdown(&review, &context());
@@ -433,4 +434,72 @@ fn what_could_not_be_inspected_is_never_folded_and_counts_when_it_blocks() {
     assert!(md[table..].contains("unsupported lock format"), "{md}");
     assert!(md[alert..table].contains("the registry is down"), "{md}");
     check_rendered("unreviewable", &md);
+}
+
+/// 200 throw-away lock files, each with a crate that was not inspected, and one blocking
+/// finding: the coverage gaps and the lock-file sections are cut before any finding is.
+#[test]
+fn many_lock_files_never_push_a_blocking_finding_out() {
+    use lockwatch::engine::{
+        Code, Finding, Level, LockfileReview, LockfileStatus, SCHEMA_VERSION, Summary, Verdict,
+    };
+    use lockwatch::lockfile::ChangeKind;
+    let mut lockfiles = Vec::new();
+    let mut findings = Vec::new();
+    for i in 0..200 {
+        let path = format!("{i:04}/Cargo.lock");
+        lockfiles.push(LockfileReview {
+            path: path.clone(),
+            status: LockfileStatus::Modified,
+            base_format: Some(3),
+            head_format: Some(3),
+            changes: vec![reviews::row(
+                "serde",
+                ChangeKind::Updated,
+                Some("1.0.0"),
+                Some("1.0.1"),
+                "crates.io",
+                7,
+            )],
+            workspace_changes: Vec::new(),
+            unchanged: 3,
+        });
+        findings.push(
+            Finding::new(
+                Code::Unreviewable,
+                format!("{path}: 1 new or changed crate(s) were not inspected (build scripts, proc macros, yanked, publication time): crate fetching is turned off in this configuration, and this sentence is long enough to matter"),
+            )
+            .at(path, None)
+            .level(Level::Warn),
+        );
+    }
+    findings.push(
+        Finding::new(
+            Code::Unreviewable,
+            "1 changed lock file was not reviewed: Cargo.lock. Split the pull request",
+        )
+        .level(Level::Deny),
+    );
+    let review = lockwatch::engine::Review {
+        schema_version: SCHEMA_VERSION,
+        verdict: Verdict::Pass,
+        summary: Summary::default(),
+        lockfiles,
+        findings,
+        notes: Vec::new(),
+        advisory_db: None,
+    }
+    .finish();
+    for (what, md) in [
+        ("comment", render_markdown(&review, &context())),
+        ("check run", render_check(&review, &context()).summary),
+    ] {
+        assert!(md.len() <= MAX_COMMENT_CHARS, "{what}: {}", md.len());
+        assert!(
+            md.contains("1 changed lock file was not reviewed"),
+            "{what}: {md}"
+        );
+        assert!(md.contains("… and 190 more like these"), "{what}: {md}");
+        check_rendered(what, &md);
+    }
 }

@@ -26,6 +26,8 @@ pub const MAX_COMMENT_CHARS: usize = 65_535;
 pub const CHECK_SUMMARY_RESERVE: usize = 1_000;
 /// A build-script diff longer than this is cut in the comment (the JSON has it whole).
 const MAX_DIFF_CHARS: usize = 12_000;
+/// Coverage gaps listed in the alert (the rest are counted).
+const MAX_GAPS: usize = 10;
 /// Evidence lines shown per finding.
 const MAX_EVIDENCE: usize = 2;
 
@@ -779,8 +781,15 @@ fn gaps_block(p: &Parts<'_>) -> String {
     let mut s = String::from(
         "\n> [!WARNING]\n> **Not everything was inspected**, so this verdict covers less than it seems:\n",
     );
-    for g in &p.gaps {
+    for g in p.gaps.iter().take(MAX_GAPS) {
         let _ = writeln!(s, "> - {}", text(g));
+    }
+    if p.gaps.len() > MAX_GAPS {
+        let _ = writeln!(
+            s,
+            "> - … and {} more like these (the check run and `lockwatch check --format json` list them all)",
+            p.gaps.len() - MAX_GAPS
+        );
     }
     s
 }
@@ -1089,6 +1098,8 @@ fn footer(review: &Review, ctx: &ReportContext) -> String {
 struct Limits {
     change_rows: usize,
     extras: usize,
+    /// Lock files whose change section is shown (the rest are counted in one line).
+    lockfiles: usize,
     existing: usize,
     diff_chars: usize,
     main: usize,
@@ -1097,6 +1108,7 @@ struct Limits {
 const ALL: Limits = Limits {
     change_rows: usize::MAX,
     extras: usize::MAX,
+    lockfiles: usize::MAX,
     existing: usize::MAX,
     diff_chars: MAX_DIFF_CHARS,
     main: usize::MAX,
@@ -1166,7 +1178,8 @@ fn compose(
     }
     let mut cut = 0;
     let mut budget_rows = lim.change_rows;
-    for lf in &review.lockfiles {
+    let shown_files = review.lockfiles.len().min(lim.lockfiles);
+    for lf in &review.lockfiles[..shown_files] {
         let before = cut;
         let quiet = lf
             .changes
@@ -1176,6 +1189,19 @@ fn compose(
         out.push_str(&change_section(review, lf, budget_rows, &more, &mut cut));
         let shown = quiet - (cut - before);
         budget_rows = budget_rows.saturating_sub(shown);
+    }
+    if shown_files < review.lockfiles.len() {
+        let rest = &review.lockfiles[shown_files..];
+        let _ = writeln!(
+            out,
+            "\n… and {} more lock files with {}: {more}",
+            rest.len(),
+            count(
+                rest.iter().map(|l| l.changes.len()).sum(),
+                "crate change",
+                "crate changes"
+            )
+        );
     }
     out.push_str(&pulled_in_section(review, lim.extras, subject));
     if lim.extras > 0 {
@@ -1212,6 +1238,17 @@ fn fit(review: &Review, ctx: &ReportContext, for_check: bool, budget: usize) -> 
         lim.extras = largest(review.summary.changes, |n| {
             render(Limits { extras: n, ..lim }).len() <= budget
         });
+        return render(lim);
+    }
+    lim.lockfiles = largest(review.lockfiles.len(), |n| {
+        render(Limits {
+            lockfiles: n,
+            ..lim
+        })
+        .len()
+            <= budget
+    });
+    if render(lim).len() <= budget {
         return render(lim);
     }
     lim.existing = largest(p.existing.len(), |n| {
