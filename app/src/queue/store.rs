@@ -932,6 +932,39 @@ mod tests {
         }
     }
 
+    /// A job whose check run is open and that went back to the queue (a shutdown mid-review,
+    /// or a retry) is not superseded by a newer head: it must run again to complete its
+    /// check run (before, it was superseded and its check run stayed in progress for ever).
+    #[tokio::test]
+    async fn a_queued_job_with_an_open_check_run_is_not_superseded() {
+        let (_d, stores) = stores().await;
+        for s in stores {
+            let lease = Duration::from_secs(60);
+            s.enqueue(&key("d1"), "pull_request", Some(job(1, "a")))
+                .await
+                .expect("q");
+            let a = s.claim(lease).await.expect("claim").expect("a");
+            s.set_check_run(&a.lease(), 77).await.expect("check run");
+            s.requeue(&a.lease()).await.expect("requeue");
+            s.enqueue(&key("d2"), "pull_request", Some(job(1, "b")))
+                .await
+                .expect("q");
+            let c = s.counts().await.expect("counts");
+            assert_eq!((c.queued, c.superseded), (2, 0), "{:?}", s.backend());
+            // A queued job that opened nothing is still superseded.
+            s.enqueue(&key("d3"), "pull_request", Some(job(1, "c")))
+                .await
+                .expect("q");
+            let c = s.counts().await.expect("counts");
+            assert_eq!((c.queued, c.superseded), (2, 1), "{:?}", s.backend());
+            let again = s.claim(lease).await.expect("claim").expect("a again");
+            assert_eq!(
+                (again.head_sha.as_str(), again.check_run_id),
+                ("a", Some(77))
+            );
+        }
+    }
+
     /// A process that stopped between accepting a delivery and folding it into a job:
     /// the next start folds it, before any worker claims.
     #[tokio::test]
