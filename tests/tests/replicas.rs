@@ -433,7 +433,7 @@ async fn three_replicas_on_postgres_survive_sigkill_sigterm_and_a_database_resta
     for round in 0..ROUNDS {
         for pr in 1..=PRS {
             // Each push is a new commit; every other one fails its review.
-            let fails = (pr as usize + round) % 2 == 0;
+            let fails = (pr as usize + round).is_multiple_of(2);
             let head = commit(&fake, if fails { &failing_tree } else { &passing_tree });
             fake.set_pr(pr, &base, &head, false);
             let action = if round == 0 { "opened" } else { "synchronize" };
@@ -449,7 +449,7 @@ async fn three_replicas_on_postgres_survive_sigkill_sigterm_and_a_database_resta
                 newest[pr as usize - 1] = (head, fails);
             }
             // GitHub redelivers: every third delivery is sent again (same id and body).
-            if sent.len() % 3 == 0 {
+            if sent.len().is_multiple_of(3) {
                 redeliveries += 1;
                 let again = sent[(redeliveries * 37) % sent.len()].0.clone();
                 send(again, &mut sent);
