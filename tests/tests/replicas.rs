@@ -26,6 +26,8 @@ struct Replica {
     log: PathBuf,
     data: tempfile::TempDir,
     generation: usize,
+    /// More `serve` flags.
+    extra: Vec<String>,
 }
 
 impl Replica {
@@ -40,6 +42,7 @@ impl Replica {
             log: logs.join(format!("replica{i}")),
             data: tempfile::tempdir().expect("test step"),
             generation: 0,
+            extra: Vec::new(),
         }
     }
 
@@ -72,6 +75,7 @@ impl Replica {
                 "--database-url",
                 database_url,
             ])
+            .args(&self.extra)
             .env("LOCKWATCH_APP_ID", APP_ID.to_string())
             .env("LOCKWATCH_PRIVATE_KEY_FILE", test_key_path())
             .env("LOCKWATCH_WEBHOOK_SECRET", SECRET)
@@ -609,4 +613,101 @@ async fn three_replicas_on_postgres_survive_sigkill_sigterm_and_a_database_resta
     );
     drop(replicas);
     drop(private);
+}
+
+/// Replicas of one App share each installation's GitHub rate limit (issue 19): two
+/// replicas on one PostgreSQL, GitHub granting the installation 25 requests per 2 s window
+/// (and saying so in `x-ratelimit-*`), six pull requests reviewed at once. The replicas
+/// take each request from the budget they share through the job database and wait for the
+/// reset at the reserve; GitHub never has to refuse one of them. With the sharing off
+/// (`LOCKWATCH_TEST_RATE_RESERVE=0` runs the replicas with `--github-rate-reserve 0`) the
+/// same scenario runs into GitHub's 403s (11 of 101 requests refused when tried).
+#[allow(clippy::print_stderr)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_share_the_installations_rate_limit_and_never_exceed_it() {
+    lockwatch::http::install_crypto_provider();
+    let Some(database_url) = lockwatch::testkit::databases::fresh_postgres()
+        .await
+        .expect("LOCKWATCH_TEST_POSTGRES_URL is usable")
+    else {
+        eprintln!("not run: set LOCKWATCH_TEST_POSTGRES_URL (see tests/start-postgres.sh)");
+        return;
+    };
+    let reserve = std::env::var("LOCKWATCH_TEST_RATE_RESERVE").unwrap_or_else(|_| "2".into());
+    let fake = FakeGitHub::start().await;
+    fake.rate_limit(25, Duration::from_secs(2));
+    let logs = tempfile::tempdir().expect("test step");
+    let mut replicas: Vec<Replica> = (0..2).map(|i| Replica::new(logs.path(), i)).collect();
+    for r in &mut replicas {
+        r.extra = vec!["--github-rate-reserve".into(), reserve.clone()];
+        r.start(&fake.url, &database_url);
+    }
+    for r in &replicas {
+        r.ready().await;
+    }
+    let base = commit(&fake, &tree(None));
+    let mut heads = Vec::new();
+    let mut sends = Vec::new();
+    for pr in 1..=6u64 {
+        let head = commit(&fake, &tree(Some("1.5.4")));
+        fake.set_pr(pr, &base, &head, false);
+        let payload = webhooks::pull_request("opened", pr, &base, &head, false);
+        let url = replicas[pr as usize % 2].url();
+        sends.push(tokio::spawn(async move {
+            let body = serde_json::to_vec(&payload).expect("test step");
+            webhooks::send(
+                &url,
+                "pull_request",
+                &delivery_id(),
+                &body,
+                webhooks::Sign::With(SECRET),
+            )
+            .await
+            .0
+        }));
+        heads.push(head);
+    }
+    for s in sends {
+        assert_eq!(s.await.expect("test step"), 202);
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let done = fake
+            .check_runs()
+            .iter()
+            .filter(|r| r.conclusion.is_some())
+            .count();
+        let idle = jobs(&replicas[0].url(), "queued").await == Some(0)
+            && jobs(&replicas[0].url(), "running").await == Some(0);
+        if done == heads.len() && idle {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{done} of {} reviews published",
+            heads.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let refused = fake.world(|w| w.rate_limited);
+    let calls = fake.world(|w| w.log.len());
+    eprintln!("{calls} requests, {refused} refused for the rate limit");
+    let runs = fake.check_runs();
+    for head in &heads {
+        let mine: Vec<_> = runs.iter().filter(|r| &r.head_sha == head).collect();
+        assert_eq!(mine.len(), 1, "{mine:#?}");
+        assert_eq!(mine[0].conclusion.as_deref(), Some("failure"));
+    }
+    assert_eq!(fake.comments().len(), heads.len());
+    assert!(
+        calls > 50,
+        "too few requests ({calls}) to spend more than one window"
+    );
+    assert_eq!(refused, 0, "the replicas together exceeded the rate limit");
+    let waited = replicas.iter().any(|r| {
+        r.log_text()
+            .contains("waiting for the installation's rate limit to reset")
+    });
+    assert!(waited, "no replica waited for the reset");
+    fake.assert_clean();
 }
