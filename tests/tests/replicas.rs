@@ -16,8 +16,29 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "test-webhook-secret";
-const PRS: u64 = 30;
-const ROUNDS: usize = 7;
+/// Pull requests and pushes of each (tests/bench/replicas-faults.sh raises both through
+/// `LOCKWATCH_REPLICAS_PRS` and `LOCKWATCH_REPLICAS_ROUNDS`).
+fn scale() -> (u64, usize) {
+    let var = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    (
+        var("LOCKWATCH_REPLICAS_PRS", 30) as u64,
+        var("LOCKWATCH_REPLICAS_ROUNDS", 7).max(7),
+    )
+}
+
+/// The process's peak resident memory (`VmHWM`, kB), while it runs.
+fn peak_kb(child: &Child) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
 
 /// A `lockwatch serve` process of the test; its stderr goes to `log`.
 struct Replica {
@@ -26,6 +47,8 @@ struct Replica {
     log: PathBuf,
     data: tempfile::TempDir,
     generation: usize,
+    /// Peak resident memory of each of its processes so far (kB).
+    peaks: Vec<u64>,
     /// More `serve` flags.
     extra: Vec<String>,
 }
@@ -42,6 +65,7 @@ impl Replica {
             log: logs.join(format!("replica{i}")),
             data: tempfile::tempdir().expect("test step"),
             generation: 0,
+            peaks: Vec::new(),
             extra: Vec::new(),
         }
     }
@@ -106,6 +130,13 @@ impl Replica {
                 self.log_text()
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Note the running process's peak memory (before it is stopped, and at the end).
+    fn sample_peak(&mut self) {
+        if let Some(kb) = self.child.as_ref().and_then(peak_kb) {
+            self.peaks.push(kb);
         }
     }
 
@@ -434,8 +465,9 @@ async fn three_replicas_on_postgres_survive_sigkill_sigterm_and_a_database_resta
         ));
         sent.push((d, task));
     };
-    for round in 0..ROUNDS {
-        for pr in 1..=PRS {
+    let (prs, rounds) = scale();
+    for round in 0..rounds {
+        for pr in 1..=prs {
             // Each push is a new commit; every other one fails its review.
             let fails = (pr as usize + round).is_multiple_of(2);
             let head = commit(&fake, if fails { &failing_tree } else { &passing_tree });
@@ -472,6 +504,7 @@ async fn three_replicas_on_postgres_survive_sigkill_sigterm_and_a_database_resta
                 );
                 until_running(&urls[0], 5).await;
                 tokio::time::sleep(Duration::from_millis(500)).await;
+                replicas[1].sample_peak();
                 replicas[1].signal("TERM");
                 let status = replicas[1].exited(Duration::from_secs(20)).await;
                 let log = replicas[1].log_text();
@@ -485,6 +518,7 @@ async fn three_replicas_on_postgres_survive_sigkill_sigterm_and_a_database_resta
             }
             3 => {
                 until_running(&urls[0], 5).await;
+                replicas[2].sample_peak();
                 replicas[2].signal("KILL");
                 replicas[2].exited(Duration::from_secs(10)).await;
                 eprintln!("phase SIGKILL done {:?}", t0.elapsed());
@@ -525,7 +559,7 @@ async fn three_replicas_on_postgres_survive_sigkill_sigterm_and_a_database_resta
     );
 
     // Every pull request's newest head completed, and the queue drained.
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(60.max(deliveries as u64 / 10));
     loop {
         let runs = fake.check_runs();
         let done = newest
@@ -552,10 +586,56 @@ async fn three_replicas_on_postgres_survive_sigkill_sigterm_and_a_database_resta
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    eprintln!("phase all reviewed {:?}", t0.elapsed());
+    let last_publication = t0.elapsed();
+    eprintln!("phase all reviewed {last_publication:?}");
+    for r in &mut replicas {
+        r.sample_peak();
+    }
 
     let runs = fake.check_runs();
     let comments = fake.comments();
+    // What tests/bench/replicas-faults.sh reports, printed before it is asserted.
+    let lost = match &private {
+        Some(pg) => {
+            let stored = pg.psql("SELECT DISTINCT delivery_id FROM deliveries");
+            let stored: std::collections::HashSet<&str> = stored.lines().collect();
+            accepted
+                .iter()
+                .filter(|id| !stored.contains(id.as_str()))
+                .count()
+                .to_string()
+        }
+        None => "unknown".to_string(),
+    };
+    let duplicated = (1..=prs)
+        .map(|pr| {
+            comments
+                .iter()
+                .filter(|c| c.issue == pr)
+                .count()
+                .saturating_sub(1)
+        })
+        .sum::<usize>()
+        + newest
+            .iter()
+            .map(|(h, _)| {
+                runs.iter()
+                    .filter(|r| &r.head_sha == h)
+                    .count()
+                    .saturating_sub(1)
+            })
+            .sum::<usize>();
+    let peaks: Vec<String> = replicas
+        .iter()
+        .enumerate()
+        .map(|(i, r)| format!("r{i}={}", r.peaks.iter().max().copied().unwrap_or(0)))
+        .collect();
+    eprintln!(
+        "replicas-faults: pull_requests={prs} deliveries_accepted={} lost={lost} duplicated_publications={duplicated} last_delivery_to_last_publication_ms={} peak_rss_kb={}",
+        accepted.len(),
+        last_publication.saturating_sub(last_delivery).as_millis(),
+        peaks.join(",")
+    );
     for (i, (head, fails)) in newest.iter().enumerate() {
         let pr = i as u64 + 1;
         let mine: Vec<_> = runs.iter().filter(|r| &r.head_sha == head).collect();
