@@ -80,6 +80,7 @@ fn main() {
         // Parsing included, as the pipeline does it once per review.
         let lockfiles = [ParsedLockfile::parse(&LockfileInput {
             path: "Cargo.lock".into(),
+            base_path: None,
             base: Some(base.clone()),
             head: Some(head.clone()),
         })];

@@ -91,7 +91,7 @@ codes! {
     PolicyChanged = "policy-changed", Warn, "the pull request edits the lockwatch policy file (it takes effect after merge)";
     PolicyIgnore = "policy-ignore", Warn, "a policy ignore entry expired or matched nothing";
     PolicyInvalid = "policy-invalid", Warn, "the policy file is invalid: defaults were used";
-    Unreviewable = "unreviewable", Warn, "something could not be fetched or inspected";
+    Unreviewable = "unreviewable", Deny, "something that could hide a `deny` could not be read, fetched or inspected (a lock file, the advisory database, a crate's build-time code)";
 }
 
 impl fmt::Display for Code {

@@ -2,9 +2,12 @@
 //! sparse index and download the `.crate` (new version, and old version for updates),
 //! verify it against the lock file's checksum, and inspect it statically.
 //!
-//! Inspection results are cached on disk by checksum next to the crate cache, so every
-//! repository and installation shares them. Git sources and unknown registries are never
-//! fetched (the lock file is attacker-controlled): the engine reports them instead.
+//! Before anything is looked up, the lock file's checksum is compared with the registry
+//! index's `cksum` for that version: a lock entry that carries another crate's checksum is a
+//! `checksum-mismatch`, never a cache hit. Inspection results are cached on disk next to the
+//! crate cache, keyed by name, version, registry and checksum together, so every repository
+//! and installation shares them. Git sources and unknown registries are never fetched (the
+//! lock file is attacker-controlled): the engine reports them instead.
 
 use crate::engine::{
     CrateFacts, IndexFacts, ParsedLockfile, ReleaseHistory, VersionFacts, new_crate_names,
@@ -19,14 +22,16 @@ use std::path::PathBuf;
 use tokio::task::JoinSet;
 
 /// Bump when inspection changes, so cached results are recomputed.
-const ANALYSIS_VERSION: u32 = 3;
+/// 4: results keyed by name, version, registry and checksum; `uninspected` in the surface.
+const ANALYSIS_VERSION: u32 = 4;
 
 /// Fetches and inspects crates for reviews.
 #[derive(Clone)]
 pub struct Gatherer {
     pub client: RegistryClient,
     pub limits: InspectLimits,
-    /// Where inspection results are cached (`<dir>/<checksum>.v<N>.json`); None disables it.
+    /// Where inspection results are cached (`<dir>/<key>.v<N>.json`, the key a SHA-256 of
+    /// name, version, registry and checksum); None disables it.
     pub analysis_dir: Option<PathBuf>,
 }
 
@@ -232,7 +237,15 @@ impl Gatherer {
                         .map(|d| d.name.clone())
                         .collect::<BTreeSet<_>>(),
                     history,
-                })
+                });
+                // The index is the registry's word on what this version is; a lock entry
+                // with another checksum (say, a reviewed crate's) gets nothing from caches.
+                if let Some(lock) = &w.checksum
+                    && !lock.trim().eq_ignore_ascii_case(entry.checksum.trim())
+                {
+                    vf.index_checksum_mismatch = Some((lock.clone(), entry.checksum.clone()));
+                    return vf;
+                }
             }
             Ok(None) => vf.index_error = Some(format!("version {} is not in the index", w.version)),
             Err(e) => vf.index_error = Some(e.to_string()),
@@ -265,7 +278,8 @@ impl Gatherer {
         version: &str,
         checksum: &str,
     ) -> Result<CrateSurface, SurfaceError> {
-        if let Some(cached) = self.cached_analysis(checksum) {
+        let key = analysis_key(registry, name, version, checksum);
+        if let Some(cached) = self.cached_analysis(&key) {
             return Ok(cached);
         }
         let bytes = match self
@@ -285,25 +299,23 @@ impl Gatherer {
                 .await
                 .map_err(|e| SurfaceError::Other(format!("inspection stopped: {e}")))?
                 .map_err(|e| SurfaceError::Other(e.to_string()))?;
-        self.store_analysis(checksum, &surface);
+        self.store_analysis(&key, &surface);
         Ok(surface)
     }
 
-    fn analysis_path(&self, checksum: &str) -> Option<PathBuf> {
-        let ok = checksum.len() == 64 && checksum.chars().all(|c| c.is_ascii_hexdigit());
+    fn analysis_path(&self, key: &str) -> Option<PathBuf> {
         self.analysis_dir
             .as_ref()
-            .filter(|_| ok)
-            .map(|d| d.join(format!("{checksum}.v{ANALYSIS_VERSION}.json")))
+            .map(|d| d.join(format!("{key}.v{ANALYSIS_VERSION}.json")))
     }
 
-    fn cached_analysis(&self, checksum: &str) -> Option<CrateSurface> {
-        let bytes = std::fs::read(self.analysis_path(checksum)?).ok()?;
+    fn cached_analysis(&self, key: &str) -> Option<CrateSurface> {
+        let bytes = std::fs::read(self.analysis_path(key)?).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 
-    fn store_analysis(&self, checksum: &str, surface: &CrateSurface) {
-        let Some(path) = self.analysis_path(checksum) else {
+    fn store_analysis(&self, key: &str, surface: &CrateSurface) {
+        let Some(path) = self.analysis_path(key) else {
             return;
         };
         let Some(dir) = path.parent() else { return };
@@ -311,10 +323,54 @@ impl Gatherer {
             return;
         }
         if let Ok(json) = serde_json::to_vec(surface) {
-            let tmp = dir.join(format!(".{checksum}.{}.tmp", std::process::id()));
+            let tmp = dir.join(format!(".{key}.{}.tmp", std::process::id()));
             if std::fs::write(&tmp, json).is_ok() {
                 let _ = std::fs::rename(&tmp, &path);
             }
+        }
+    }
+}
+
+/// The analysis cache key of a crate version: a SHA-256 over name, version, registry and
+/// the (verified) checksum, so a result is only ever reused for the same crate from the
+/// same registry with the same contents.
+fn analysis_key(registry: &IndexUrl, name: &str, version: &str, checksum: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [
+        name,
+        version,
+        &registry.to_string(),
+        &checksum.trim().to_ascii_lowercase(),
+    ] {
+        h.update(part.len().to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn analysis_keys_differ_by_every_part() {
+        let io = IndexUrl::parse("sparse+https://index.crates.io/").expect("url");
+        let other = IndexUrl::parse("sparse+https://registry.example.com/index/").expect("url");
+        let sum = "ab".repeat(32);
+        let key = analysis_key(&io, "serde", "1.0.0", &sum);
+        assert_eq!(key.len(), 64);
+        assert_eq!(
+            key,
+            analysis_key(&io, "serde", "1.0.0", &sum.to_uppercase())
+        );
+        for k in [
+            analysis_key(&io, "evil", "1.0.0", &sum),
+            analysis_key(&io, "serde", "1.0.1", &sum),
+            analysis_key(&other, "serde", "1.0.0", &sum),
+            analysis_key(&io, "serde", "1.0.0", &"cd".repeat(32)),
+        ] {
+            assert_ne!(k, key);
         }
     }
 }

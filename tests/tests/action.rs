@@ -599,16 +599,30 @@ async fn hostile_crate_text_cannot_inject_commands_or_outputs() {
         .iter()
         .find(|f| f.code.as_str() == "unknown-registry")
         .unwrap();
+    // The lock file is read as TOML, so the escaped name is found and its line shown.
+    let line = finding.line.expect("the entry's line");
     let expected = format!(
-        "::warning file=Cargo.lock,title={}::{}\n",
+        "::warning file=Cargo.lock,line={line},title={}::{}\n",
         prop(&format!("lockwatch unknown-registry ({hostile} 1.0.0)")),
         data(&finding.message)
     );
     assert!(stdout.contains(&expected), "{stdout}\n---\n{expected}");
+    // A registry the policy does not name is never fetched: also `unreviewable` (deny).
+    let unreviewable = review
+        .findings
+        .iter()
+        .find(|f| f.code.as_str() == "unreviewable")
+        .unwrap();
+    let expected = format!(
+        "::error file=Cargo.lock,line={line},title={}::{}\n",
+        prop(&format!("lockwatch unreviewable ({hostile} 1.0.0)")),
+        data(&unreviewable.message)
+    );
+    assert!(stdout.contains(&expected), "{stdout}\n---\n{expected}");
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("::")).count(),
-        1,
-        "exactly the one annotation, nothing injected"
+        2,
+        "exactly the two annotations, nothing injected"
     );
 }
 

@@ -304,10 +304,11 @@ fn policy_levels_change_the_verdict() {
     let cfg = tmp.path().join("lockwatch.toml");
     std::fs::write(&cfg, "[levels]\nadvisory-malicious = \"warn\"\nadvisory-vulnerability = \"warn\"\ntyposquat = \"allow\"\n").unwrap();
     let cfg = cfg.display().to_string();
+    // Offline by choice: crates that were not fetched are a note, not `unreviewable`.
     let out = check_files(
         &example("base.Cargo.lock"),
         &example("head.Cargo.lock"),
-        &["--format", "json", "--config", &cfg],
+        &["--format", "json", "--config", &cfg, "--offline"],
         tmp.path(),
     );
     assert_eq!(out.status.code(), Some(0));
@@ -356,15 +357,18 @@ fn malformed_lock_files_are_unreviewable_not_crashes() {
             &["--format", "json"],
             tmp.path(),
         );
+        // Fail closed: a lock file that cannot be read fails the check, and is no crash.
         assert_eq!(
             out.status.code(),
-            Some(0),
-            "{name}: warn, not a crash: {}",
+            Some(1),
+            "{name}: fail, not a crash: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         let v = json_of(&out);
+        assert_eq!(v["verdict"], "fail", "{name}");
         let un = findings(&v, "unreviewable");
         assert_eq!(un.len(), 1, "{name}");
+        assert_eq!(un[0]["level"], "deny", "{name}");
         let msg = un[0]["message"].as_str().unwrap();
         assert!(
             msg.contains(&format!("{name}.lock")) && msg.contains(expect),
@@ -391,7 +395,7 @@ fn a_fifty_megabyte_lock_file_is_handled() {
     );
     assert_eq!(
         out.status.code(),
-        Some(0),
+        Some(1),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -74,6 +74,7 @@ fn scenarios() {
         };
         let lockfiles = [ParsedLockfile::parse(&LockfileInput {
             path: "Cargo.lock".into(),
+            base_path: None,
             base: std::fs::read(dir.join("base.Cargo.lock")).ok(),
             head: std::fs::read(dir.join("head.Cargo.lock")).ok(),
         })];

@@ -4,7 +4,7 @@
 
 use super::finding::{Code, Evidence, Finding, Level};
 use crate::inspect::{CapabilityKind, CrateSurface, compare};
-use crate::lockfile::{Change, ChangeKind, UpdateKind};
+use crate::lockfile::{Change, ChangeKind, SourceKind, UpdateKind};
 use crate::policy::Policy;
 use std::collections::{BTreeSet, HashMap};
 
@@ -38,6 +38,9 @@ pub struct VersionFacts {
     pub surface: Option<Result<CrateSurface, String>>,
     /// `(expected, actual)` when the download did not match the lock file.
     pub checksum_mismatch: Option<(String, String)>,
+    /// `(lock, index)` when the registry index's `cksum` for this version is not the lock
+    /// file's checksum (checked before any cache is consulted).
+    pub index_checksum_mismatch: Option<(String, String)>,
     /// Why the index could not be read (the crate is still inspected when possible).
     pub index_error: Option<String>,
 }
@@ -86,26 +89,97 @@ fn is_severe(kind: CapabilityKind) -> bool {
     )
 }
 
-/// Findings from registry metadata and the inspected build surface of one change.
+/// Codes a `trust` entry covers (build surface, not advisories).
+const TRUSTABLE: &[Code] = &[
+    Code::BuildScriptAdded,
+    Code::BuildScriptChanged,
+    Code::ProcMacroAdded,
+    Code::BuildCapability,
+    Code::NativeCode,
+    Code::PrebuiltBinary,
+    Code::LinksAdded,
+];
+
+/// Findings from registry metadata and the inspected build surface of one change; the
+/// inspection's notes about the new version go to `notes`. A `trust` entry that matches
+/// the change (name, and every field it pins: version, checksum, registry) lowers its
+/// build-surface findings to `allow`.
 pub fn fact_findings(
     path: &str,
     c: &Change,
     facts: &CrateFacts,
     policy: &Policy,
     out: &mut Vec<Finding>,
+    notes: &mut Vec<String>,
+) {
+    let start = out.len();
+    judge_facts(path, c, facts, policy, out, notes);
+    let Some(new) = &c.new else { return };
+    if let Some(t) = policy.trusted(
+        &c.name,
+        &new.version.to_string(),
+        &new.source,
+        new.checksum.as_deref(),
+    ) {
+        for f in out[start..]
+            .iter_mut()
+            .filter(|f| TRUSTABLE.contains(&f.code))
+        {
+            f.level = Level::Allow;
+            f.policy_note = Some(format!("trusted by policy: {}", t.reason));
+        }
+    }
+}
+
+/// Is this source one lockwatch fetches from (crates.io or a registry the policy names)?
+pub(super) fn fetchable_source(source: &SourceKind, policy: &Policy) -> bool {
+    match source {
+        SourceKind::CratesIo => true,
+        SourceKind::Registry(url) => policy.knows_registry(url),
+        SourceKind::Git(_) | SourceKind::Local => false,
+    }
+}
+
+fn judge_facts(
+    path: &str,
+    c: &Change,
+    facts: &CrateFacts,
+    policy: &Policy,
+    out: &mut Vec<Finding>,
+    notes: &mut Vec<String>,
 ) {
     let Some(new) = &c.new else { return };
     if !wants_fetch(c) {
         return;
     }
     let version = new.version.to_string();
-    let Some(vf) = facts.get(&c.name, &version) else {
-        return;
-    };
     let at = |f: Finding| {
         f.krate(c.name.clone(), Some(version.clone()))
             .at(path, c.line())
     };
+    let Some(vf) = facts.get(&c.name, &version) else {
+        // Fetched crates all have facts; a missing entry is a fetch that went wrong.
+        if facts.not_fetched.is_none() && fetchable_source(&new.source, policy) {
+            out.push(at(Finding::new(
+                Code::Unreviewable,
+                format!(
+                    "`{}` {version} was not inspected: the fetch stage returned nothing for it",
+                    c.name
+                ),
+            )));
+        }
+        return;
+    };
+    if let Some((lock, index)) = &vf.index_checksum_mismatch {
+        out.push(at(Finding::new(
+            Code::ChecksumMismatch,
+            format!(
+                "the lock file says `{}` {version} has checksum {lock}, but the registry index says {index}: the lock entry does not describe what the registry published; it was not inspected",
+                c.name
+            ),
+        )));
+        return;
+    }
     if let Some((expected, actual)) = &vf.checksum_mismatch {
         out.push(at(Finding::new(
             Code::ChecksumMismatch,
@@ -182,6 +256,33 @@ pub fn fact_findings(
         }
         Some(Ok(s)) => s,
     };
+    for note in &new_surface.notes {
+        notes.push(format!("`{}` {version}: {note}", c.name));
+    }
+    if !new_surface.uninspected.is_empty() {
+        out.push(
+            at(Finding::new(
+                Code::Unreviewable,
+                format!(
+                    "build-time code of `{}` {version} could not be fully inspected ({} part(s)); what was not read can do anything at build time",
+                    c.name,
+                    new_surface.uninspected.len()
+                ),
+            ))
+            .evidence(
+                new_surface
+                    .uninspected
+                    .iter()
+                    .take(20)
+                    .map(|u| Evidence {
+                        file: None,
+                        line: None,
+                        text: u.clone(),
+                    })
+                    .collect(),
+            ),
+        );
+    }
     let old_surface = c
         .old
         .as_ref()

@@ -1,6 +1,6 @@
 //! `review`: lock files in, findings and a verdict out.
 
-use super::facts::{fact_findings, wants_fetch};
+use super::facts::{fact_findings, fetchable_source, wants_fetch};
 use super::finding::{AdvisoryRef, AdvisoryStatus, Code, Finding};
 use super::input::{AdvisorySource, ReviewInput};
 use super::policy_apply::apply_policy;
@@ -34,16 +34,26 @@ pub fn review(input: &ReviewInput<'_>, policy: &Policy) -> Review {
         }
     }
     for lf in input.lockfiles {
-        let (base, head) = match (&lf.base, &lf.head) {
-            (Ok(b), Ok(h)) => (b.as_ref(), h.as_ref()),
-            (b, h) => {
-                for (side, result) in [("base", b.as_ref().err()), ("head", h.as_ref().err())] {
-                    if let Some(e) = result {
-                        findings.push(
-                            Finding::new(Code::Unreviewable, format!("{} ({side}) {e}", lf.path))
-                                .at(lf.path.clone(), None),
-                        );
-                    }
+        // A lock file that cannot be read fails closed: an `unreviewable` finding (deny by
+        // default) that names the file and says why.
+        let head = match &lf.head {
+            Ok(h) => h.as_ref(),
+            Err(e) => {
+                findings.push(
+                    Finding::new(
+                        Code::Unreviewable,
+                        format!("{} {e}; nothing in it was reviewed", lf.path),
+                    )
+                    .at(lf.path.clone(), None),
+                );
+                if let Err(e) = &lf.base {
+                    findings.push(
+                        Finding::new(
+                            Code::Unreviewable,
+                            format!("{} (base side) {e}", lf.base_path()),
+                        )
+                        .at(lf.path.clone(), None),
+                    );
                 }
                 lockfiles.push(LockfileReview {
                     path: lf.path.clone(),
@@ -57,8 +67,30 @@ pub fn review(input: &ReviewInput<'_>, policy: &Policy) -> Review {
                 continue;
             }
         };
-        let (review, mut lf_findings) =
+        // An unreadable base must not hide the head: the head is reviewed against an empty
+        // base (every crate in it counts as new), and the finding says so.
+        let base = match &lf.base {
+            Ok(b) => b.as_ref(),
+            Err(e) => {
+                findings.push(
+                    Finding::new(
+                        Code::Unreviewable,
+                        format!(
+                            "{} (base side) {e}; {} was reviewed against an empty base instead, so every crate in it counts as new",
+                            lf.base_path(),
+                            lf.path
+                        ),
+                    )
+                    .at(lf.path.clone(), None),
+                );
+                None
+            }
+        };
+        let (mut review, mut lf_findings) =
             review_lockfile(&lf.path, base, head, db, input, policy, &mut notes);
+        if lf.base.is_err() && head.is_some() {
+            review.status = LockfileStatus::Modified;
+        }
         lockfiles.push(review);
         findings.append(&mut lf_findings);
     }
@@ -111,12 +143,22 @@ fn review_lockfile(
     };
     let mut findings = Vec::new();
     for c in &d.changes {
-        source_findings(path, c, &mut findings);
+        source_findings(path, c, policy, &mut findings);
         if let Some(facts) = input.facts {
-            fact_findings(path, c, facts, policy, &mut findings);
+            fact_findings(path, c, facts, policy, &mut findings, notes);
         }
     }
-    let fetchable = d.changes.iter().filter(|c| wants_fetch(c)).count();
+    // Git and unknown-registry crates are never fetched; their own findings say so.
+    let fetchable = d
+        .changes
+        .iter()
+        .filter(|c| {
+            wants_fetch(c)
+                && c.new
+                    .as_ref()
+                    .is_some_and(|n| fetchable_source(&n.source, policy))
+        })
+        .count();
     let not_fetched = match input.facts {
         None => Some("crate contents were not fetched"),
         Some(f) => f.not_fetched.as_deref(),
@@ -176,7 +218,7 @@ fn review_lockfile(
     (review, findings)
 }
 
-fn source_findings(path: &str, c: &Change, out: &mut Vec<Finding>) {
+fn source_findings(path: &str, c: &Change, policy: &Policy, out: &mut Vec<Finding>) {
     let Some(new) = &c.new else { return };
     let located = |f: Finding| f.krate(c.name.clone(), c.new_version()).at(path, c.line());
     match c.kind {
@@ -228,10 +270,19 @@ fn source_findings(path: &str, c: &Change, out: &mut Vec<Finding>) {
                 ),
             )));
         }
-        SourceKind::Registry(url) => out.push(located(Finding::new(
-            Code::UnknownRegistry,
-            format!("`{}` {} comes from the registry {url}", c.name, new.version),
-        ))),
+        SourceKind::Registry(url) if !policy.knows_registry(url) => {
+            out.push(located(Finding::new(
+                Code::UnknownRegistry,
+                format!("`{}` {} comes from the registry {url}", c.name, new.version),
+            )));
+            out.push(located(Finding::new(
+                Code::Unreviewable,
+                format!(
+                    "`{}` {} was not inspected: lockwatch fetches crates only from crates.io and the registries the policy names (`[[registries]]`), and {url} is not one of them",
+                    c.name, new.version
+                ),
+            )));
+        }
         _ => {}
     }
 }

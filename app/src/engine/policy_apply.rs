@@ -4,17 +4,6 @@ use super::finding::{AdvisoryStatus, Code, Finding, Level};
 use super::review::Review;
 use crate::policy::Policy;
 
-/// Codes a `trust` entry covers (build surface, not advisories).
-const TRUSTABLE: &[Code] = &[
-    Code::BuildScriptAdded,
-    Code::BuildScriptChanged,
-    Code::ProcMacroAdded,
-    Code::BuildCapability,
-    Code::NativeCode,
-    Code::PrebuiltBinary,
-    Code::LinksAdded,
-];
-
 /// Why an advisory finding on a version the change did not touch does not count, or None
 /// when it counts: the policy says `fail-on-existing`, or the crate is malicious (its build
 /// code runs in every pull request's CI until it is removed, so it fails every one).
@@ -60,13 +49,6 @@ pub(crate) fn apply_policy(review: &mut Review, policy: &Policy, today: &str) {
                     f.policy_note = Some(format!("ignored by policy: {}", entry.reason));
                 }
             }
-        }
-        if TRUSTABLE.contains(&f.code)
-            && let (Some(name), Some(version)) = (&f.krate, &f.version)
-            && let Some(t) = policy.trusted(name, version, None)
-        {
-            f.level = Level::Allow;
-            f.policy_note = Some(format!("trusted by policy: {}", t.reason));
         }
     }
     for (i, entry) in policy.ignore.iter().enumerate() {

@@ -276,6 +276,19 @@ impl RepoClient {
         create: bool,
         author: &str,
     ) -> Result<CommentOutcome, GitHubError> {
+        let existing = self.find_report_comment(pr, author).await?;
+        self.write_report_comment(pr, existing.as_ref(), body, create)
+            .await
+    }
+
+    /// The sticky comment of `author` on `pr` (marker and author), if there is one. With
+    /// `write_report_comment`, for callers that must check something between the two (the
+    /// App checks it still holds the job's lease).
+    pub async fn find_report_comment(
+        &self,
+        pr: PrNumber,
+        author: &str,
+    ) -> Result<Option<IssueComment>, GitHubError> {
         let (comments, _) = self
             .list::<IssueComment>(
                 self.path(&format!("/issues/{}/comments?per_page=100", pr.0)),
@@ -283,7 +296,17 @@ impl RepoClient {
                 usize::MAX,
             )
             .await?;
-        let existing = super::models::report_comment(&comments, author);
+        Ok(super::models::report_comment(&comments, author).cloned())
+    }
+
+    /// Edit `existing` to `body`, or create the comment when there is none and `create`.
+    pub async fn write_report_comment(
+        &self,
+        pr: PrNumber,
+        existing: Option<&IssueComment>,
+        body: &str,
+        create: bool,
+    ) -> Result<CommentOutcome, GitHubError> {
         match existing {
             Some(c) if c.body.as_deref() == Some(body) => Ok(CommentOutcome::Unchanged(c.id)),
             Some(c) => {

@@ -163,6 +163,8 @@ pub(crate) struct FileScan {
     pub capabilities: Vec<Capability>,
     pub modules: Vec<ModuleRef>,
     pub notes: Vec<String>,
+    /// Code the file pulls in that cannot be inspected (a `#[path]` outside the package).
+    pub uninspected: Vec<String>,
 }
 
 /// What the scanner needs to know about the rest of the package.
@@ -1036,7 +1038,7 @@ impl<'ast> Visit<'ast> for Scanner<'_, '_> {
                             (vec![t], vec![d])
                         }
                         None => {
-                            self.out.notes.push(format!(
+                            self.out.uninspected.push(format!(
                                 "{}:{line}: `#[path = {p:?}] mod {name};` points outside the package",
                                 self.path
                             ));
@@ -1617,7 +1619,11 @@ fn main() {}"#,
                 (vec!["more.rs".to_owned()], 4),
             ]
         );
-        assert!(s.notes[0].contains("outside the package"), "{:?}", s.notes);
+        assert!(
+            s.uninspected[0].contains("outside the package"),
+            "{:?}",
+            s.uninspected
+        );
     }
 
     #[test]

@@ -54,6 +54,7 @@ pub fn inspect_crate(
     let contents = archive::read_archive(name, version, gz_tarball, limits)?;
     let files = &contents.files;
     let mut notes = contents.notes.clone();
+    let mut uninspected = Vec::new();
 
     let manifest_rec = files
         .get("Cargo.toml")
@@ -114,6 +115,7 @@ pub fn inspect_crate(
         let scan = tree::scan_tree(&env, files, root, true, &mut budget, limits)?;
         capabilities.extend(scan.capabilities);
         notes.extend(scan.notes);
+        uninspected.extend(scan.uninspected);
         if i == 0 {
             let source = files.get(root).map(capped_text).unwrap_or_default();
             let module_sources = scan
@@ -141,6 +143,7 @@ pub fn inspect_crate(
                 let scan = tree::scan_tree(&env, files, &root, false, &mut budget, limits)?;
                 capabilities.extend(scan.capabilities);
                 notes.extend(scan.notes);
+                uninspected.extend(scan.uninspected);
             }
             None => notes.push(format!(
                 "proc-macro library root `{declared}` is not in the archive"
@@ -173,6 +176,7 @@ pub fn inspect_crate(
         file_count: files.len(),
         total_bytes: contents.total_bytes,
         notes,
+        uninspected,
     })
 }
 

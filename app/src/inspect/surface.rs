@@ -32,9 +32,15 @@ pub struct CrateSurface {
     pub file_count: usize,
     /// Sum of the sizes of the regular files.
     pub total_bytes: u64,
-    /// Things worth knowing that did not make the crate unreviewable
-    /// (unparsable non-root modules, missing module files, limits reached).
+    /// Things worth knowing about the package (missing module files, file names that
+    /// differ only by case, a manifest naming another package); shown in the report.
     pub notes: Vec<String>,
+    /// Build-time code that could not be inspected (a module over the size or token
+    /// limit, unparsable or not UTF-8, a `#[path]` outside the package, files past the
+    /// source-file limit; a proc macro whose library cannot be parsed): the engine reports
+    /// it as `unreviewable`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uninspected: Vec<String>,
 }
 
 /// The build script and the module files it pulls in.

@@ -261,20 +261,42 @@ fn build_script_that_is_not_rust_is_unreviewable() {
 }
 
 #[test]
-fn unparsable_module_is_a_note() {
+fn unparsable_module_is_uninspected_and_a_missing_one_a_note() {
     let s = inspect(
         &Krate::new("foo", "1.0.0")
             .file("build.rs", "mod a;\nmod missing;\nfn main() {}\n")
             .file("a.rs", "this is not rust"),
     )
     .unwrap();
-    assert_eq!(s.notes.len(), 2, "{:?}", s.notes);
+    assert_eq!(s.uninspected.len(), 1, "{:?}", s.uninspected);
+    assert!(s.uninspected[0].contains("`a.rs` was not inspected"));
+    assert_eq!(s.notes.len(), 1, "{:?}", s.notes);
+    assert!(s.notes[0].contains("missing.rs"));
+}
+
+#[test]
+fn oversized_build_script_module_is_uninspected() {
+    let limits = InspectLimits {
+        max_file_bytes: 1024,
+        ..InspectLimits::default()
+    };
+    let k = Krate::new("foo", "1.0.0")
+        .file("build.rs", "mod helper;\nfn main() { helper::run(); }\n")
+        .file(
+            "helper.rs",
+            &format!(
+                "pub fn run() {{ std::process::Command::new(\"sh\").status().ok(); }}\n{}",
+                "// pad\n".repeat(500)
+            ),
+        );
+    let s = inspect_crate("foo", "1.0.0", k.build().as_slice(), &limits).unwrap();
+    assert!(s.capabilities.is_empty(), "{:?}", s.capabilities);
+    assert_eq!(s.uninspected.len(), 1, "{:?}", s.uninspected);
     assert!(
-        s.notes
-            .iter()
-            .any(|n| n.contains("`a.rs` was not inspected"))
+        s.uninspected[0].contains("`helper.rs` was not inspected"),
+        "{:?}",
+        s.uninspected
     );
-    assert!(s.notes.iter().any(|n| n.contains("missing.rs")));
 }
 
 #[test]

@@ -16,11 +16,15 @@ pub(crate) struct TreeScan {
     /// Files other than the root, in discovery order.
     pub modules: Vec<String>,
     pub notes: Vec<String>,
+    /// Build-time code that could not be inspected (a module over a limit, unparsable,
+    /// not UTF-8; files past the source-file budget): what and why.
+    pub uninspected: Vec<String>,
 }
 
 /// Scans `root` and its modules. When `strict`, an unreadable or unparsable
-/// root is an error (the build script case); otherwise it becomes a note.
-/// Modules are never fatal. `budget` counts parsed files across calls.
+/// root is an error (the build script case); otherwise it is recorded in
+/// `uninspected`, like every module that could not be read. Modules are never
+/// fatal here: the engine turns `uninspected` into an `unreviewable` finding. `budget` counts parsed files across calls.
 pub(crate) fn scan_tree(
     env: &ScanEnv<'_>,
     files: &BTreeMap<String, FileRecord>,
@@ -41,13 +45,13 @@ pub(crate) fn scan_tree(
                     reason,
                 })
             } else {
-                out.notes
+                out.uninspected
                     .push(format!("`{path}` was not inspected: {reason}"));
                 Ok(())
             }
         };
         if *budget == 0 {
-            out.notes.push(format!(
+            out.uninspected.push(format!(
                 "`{path}` and further Rust files were not inspected: source file limit reached"
             ));
             break;
@@ -92,6 +96,7 @@ pub(crate) fn scan_tree(
         }
         out.capabilities.extend(scan.capabilities);
         out.notes.extend(scan.notes);
+        out.uninspected.extend(scan.uninspected);
         for m in scan.modules {
             let found = m
                 .candidates

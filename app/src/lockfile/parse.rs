@@ -70,23 +70,29 @@ pub fn parse_lock(bytes: &[u8]) -> Result<ParsedLock, LockError> {
     Ok(ParsedLock { lock, lines })
 }
 
-/// `cargo-lock` maps unknown `version = N` values to an error with a vague message; say it plainly.
+/// The `version` key, read the way Cargo reads it: the file is TOML, so `version = 4 #
+/// reviewed`, `version = 0x4`, `+4`, `0b100` and `0o4` all mean 4. `cargo-lock` maps unknown
+/// values to an error with a vague message; say it plainly.
 fn check_version_key(text: &str) -> Result<(), LockError> {
-    for line in text.lines() {
-        let trimmed = line.trim();
-        if trimmed.starts_with('[') {
-            break;
-        }
-        if let Some(rest) = trimmed.strip_prefix("version") {
-            let value = rest.trim_start().trim_start_matches('=').trim();
-            if !matches!(value, "1" | "2" | "3" | "4") {
-                return Err(LockError::UnknownVersion {
-                    version: value.chars().take(20).collect(),
-                });
-            }
-        }
+    let table: toml::Table = toml::from_str(text).map_err(|e| LockError::Invalid {
+        reason: one_line(e.message()),
+    })?;
+    match table.get("version") {
+        None => Ok(()),
+        Some(toml::Value::Integer(n)) if (1..=4).contains(n) => Ok(()),
+        Some(toml::Value::Integer(n)) => Err(LockError::UnknownVersion {
+            version: n.to_string(),
+        }),
+        Some(other) => Err(LockError::Invalid {
+            reason: format!(
+                "the format line `version = {}` is not a number",
+                one_line(&other.to_string())
+                    .chars()
+                    .take(20)
+                    .collect::<String>()
+            ),
+        }),
     }
-    Ok(())
 }
 
 fn one_line(s: &str) -> String {
@@ -123,6 +129,36 @@ mod tests {
         assert!(matches!(
             parse_lock(text.as_bytes()),
             Err(LockError::UnknownVersion { version }) if version == "9"
+        ));
+    }
+
+    #[test]
+    fn reads_the_format_line_as_toml() {
+        for line in [
+            "version = 4 # reviewed",
+            "version = 0x4",
+            "version = +4",
+            "version = 0b100",
+            "version = 0o4",
+            "version=4",
+            "  version   =   4   ",
+        ] {
+            let text = V3.replace("version = 3", line);
+            let parsed = parse_lock(text.as_bytes()).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(parsed.format(), 4, "{line}");
+            assert_eq!(parsed.lock.packages.len(), 1, "{line}");
+        }
+        for (line, shown) in [("version = 0x9 # x", "9"), ("version = 5", "5")] {
+            let text = V3.replace("version = 3", line);
+            assert!(
+                matches!(parse_lock(text.as_bytes()), Err(LockError::UnknownVersion { ref version }) if version == shown),
+                "{line}"
+            );
+        }
+        let text = V3.replace("version = 3", "version = \"4\"");
+        assert!(matches!(
+            parse_lock(text.as_bytes()),
+            Err(LockError::Invalid { .. })
         ));
     }
 

@@ -1,6 +1,6 @@
 //! Reading `.github/lockwatch.toml`: unknown keys are errors that point at the line.
 
-use super::model::{CommentMode, IgnoreEntry, Policy, RegistryEntry, TrustEntry};
+use super::model::{CRATES_IO_NAME, CommentMode, IgnoreEntry, Policy, RegistryEntry, TrustEntry};
 use crate::finding::{Code, Level};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -118,6 +118,29 @@ pub fn parse_policy(text: &str) -> Result<Policy, PolicyError> {
                 &t.krate,
             ));
         }
+        if let Some(r) = &t.registry
+            && r != CRATES_IO_NAME
+            && !raw.registries.iter().any(|e| &e.name == r)
+        {
+            return Err(error(
+                format!(
+                    "trust `{}`: registry `{r}` is neither `{CRATES_IO_NAME}` nor the name of a [[registries]] entry",
+                    t.krate
+                ),
+                r,
+            ));
+        }
+        if let Some(c) = &t.checksum
+            && !(c.len() == 64 && c.chars().all(|ch| ch.is_ascii_hexdigit()))
+        {
+            return Err(error(
+                format!(
+                    "trust `{}`: checksum must be the 64 hex digits of the lock file's `checksum`",
+                    t.krate
+                ),
+                c,
+            ));
+        }
     }
     policy.registries = raw.registries;
     policy.ignore = raw.ignore;
@@ -128,6 +151,7 @@ pub fn parse_policy(text: &str) -> Result<Policy, PolicyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lockfile::SourceKind;
 
     #[test]
     fn empty_file_is_the_default_policy() {
@@ -171,8 +195,63 @@ reason = "reviewed build.rs"
         assert_eq!(p.level_of(Code::Typosquat), Level::Warn);
         assert_eq!(p.level_of(Code::NativeCode), Level::Warn);
         assert!(p.knows_registry("sparse+https://registry.example.com/index"));
-        assert!(p.trusted("openssl-sys", "0.9.100", None).is_some());
-        assert!(p.trusted("openssl-sys", "0.9.101", None).is_none());
+        let io = SourceKind::CratesIo;
+        assert!(p.trusted("openssl-sys", "0.9.100", &io, None).is_some());
+        assert!(p.trusted("openssl-sys", "0.9.101", &io, None).is_none());
+    }
+
+    #[test]
+    fn trust_entries_match_every_field_they_pin() {
+        let sum = "ab".repeat(32);
+        let p = parse_policy(&format!(
+            r#"
+[[registries]]
+name = "corp"
+index = "sparse+https://registry.example.com/index/"
+
+[[trust]]
+crate = "pinned"
+version = "1.0.0"
+checksum = "{sum}"
+reason = "r"
+
+[[trust]]
+crate = "bysum"
+checksum = "{sum}"
+reason = "r"
+
+[[trust]]
+crate = "corpcrate"
+version = "2.0.0"
+registry = "corp"
+reason = "r"
+"#
+        ))
+        .expect("valid");
+        let io = SourceKind::CratesIo;
+        let corp = SourceKind::Registry("sparse+https://registry.example.com/index/".into());
+        let other = SourceKind::Registry("sparse+https://evil.example/index/".into());
+        let wrong = "cd".repeat(32);
+        assert!(p.trusted("pinned", "1.0.0", &io, Some(&sum)).is_some());
+        assert!(p.trusted("pinned", "1.0.0", &io, Some(&wrong)).is_none());
+        assert!(p.trusted("pinned", "1.0.0", &io, None).is_none());
+        assert!(p.trusted("pinned", "1.0.0", &other, Some(&sum)).is_none());
+        assert!(p.trusted("bysum", "9.9.9", &io, Some(&sum)).is_some());
+        assert!(p.trusted("bysum", "9.9.9", &io, Some(&wrong)).is_none());
+        assert!(p.trusted("corpcrate", "2.0.0", &corp, None).is_some());
+        assert!(p.trusted("corpcrate", "2.0.0", &io, None).is_none());
+        assert!(p.trusted("corpcrate", "2.0.0", &other, None).is_none());
+        assert!(
+            p.trusted("pinned", "1.0.0", &SourceKind::Git("x".into()), Some(&sum))
+                .is_none()
+        );
+        assert!(
+            parse_policy("[[trust]]\ncrate = \"x\"\nversion = \"1.0.0\"\nregistry = \"nope\"\nreason = \"r\"\n")
+                .is_err()
+        );
+        assert!(
+            parse_policy("[[trust]]\ncrate = \"x\"\nchecksum = \"abc\"\nreason = \"r\"\n").is_err()
+        );
     }
 
     #[test]

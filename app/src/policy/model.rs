@@ -1,6 +1,7 @@
 //! The validated policy the engine applies.
 
 use crate::finding::{Code, Level};
+use crate::lockfile::SourceKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -38,7 +39,9 @@ pub struct IgnoreEntry {
     pub until: Option<String>,
 }
 
-/// A crate whose build script / proc macro the maintainers reviewed.
+/// A crate whose build script / proc macro the maintainers reviewed. Every field it pins
+/// must match: the version, the lock file's checksum, and the source (`registry`; crates.io
+/// when absent).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrustEntry {
@@ -48,8 +51,14 @@ pub struct TrustEntry {
     pub version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum: Option<String>,
+    /// `crates-io` (the default) or the `name` of a `[[registries]]` entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
     pub reason: String,
 }
+
+/// The `registry` value of a trust entry that means crates.io.
+pub const CRATES_IO_NAME: &str = "crates-io";
 
 /// The policy; `Policy::default()` is what applies when there is no file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,6 +101,11 @@ impl Policy {
 
     /// Is a registry source string one of the configured extra registries?
     pub fn knows_registry(&self, source: &str) -> bool {
+        self.registry_named_by(source).is_some()
+    }
+
+    /// The configured extra registry whose index is this source string.
+    fn registry_named_by(&self, source: &str) -> Option<&RegistryEntry> {
         let bare = |s: &str| {
             s.trim_start_matches("sparse+")
                 .trim_start_matches("registry+")
@@ -100,20 +114,32 @@ impl Policy {
         };
         self.registries
             .iter()
-            .any(|r| bare(&r.index) == bare(source))
+            .find(|r| bare(&r.index) == bare(source))
     }
 
-    /// The trust entry that covers this exact crate version, if any.
+    /// The trust entry that covers this crate version, if any: every field the entry pins
+    /// (version, checksum, registry) must match, and an entry without `registry` covers
+    /// crates.io only. `checksum` is the lock file's (lockwatch checks it against the
+    /// registry index and the download before it trusts anything built on it).
     pub fn trusted(
         &self,
         name: &str,
         version: &str,
+        source: &SourceKind,
         checksum: Option<&str>,
     ) -> Option<&TrustEntry> {
+        let registry = match source {
+            SourceKind::CratesIo => Some(CRATES_IO_NAME),
+            SourceKind::Registry(url) => self.registry_named_by(url).map(|r| r.name.as_str()),
+            SourceKind::Git(_) | SourceKind::Local => None,
+        }?;
         self.trust.iter().find(|t| {
             t.krate == name
-                && (t.version.as_deref() == Some(version)
-                    || (t.checksum.is_some() && t.checksum.as_deref() == checksum))
+                && t.version.as_deref().is_none_or(|v| v == version)
+                && t.checksum.as_deref().is_none_or(|c| {
+                    checksum.is_some_and(|have| have.eq_ignore_ascii_case(c.trim()))
+                })
+                && t.registry.as_deref().unwrap_or(CRATES_IO_NAME) == registry
         })
     }
 }

@@ -52,6 +52,7 @@ async fn both_sides(
     };
     Ok(LockfileInput {
         path: new_path.to_string(),
+        base_path: (old_path != new_path).then(|| old_path.to_string()),
         base: base_bytes,
         head: head_bytes,
     })
@@ -102,6 +103,7 @@ async fn listed_lock(
     };
     Ok(Ok(LockfileInput {
         path: f.filename.clone(),
+        base_path: (old_path != f.filename).then(|| old_path.to_string()),
         base: base_bytes,
         head: head_bytes,
     }))

@@ -176,8 +176,18 @@ pub(super) async fn publish_plan(
             }
         };
         still_held(ctx, job).await?;
+        let existing = match repo.find_report_comment(pr, &author).await {
+            Ok(existing) => existing,
+            Err(e) => {
+                error = e.to_string();
+                continue;
+            }
+        };
+        // Reading the comments may take long (a slow GitHub, a paused process): the lease
+        // is checked again right before the write.
+        still_held(ctx, job).await?;
         match repo
-            .upsert_report_comment(pr, &plan.body, create, &author)
+            .write_report_comment(pr, existing.as_ref(), &plan.body, create)
             .await
         {
             Ok(outcome) => {

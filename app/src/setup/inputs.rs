@@ -16,8 +16,10 @@ pub fn is_lockfile(path: &str) -> bool {
 /// Lock files from two files on disk.
 pub fn from_files(base: &Path, head: &Path) -> anyhow::Result<Vec<LockfileInput>> {
     let read = |p: &Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+    let (base_path, path) = (base.display().to_string(), head.display().to_string());
     Ok(vec![LockfileInput {
-        path: head.display().to_string(),
+        base_path: (base_path != path).then_some(base_path),
+        path,
         base: Some(read(base)?),
         head: Some(read(head)?),
     }])
@@ -65,6 +67,7 @@ fn manifests_of(
         if base_bytes.is_some() || head_bytes.is_some() {
             out.push(LockfileInput {
                 path,
+                base_path: None,
                 base: base_bytes,
                 head: head_bytes,
             });
@@ -103,6 +106,7 @@ pub fn from_repo(dir: &Path, base: &str, head: Option<&str>) -> anyhow::Result<R
         }
         lockfiles.push(LockfileInput {
             path: f.path.clone(),
+            base_path: (old != f.path).then(|| old.to_string()),
             base: base_bytes,
             head: head_bytes,
         });
@@ -178,6 +182,7 @@ pub fn full_scan(dir: &Path, rev: &str) -> anyhow::Result<ChangeSet> {
         if let Some(bytes) = repo.file_at(&commit, &path)? {
             lockfiles.push(LockfileInput {
                 path,
+                base_path: None,
                 base: None,
                 head: Some(bytes),
             });

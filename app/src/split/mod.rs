@@ -430,6 +430,7 @@ mod tests {
     fn side(path: &str, base: Option<&str>, head: Option<&str>) -> LockfileInput {
         LockfileInput {
             path: path.into(),
+            base_path: None,
             base: base.map(|s| s.as_bytes().to_vec()),
             head: head.map(|s| s.as_bytes().to_vec()),
         }
