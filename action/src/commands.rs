@@ -4,9 +4,12 @@
 
 use lockwatch::engine::{Finding, Level};
 
-/// Escape a command's message: `%` → `%25`, CR → `%0D`, LF → `%0A`.
+/// Escape a command's message: `%` → `%25`, CR → `%0D`, LF → `%0A`; bidirectional,
+/// line-separator and other invisible characters are shown as `<U+XXXX>` (the report's
+/// shared escaping, `lockwatch::report::clean_block`).
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
+    lockwatch::report::clean_block(s)
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
@@ -75,8 +78,10 @@ mod tests {
 
     #[test]
     fn escapes_follow_the_runner() {
-        assert_eq!(escape_data("a%b\r\nc::d"), "a%25b%0D%0Ac::d");
+        assert_eq!(escape_data("a%b\nc::d"), "a%25b%0Ac::d");
         assert_eq!(escape_property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
+        // A lone CR could overwrite what the log shows: it is made visible.
+        assert_eq!(escape_data("a\rb\r\nc"), "a<U+000D>b%0Ac");
     }
 
     #[test]
@@ -91,9 +96,23 @@ mod tests {
         let line = annotation(&f).unwrap_or_default();
         assert_eq!(
             line,
-            "::error file=sub/Cargo.lock,line=7,title=lockwatch typosquat (a%2Cb%3Ac%0A%3A%3Awarning%3A%3Ax 1.0.0)::evil%0A::set-output name=verdict::pass%0D%250A\n"
+            "::error file=sub/Cargo.lock,line=7,title=lockwatch typosquat (a%2Cb%3Ac%0A%3A%3Awarning%3A%3Ax 1.0.0)::evil%0A::set-output name=verdict::pass<U+000D>%250A\n"
         );
         assert_eq!(line.matches('\n').count(), 1);
+    }
+
+    #[test]
+    fn bidi_and_line_separators_are_shown_not_obeyed() {
+        let f = Finding::new(Code::Typosquat, "new crate `ser\u{202e}de` \u{2028}x")
+            .krate("ser\u{202e}de\u{2066}", Some("1.0.0".into()))
+            .at("Cargo.lock", Some(7));
+        let line = annotation(&f).unwrap_or_default();
+        assert!(
+            !line.contains(['\u{202e}', '\u{2028}', '\u{2066}']),
+            "{line:?}"
+        );
+        assert!(line.contains("ser<U+202E>de<U+2066> 1.0.0"), "{line}");
+        assert!(line.contains("`ser<U+202E>de` <U+2028>x"), "{line}");
     }
 
     #[test]

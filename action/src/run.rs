@@ -16,7 +16,7 @@ use lockwatch::git::Repo;
 use lockwatch::pipeline::{ChangeSet, Pipeline, resolve_policy};
 use lockwatch::policy::CommentMode;
 use lockwatch::report::publication::{self, CommentPlan, Subject};
-use lockwatch::report::render_markdown;
+use lockwatch::report::{ReportContext, Subject as Wording, render_markdown};
 use lockwatch::setup::inputs::{change_set, from_repo, full_scan};
 use lockwatch::setup::{load_advisories, names_of, registry_gatherer};
 use std::io::Write;
@@ -65,6 +65,29 @@ pub async fn run(env: &ActionEnv, out: &mut dyn Write) -> Outcome {
             }
         }
     }
+}
+
+/// Where the report's links point: the files at the head, the policy at the base.
+fn report_context(
+    env: &ActionEnv,
+    target: &Target,
+    inputs: &Inputs,
+    change: &ChangeSet,
+) -> ReportContext {
+    let (wording, base, head) = match target {
+        Target::PullRequest { base, head, .. } => (Wording::PullRequest, Some(base), Some(head)),
+        Target::MergeGroup { base, head } => (Wording::MergeGroup, Some(base), Some(head)),
+        Target::Range { base, head } => (Wording::Change, Some(base), Some(head)),
+        Target::FullScan { head } => (Wording::Change, None, Some(head)),
+    };
+    let policy = match (&inputs.config, &change.base_policy) {
+        (Some(path), _) => Some(path.display().to_string()),
+        (None, Some(_)) => Some(lockwatch::policy::POLICY_PATH.to_string()),
+        (None, None) => None,
+    };
+    ReportContext::github(&env.server_url, &env.repository, wording)
+        .commits(base.map(String::as_str), head.map(String::as_str))
+        .policy_file(policy.as_deref())
 }
 
 fn say(out: &mut dyn Write, message: &str) {
@@ -213,7 +236,8 @@ async fn try_run(env: &ActionEnv, out: &mut dyn Write) -> anyhow::Result<Outcome
         review.findings.push(finding);
         review = review.finish();
     }
-    let body = render_markdown(&review);
+    let report = report_context(env, &target, &inputs, &change);
+    let body = render_markdown(&review, &report);
     say(
         out,
         &format!(
@@ -249,7 +273,14 @@ async fn try_run(env: &ActionEnv, out: &mut dyn Write) -> anyhow::Result<Outcome
     };
     // A pull request without lock-file changes only edits an existing comment.
     let changes_deps = !change.lockfiles.is_empty();
-    let plan = publication::plan(&review, mode, inputs.fail_on, &subject, changes_deps);
+    let plan = publication::plan(
+        &review,
+        mode,
+        inputs.fail_on,
+        &subject,
+        changes_deps,
+        &report,
+    );
     let comment = match &target {
         Target::PullRequest { number, fork, .. } => {
             let status = match plan.comment {

@@ -6,5 +6,6 @@ pub mod fake_github;
 pub mod gitrepo;
 pub mod lockgen;
 pub mod registry_check;
+pub mod reviews;
 pub mod scenario;
 pub mod shared;

@@ -343,7 +343,13 @@ async fn pull_request_in_process_posts_the_apps_comment_and_edits_it_in_place() 
     // The same comment as the App, byte for byte, on PR 2.
     let body = outcome.body.clone().unwrap();
     assert_eq!(body, app_body);
-    assert_eq!(body, lockwatch::report::render_markdown(&review));
+    let ctx = lockwatch::report::ReportContext::github(
+        "https://github.com",
+        REPO,
+        lockwatch::report::Subject::PullRequest,
+    )
+    .commits(Some(&base), Some(&head));
+    assert_eq!(body, lockwatch::report::render_markdown(&review, &ctx));
     let Published::CommentCreated {
         issue,
         id,
@@ -587,9 +593,12 @@ async fn hostile_crate_text_cannot_inject_commands_or_outputs() {
         9,
         "three outputs of one line each: {raw}"
     );
-    // The annotation, byte for byte: data escaped (% CR LF), properties also `:` and `,`.
+    // The annotation, byte for byte: invisible and control characters made visible by the
+    // report's shared escaping (CRLF read as LF), then data escaped (% CR LF), properties
+    // also `:` and `,`.
     let data = |s: &str| {
-        s.replace('%', "%25")
+        lockwatch::report::clean_block(s)
+            .replace('%', "%25")
             .replace('\r', "%0D")
             .replace('\n', "%0A")
     };

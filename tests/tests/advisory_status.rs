@@ -104,14 +104,17 @@ fn an_untouched_advisory_passes_and_is_shown_as_already_on_the_base_branch() {
     let s = Scenario::new(&base_files(&base, None));
     let md = String::from_utf8(s.run(&log_bump(&base), "markdown").stdout).expect("utf-8");
     let headline = md.lines().nth(1).expect("headline");
-    assert!(headline.starts_with("## ✅"), "{headline}");
+    assert!(headline.starts_with("### ✅"), "{headline}");
+    let counts = md.lines().nth(3).expect("counts");
     assert!(
-        headline.ends_with("; 1 advisory already on the base branch"),
-        "{headline}"
+        counts.starts_with(
+            "This change introduces no findings; 1 finding was already on the base branch (not caused by it)"
+        ),
+        "{counts}"
     );
     assert!(
         md.contains(
-            "<details><summary>Already on the base branch, not touched by this change (1)</summary>"
+            "<details><summary>1 finding already on the base branch, not caused by this change</summary>"
         ),
         "{md}"
     );
@@ -176,13 +179,13 @@ fn one_introduced_vulnerability_reads_as_one() {
     assert_eq!(out.status.code(), Some(1));
     let md = String::from_utf8(out.stdout).expect("utf-8");
     let headline = md.lines().nth(1).expect("headline");
+    assert_eq!(headline, "### 🔴 lockwatch: fix before merging");
+    let counts = md.lines().nth(3).expect("counts");
     assert!(
-        headline.starts_with("## 🔴 lockwatch: 1 denied,"),
-        "{headline}"
-    );
-    assert!(
-        headline.ends_with("; 2 advisories already on the base branch"),
-        "{headline}"
+        counts.starts_with(
+            "This change introduces **1 finding** (1 blocking); 2 findings were already on the base branch (not caused by it)"
+        ),
+        "{counts}"
     );
 
     let s = Scenario::new(&base_files(&base, None));

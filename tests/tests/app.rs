@@ -324,6 +324,37 @@ async fn advisory_pr_fails_with_annotations_then_fix_passes_then_no_dependency_c
             && a["annotation_level"] == "failure"),
         "no failure annotation on Cargo.lock:{line}: {annotations:#?}"
     );
+    // The comment links the lock-file line at the head commit; the check run's title says
+    // what the pull request did, its summary is the comment without the marker.
+    let repo = lockwatch_tests::fake_github::REPO;
+    assert!(
+        body.contains(&format!(
+            "[Cargo.lock:{line}](https://github.com/{repo}/blob/{head}/Cargo.lock#L{line})"
+        )),
+        "{body}"
+    );
+    let (title, summary) = events
+        .iter()
+        .find_map(|e| match e {
+            Published::CheckRunUpdated {
+                conclusion: Some(c),
+                title: Some(t),
+                summary: Some(s),
+                ..
+            } if c == "failure" => Some((t.clone(), s.clone())),
+            _ => None,
+        })
+        .expect("a failed check run");
+    assert_eq!(
+        title, "Fix before merging: 1 finding introduced (1 blocking), not everything inspected",
+        "{summary}"
+    );
+    assert!(!summary.contains(lockwatch::report::COMMENT_MARKER));
+    assert!(
+        summary.starts_with("### 🔴 lockwatch: fix before merging\n"),
+        "{summary}"
+    );
+    assert!(summary.contains("RUSTSEC-2022-0013"), "{summary}");
 
     // The fix: regex 1.5.5. The same comment is edited; the check passes.
     let fixed = h.commit(&tree(Some("1.5.5"), 120));

@@ -213,7 +213,7 @@ fn markdown_sarif_and_terminal_formats() {
         tmp.path(),
     );
     let md = String::from_utf8(md.stdout).unwrap();
-    assert!(md.starts_with("<!-- lockwatch:report -->\n## 🔴 lockwatch:"));
+    assert!(md.starts_with("<!-- lockwatch:report -->\n### 🔴 lockwatch:"));
     assert!(md.contains("https://diff.rs/arrayref/0.3.9/0.3.10"));
     assert!(md.contains("https://rustsec.org/advisories/RUSTSEC-2026-0260.html"));
     assert!(md.contains("https://crates.io/crates/proc-macro1"));
@@ -253,6 +253,11 @@ fn markdown_sarif_and_terminal_formats() {
     let term = String::from_utf8(term.stdout).unwrap();
     assert!(term.starts_with("lockwatch: FAIL"));
     assert!(term.contains("+ proc-macro1"));
+    // Findings before the change list, the verdict repeated as the last line, no colour
+    // when the output is not a terminal.
+    assert!(term.find("typosquat").unwrap() < term.find("+ proc-macro1").unwrap());
+    assert_eq!(term.lines().next(), term.lines().last());
+    assert!(!term.contains('\x1b'));
 }
 
 #[test]

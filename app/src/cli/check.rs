@@ -6,7 +6,9 @@ use crate::advisories::DEFAULT_ARCHIVE_URL;
 use crate::engine::Verdict;
 use crate::git::Repo;
 use crate::pipeline::{ChangeSet, Pipeline};
-use crate::report::{render_json, render_markdown, render_sarif, render_terminal};
+use crate::report::{
+    ReportContext, render_json, render_markdown, render_sarif, render_terminal, use_color,
+};
 use crate::setup::{inputs, load_advisories, names_of, registry_gatherer};
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
@@ -161,10 +163,27 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<i32> {
     }
     let result = pipeline.review(&change).await;
     let text = match args.format {
-        Format::Markdown => render_markdown(&result),
+        Format::Markdown => {
+            let policy = match (&args.config, &change.base_policy) {
+                (Some(path), _) => Some(path.display().to_string()),
+                (None, Some(_)) => Some(crate::policy::POLICY_PATH.to_string()),
+                (None, None) => None,
+            };
+            render_markdown(
+                &result,
+                &ReportContext::default().policy_file(policy.as_deref()),
+            )
+        }
         Format::Json => render_json(&result),
         Format::Sarif => render_sarif(&result),
-        Format::Terminal => render_terminal(&result),
+        Format::Terminal => {
+            use std::io::IsTerminal;
+            let color = use_color(
+                std::io::stdout().is_terminal(),
+                std::env::var_os("NO_COLOR").as_deref(),
+            );
+            render_terminal(&result, color)
+        }
     };
     output::report(&text);
     Ok(match result.verdict {

@@ -42,6 +42,9 @@ pub struct ChangeRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old_source: Option<String>,
     pub line: Option<u32>,
+    /// For a crate from git: the commit the lock file pins (40 hex digits), when it pins one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<String>,
     /// For new crates: the path from a workspace member (`app 0.1.0 -> a 1.0 -> b 2.0`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pulled_in_by: Vec<String>,
@@ -63,6 +66,15 @@ impl ChangeRow {
                 .unwrap_or_default(),
             old_source: old_source.filter(|o| Some(o) != new_source.as_ref()),
             line: c.line(),
+            git_commit: c
+                .new
+                .as_ref()
+                .filter(|p| matches!(p.source, crate::lockfile::SourceKind::Git(_)))
+                .and_then(|p| p.source_id.as_deref())
+                .and_then(|s| s.rsplit_once('#'))
+                .map(|(_, sha)| sha)
+                .filter(|sha| sha.len() == 40 && sha.chars().all(|c| c.is_ascii_hexdigit()))
+                .map(str::to_string),
             pulled_in_by,
         }
     }

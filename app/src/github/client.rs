@@ -25,6 +25,28 @@ pub trait ApiObserver: Send + Sync {
     fn api_call(&self, status: u16, rate_limit_remaining: Option<i64>);
 }
 
+/// A rate-limit budget per installation shared by several processes (the replicas of one
+/// App share GitHub's limit of each installation): asked before every request made as an
+/// installation, told what GitHub's `x-ratelimit-*` headers said after it.
+pub trait RateBudget: Send + Sync {
+    /// Take one request from `installation`'s budget: `None` to go ahead, or how long to
+    /// wait for its reset.
+    fn take(&self, installation: u64) -> futures_box::BoxFuture<'_, Option<Duration>>;
+    /// GitHub's `x-ratelimit-remaining` and `x-ratelimit-reset` (Unix seconds).
+    fn observe(
+        &self,
+        installation: u64,
+        remaining: i64,
+        reset_at: i64,
+    ) -> futures_box::BoxFuture<'_, ()>;
+}
+
+/// A boxed future, without a dependency for it.
+pub mod futures_box {
+    /// `Pin<Box<dyn Future + Send>>`.
+    pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+}
+
 /// Settings of a [`GitHubApp`].
 pub struct GitHubAppConfig {
     /// `https://api.github.com`, or `https://HOST/api/v3` for GitHub Enterprise Server.
@@ -98,6 +120,8 @@ pub struct GitHubApp {
     retries: u32,
     backoff: Duration,
     observer: Option<Arc<dyn ApiObserver>>,
+    /// The installations' shared rate-limit budget (replicas on PostgreSQL).
+    budget: Option<Arc<dyn RateBudget>>,
     /// The App's bot account, `<slug>[bot]` (`GET /app`, asked once).
     bot_login: tokio::sync::OnceCell<String>,
 }
@@ -130,6 +154,7 @@ impl GitHubApp {
             retries: config.retries,
             backoff: config.backoff,
             observer: config.observer,
+            budget: None,
             bot_login: tokio::sync::OnceCell::new(),
         })
     }
@@ -151,6 +176,7 @@ impl GitHubApp {
             retries: 2,
             backoff: Duration::from_millis(250),
             observer: None,
+            budget: None,
             bot_login: tokio::sync::OnceCell::new(),
         })
     }
@@ -236,6 +262,12 @@ impl GitHubApp {
         Ok(token)
     }
 
+    /// Share the installations' rate limits with other processes through `budget`.
+    pub fn with_rate_budget(mut self, budget: Arc<dyn RateBudget>) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
     /// Send one request with retries; 2xx is `Ok`, anything else an error.
     pub(crate) async fn send(
         &self,
@@ -261,9 +293,34 @@ impl GitHubApp {
                     }
                 },
             };
+            if let (Auth::Installation(id), Some(budget)) = (auth, &self.budget)
+                && let Some(wait) = budget.take(id.0).await
+            {
+                // Spent down to the reserve by this App's processes together: wait for the
+                // reset here when it is near, else the job goes back to the queue until then.
+                if wait > MAX_INLINE_WAIT {
+                    return Err(GitHubError::Status {
+                        status: 429,
+                        what: what.clone(),
+                        message: "the installation's rate limit is spent (shared by the replicas) until it resets".into(),
+                        retry_after: Some(wait),
+                        rate_limited: true,
+                    });
+                }
+                tracing::info!(request = %what, installation = id.0, wait_ms = wait.as_millis() as u64, "waiting for the installation's rate limit to reset");
+                tokio::time::sleep(wait).await;
+            }
             let result = self
                 .send_once(&method, path, &bearer, body, accept, &what)
                 .await;
+            if let (Auth::Installation(id), Some(budget), Ok(r)) = (auth, &self.budget, &result)
+                && let (Some(remaining), Some(reset_at)) = (
+                    header_i64(&r.headers, "x-ratelimit-remaining"),
+                    header_i64(&r.headers, "x-ratelimit-reset"),
+                )
+            {
+                budget.observe(id.0, remaining, reset_at).await;
+            }
             let err = match result {
                 Ok(r) if (200..300).contains(&r.status) => return Ok(r),
                 Ok(r) => status_error(&r, &what),

@@ -10,7 +10,7 @@ mod client;
 mod models;
 mod repo;
 
-pub use client::{ApiObserver, GitHubApp, GitHubAppConfig};
+pub use client::{ApiObserver, GitHubApp, GitHubAppConfig, RateBudget, futures_box};
 pub use models::{Annotation, CheckRun, Conclusion, IssueComment, PrFile, PullRequest};
 pub use repo::{ChangedFiles, CommentOutcome, MAX_CHANGED_FILES, MAX_COMPARED_FILES, RepoClient};
 

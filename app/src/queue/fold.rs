@@ -195,15 +195,18 @@ const REMEMBER_NEWEST_HEADS: &str = concat!(
      DO UPDATE SET head_sha = excluded.head_sha, updated_at = excluded.updated_at"
 );
 
-/// Step 2: queued jobs for another head are superseded (`$3`: now). CROSS JOIN: SQLite
-/// walks the unfolded deliveries first (a handful of rows), never every job.
+/// Step 2: queued jobs for another head are superseded (`$3`: now). Not a job that already
+/// opened its check run (an attempt stopped by a shutdown, or waiting to be retried): it
+/// runs once more, finds that the head moved and completes its check run, which would
+/// otherwise stay in progress for ever. CROSS JOIN: SQLite walks the unfolded deliveries
+/// first (a handful of rows), never every job.
 const SUPERSEDE_OLDER_HEADS: &str = "UPDATE jobs SET state = 'superseded', updated_at = $3
      WHERE id IN (
         SELECT j.id FROM deliveries d CROSS JOIN pr_heads p CROSS JOIN jobs j
         WHERE d.seq > $1 AND d.seq <= $2 AND d.head_sha IS NOT NULL AND d.pr_number IS NOT NULL
           AND p.repo = d.repo AND p.pr_number = d.pr_number
           AND j.repo = d.repo AND j.pr_number = d.pr_number AND j.state = 'queued'
-          AND j.head_sha <> p.head_sha)";
+          AND j.head_sha <> p.head_sha AND j.check_run_id IS NULL)";
 
 /// Step 3: one queued job per newest head (and per delivery without a pull request).
 const QUEUE_NEWEST_HEADS: &str = concat!(

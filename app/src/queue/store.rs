@@ -446,6 +446,70 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Take one request from `installation`'s shared rate-limit budget (`now`: Unix
+    /// seconds). `None`: go ahead (also when nothing is known yet, or the known window has
+    /// reset). `Some(reset_at)`: the budget is down to `reserve` until `reset_at`.
+    pub async fn take_rate_budget(
+        &self,
+        installation: i64,
+        reserve: i64,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let _turn = self.gate.enter().await;
+        let taken = sqlx::query(
+            "UPDATE rate_limits SET remaining = remaining - 1
+             WHERE installation_id = $1 AND (remaining > $2 OR reset_at <= $3)",
+        )
+        .bind(installation)
+        .bind(reserve)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db(self.backend, "take from the rate limit"))?;
+        if taken.rows_affected() > 0 {
+            return Ok(None);
+        }
+        let reset: Option<i64> =
+            sqlx::query_scalar("SELECT reset_at FROM rate_limits WHERE installation_id = $1")
+                .bind(installation)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db(self.backend, "read the rate limit"))?;
+        Ok(reset.filter(|r| *r > now))
+    }
+
+    /// Record what GitHub said of `installation`'s rate limit: a new window replaces the
+    /// record; within the same window the lower count is kept (answers of requests sent
+    /// earlier arrive late, and other replicas took requests since).
+    pub async fn observe_rate_limit(
+        &self,
+        installation: i64,
+        remaining: i64,
+        reset_at: i64,
+    ) -> Result<(), StoreError> {
+        let _turn = self.gate.enter().await;
+        sqlx::query(
+            "INSERT INTO rate_limits (installation_id, remaining, reset_at, updated_at)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (installation_id) DO UPDATE
+             SET remaining = excluded.remaining, reset_at = excluded.reset_at,
+                 updated_at = excluded.updated_at
+             WHERE excluded.reset_at > rate_limits.reset_at
+                OR (excluded.reset_at = rate_limits.reset_at
+                    AND excluded.remaining < rate_limits.remaining)",
+        )
+        .bind(installation)
+        .bind(remaining)
+        .bind(reset_at)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await
+        .map_err(db(self.backend, "record the rate limit"))?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -929,6 +993,80 @@ mod tests {
             assert_eq!((c.queued, c.superseded), (1, 1), "{:?}", s.backend());
             let b = s.claim(lease).await.expect("claim").expect("b");
             assert_eq!(b.head_sha, "b");
+        }
+    }
+
+    /// A job whose check run is open and that went back to the queue (a shutdown mid-review,
+    /// or a retry) is not superseded by a newer head: it must run again to complete its
+    /// check run (before, it was superseded and its check run stayed in progress for ever).
+    #[tokio::test]
+    async fn a_queued_job_with_an_open_check_run_is_not_superseded() {
+        let (_d, stores) = stores().await;
+        for s in stores {
+            let lease = Duration::from_secs(60);
+            s.enqueue(&key("d1"), "pull_request", Some(job(1, "a")))
+                .await
+                .expect("q");
+            let a = s.claim(lease).await.expect("claim").expect("a");
+            s.set_check_run(&a.lease(), 77).await.expect("check run");
+            s.requeue(&a.lease()).await.expect("requeue");
+            s.enqueue(&key("d2"), "pull_request", Some(job(1, "b")))
+                .await
+                .expect("q");
+            let c = s.counts().await.expect("counts");
+            assert_eq!((c.queued, c.superseded), (2, 0), "{:?}", s.backend());
+            // A queued job that opened nothing is still superseded.
+            s.enqueue(&key("d3"), "pull_request", Some(job(1, "c")))
+                .await
+                .expect("q");
+            let c = s.counts().await.expect("counts");
+            assert_eq!((c.queued, c.superseded), (2, 1), "{:?}", s.backend());
+            let again = s.claim(lease).await.expect("claim").expect("a again");
+            assert_eq!(
+                (again.head_sha.as_str(), again.check_run_id),
+                ("a", Some(77))
+            );
+        }
+    }
+
+    /// The rate-limit budget of an installation, shared through the database: taken one
+    /// request at a time down to the reserve, then refused until the reset; a new window
+    /// replaces the record, a late answer from the same window does not raise it.
+    #[tokio::test]
+    async fn the_rate_limit_budget_is_shared_and_taken_down_to_the_reserve() {
+        let (_d, stores) = stores().await;
+        for s in stores {
+            let now = 1_000;
+            assert_eq!(s.take_rate_budget(7, 2, now).await.expect("take"), None);
+            s.observe_rate_limit(7, 4, now + 60).await.expect("observe");
+            assert_eq!(s.take_rate_budget(7, 2, now).await.expect("take"), None);
+            assert_eq!(s.take_rate_budget(7, 2, now).await.expect("take"), None);
+            // Down to the reserve (2): refused until the reset.
+            assert_eq!(
+                s.take_rate_budget(7, 2, now).await.expect("take"),
+                Some(now + 60)
+            );
+            // A late answer of the same window says more remain: ignored.
+            s.observe_rate_limit(7, 3, now + 60).await.expect("observe");
+            assert_eq!(
+                s.take_rate_budget(7, 2, now).await.expect("take"),
+                Some(now + 60),
+                "{:?}",
+                s.backend()
+            );
+            // Another installation has its own budget; after the reset the window is new.
+            assert_eq!(s.take_rate_budget(8, 2, now).await.expect("take"), None);
+            assert_eq!(
+                s.take_rate_budget(7, 2, now + 60).await.expect("take"),
+                None
+            );
+            s.observe_rate_limit(7, 5000, now + 3660)
+                .await
+                .expect("observe");
+            assert_eq!(
+                s.take_rate_budget(7, 2, now + 61).await.expect("take"),
+                None
+            );
         }
     }
 

@@ -1,4 +1,4 @@
-//! Renderers: they format a `Review` and decide nothing.
+//! Renderers: they format a `Review` and decide nothing. See `docs/reports.md`.
 
 mod escape;
 mod markdown;
@@ -6,14 +6,17 @@ pub mod publication;
 mod sarif;
 mod terminal;
 
-pub use escape::{code_span, fenced, inline};
-pub use markdown::{COMMENT_MARKER, MAX_COMMENT_CHARS, render_markdown};
+pub use escape::{clean_block, clean_line, code_span, fenced, inline, text};
+pub use markdown::{
+    CHECK_SUMMARY_RESERVE, COMMENT_MARKER, CheckReport, MAX_COMMENT_CHARS, ReportContext, Subject,
+    headline_text, render_check, render_markdown,
+};
 pub use sarif::render_sarif;
-pub use terminal::render_terminal;
+pub use terminal::{render_terminal, use_color};
 
 use crate::engine::Review;
 
-/// The stable machine output (see the README for the schema).
+/// The stable machine output (see `docs/json.md` for the schema).
 pub fn render_json(review: &Review) -> String {
     serde_json::to_string_pretty(review).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }

@@ -7,7 +7,7 @@
 //! run with this conclusion first, then tries the comment, and reports a comment that could
 //! not be published in the check run's text (`comment_failed_note`).
 
-use super::render_markdown;
+use super::{ReportContext, render_check, render_markdown};
 use crate::engine::{Review, Verdict};
 use crate::github::Conclusion;
 use crate::policy::CommentMode;
@@ -85,25 +85,19 @@ pub fn conclusion(verdict: Verdict, fail_on: FailOn) -> Conclusion {
     }
 }
 
-/// The verdict line of a rendered report, without the heading marks.
-pub fn headline(body: &str) -> String {
-    body.lines()
-        .find(|l| l.starts_with("## "))
-        .map(|l| l.trim_start_matches("## ").to_string())
-        .unwrap_or_else(|| "lockwatch".to_string())
-}
-
 /// Plan the publication of `review`. `comment`: the comment mode in force (the base
 /// policy's, or the Action's input); `changes_dependencies`: the change touches a lock file
 /// or a manifest (else the review is the empty one, "does not change dependencies").
+/// `report`: where the report's links point (`report::ReportContext`).
 pub fn plan(
     review: &Review,
     comment: CommentMode,
     fail_on: FailOn,
     subject: &Subject,
     changes_dependencies: bool,
+    report: &ReportContext,
 ) -> Plan {
-    let body = render_markdown(review);
+    let body = render_markdown(review, report);
     let conclusion = conclusion(review.verdict, fail_on);
     let (title, mut summary) = if !changes_dependencies && review.verdict == Verdict::Pass {
         (
@@ -111,7 +105,8 @@ pub fn plan(
             "This change touches no `Cargo.lock` and no `Cargo.toml`: no dependency changes to review.".to_string(),
         )
     } else {
-        (headline(&body), body.clone())
+        let check = render_check(review, report);
+        (check.title, check.summary)
     };
     let has_findings = review.visible_findings().next().is_some();
     let comment = match subject {
@@ -179,6 +174,10 @@ mod tests {
         .finish()
     }
 
+    fn ctx() -> ReportContext {
+        ReportContext::default()
+    }
+
     fn pr() -> Subject {
         Subject::PullRequest {
             number: 3,
@@ -191,7 +190,17 @@ mod tests {
         let deny = review(&[Level::Warn, Level::Deny]);
         let warn = review(&[Level::Warn]);
         let none = review(&[]);
-        let c = |r: &Review| plan(r, CommentMode::OnFindings, FailOn::Deny, &pr(), true).conclusion;
+        let c = |r: &Review| {
+            plan(
+                r,
+                CommentMode::OnFindings,
+                FailOn::Deny,
+                &pr(),
+                true,
+                &ctx(),
+            )
+            .conclusion
+        };
         assert_eq!(c(&deny), Conclusion::Failure);
         assert_eq!(c(&warn), Conclusion::Neutral);
         assert_eq!(c(&none), Conclusion::Success);
@@ -199,7 +208,7 @@ mod tests {
         for subject in [Subject::MergeGroup, Subject::Commit] {
             for mode in [CommentMode::Never, CommentMode::Always] {
                 assert_eq!(
-                    plan(&deny, mode, FailOn::Deny, &subject, true).conclusion,
+                    plan(&deny, mode, FailOn::Deny, &subject, true, &ctx()).conclusion,
                     Conclusion::Failure
                 );
             }
@@ -216,7 +225,7 @@ mod tests {
         let deny = review(&[Level::Deny]);
         let none = review(&[]);
         let p = |r: &Review, mode, subject: &Subject, deps| {
-            plan(r, mode, FailOn::Deny, subject, deps).comment
+            plan(r, mode, FailOn::Deny, subject, deps, &ctx()).comment
         };
         assert_eq!(
             p(&deny, CommentMode::OnFindings, &pr(), true),
@@ -250,13 +259,27 @@ mod tests {
             p(&deny, CommentMode::Always, &Subject::MergeGroup, true),
             CommentPlan::Leave
         );
-        let moved_plan = plan(&deny, CommentMode::Always, FailOn::Deny, &moved, true);
+        let moved_plan = plan(
+            &deny,
+            CommentMode::Always,
+            FailOn::Deny,
+            &moved,
+            true,
+            &ctx(),
+        );
         assert!(
             moved_plan
                 .summary
                 .starts_with("**This commit is no longer the head of pull request #3**")
         );
-        let empty = plan(&none, CommentMode::Always, FailOn::Deny, &pr(), false);
+        let empty = plan(
+            &none,
+            CommentMode::Always,
+            FailOn::Deny,
+            &pr(),
+            false,
+            &ctx(),
+        );
         assert_eq!(
             (empty.conclusion, empty.title.as_str()),
             (Conclusion::Success, "No dependency changes")

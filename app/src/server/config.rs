@@ -147,6 +147,17 @@ pub struct ServeArgs {
         default_value_t = 60
     )]
     pub job_lease_secs: u64,
+    /// With several replicas on PostgreSQL: requests of each installation's GitHub rate
+    /// limit kept in reserve. The replicas share the budget GitHub's `x-ratelimit-*`
+    /// headers report through the job database, and wait for the reset rather than spend
+    /// the last `N` requests (0 turns the sharing off). SQLite (one process) does not share.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "LOCKWATCH_GITHUB_RATE_RESERVE",
+        default_value_t = 100
+    )]
+    pub github_rate_reserve: i64,
     /// A review running longer than this is stopped and retried later.
     #[arg(
         long,

@@ -30,7 +30,19 @@ pub async fn run(
     // finding fails it): "no dependency changes" would be a guess.
     if !changes::changes_dependencies(&files) && unlisted_lock.is_none() && !files.capped {
         let review = publish::empty_review();
-        let plan = publication::plan(&review, CommentMode::Never, FailOn::Deny, &subject, false);
+        let report = crate::report::ReportContext::github(
+            "https://github.com",
+            &req.repo,
+            crate::report::Subject::MergeGroup,
+        );
+        let plan = publication::plan(
+            &review,
+            CommentMode::Never,
+            FailOn::Deny,
+            &subject,
+            false,
+            &report,
+        );
         publish::publish_plan(ctx, job, &repo, check, None, &plan, &[]).await?;
         return Ok(Outcome::Published);
     }
@@ -49,7 +61,22 @@ pub async fn run(
     }
     let change = change.into_merge_group();
     let review = ctx.pipeline.get().review(&change).await;
-    let plan = publication::plan(&review, CommentMode::Never, FailOn::Deny, &subject, true);
+    let report = publish::report_context(
+        req,
+        crate::report::Subject::MergeGroup,
+        &change,
+        &base,
+        &head,
+        check,
+    );
+    let plan = publication::plan(
+        &review,
+        CommentMode::Never,
+        FailOn::Deny,
+        &subject,
+        true,
+        &report,
+    );
     publish::publish_plan(
         ctx,
         job,

@@ -13,6 +13,7 @@ pub mod manifest;
 mod merge_group;
 pub mod metrics;
 pub mod publish;
+mod rate_budget;
 pub mod routes;
 pub mod webhook;
 pub mod worker;
@@ -176,7 +177,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<RunningServer> {
         )
     })?;
     let metrics = Arc::new(Metrics::default());
-    let github = Arc::new(GitHubApp::new(GitHubAppConfig {
+    let mut github = GitHubApp::new(GitHubAppConfig {
         api_url: args.github_api_url.clone(),
         app_id: args.app_id,
         private_key_pem: SecretString::from(pem),
@@ -184,7 +185,13 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<RunningServer> {
         retries: 2,
         backoff: Duration::from_millis(500),
         observer: Some(metrics.clone()),
-    })?);
+    })?;
+    // Replicas share each installation's rate limit through the job database.
+    if store.backend() == crate::queue::Backend::Postgres && args.github_rate_reserve > 0 {
+        let budget = rate_budget::StoreBudget::new(store.clone(), args.github_rate_reserve);
+        github = github.with_rate_budget(Arc::new(budget));
+    }
+    let github = Arc::new(github);
     let pipeline = SharedPipeline::new(load_pipeline(&args).await);
     let wake = Arc::new(Notify::new());
     let (tx, rx) = watch::channel(false);

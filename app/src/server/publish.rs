@@ -14,6 +14,7 @@ use crate::pipeline::resolve_policy;
 use crate::policy::{CommentMode, Policy};
 use crate::queue::{Job, Store, StoreError};
 use crate::report::publication::{self, CommentPlan, FailOn, Plan, Subject};
+use crate::report::{ReportContext, Subject as Wording};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -119,6 +120,34 @@ pub(super) fn repo_client(
         ),
         head,
     ))
+}
+
+/// Links in the report point at github.com (the web address of the repository).
+const GITHUB_WEB: &str = "https://github.com";
+
+/// Where the report's links point: the files at the head, the policy at the base, and
+/// this commit's check run for the whole review.
+pub(super) fn report_context(
+    req: &JobRequest,
+    wording: Wording,
+    change: &crate::pipeline::ChangeSet,
+    base: &CommitSha,
+    head: &CommitSha,
+    check: u64,
+) -> ReportContext {
+    let ctx = ReportContext::github(GITHUB_WEB, &req.repo, wording)
+        .commits(Some(base.as_str()), Some(head.as_str()))
+        .policy_file(
+            change
+                .base_policy
+                .as_ref()
+                .map(|_| crate::policy::POLICY_PATH),
+        );
+    let runs = ctx
+        .repository_url
+        .as_ref()
+        .map(|repo| format!("{repo}/runs/{check}"));
+    ctx.full_report_url(runs)
 }
 
 /// The check run could not be completed: see `JobError::Unpublished`.
@@ -241,9 +270,12 @@ pub fn annotations(review: &Review) -> Vec<Annotation> {
                 } else {
                     "warning"
                 },
-                message: f.message.chars().take(4000).collect(),
+                message: crate::report::clean_block(&f.message)
+                    .chars()
+                    .take(4000)
+                    .collect(),
                 title: Some(
-                    format!("{}{krate}", f.code.as_str())
+                    crate::report::clean_line(&format!("{}{krate}", f.code.as_str()))
                         .chars()
                         .take(250)
                         .collect(),
@@ -416,6 +448,7 @@ pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcom
     // fails it): "no dependency changes" would be a guess.
     if !changes::changes_dependencies(&files) && unlisted_lock.is_none() && !files.capped {
         let review = empty_review();
+        let report = ReportContext::github(GITHUB_WEB, &req.repo, Wording::PullRequest);
         let plan = publication::plan(
             &review,
             CommentMode::OnFindings,
@@ -425,6 +458,7 @@ pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcom
                 superseded_by: None,
             },
             false,
+            &report,
         );
         let comment_error = publish_plan(ctx, job, &repo, check, Some(pr), &plan, &[]).await?;
         return Ok(done(comment_error, None));
@@ -454,6 +488,7 @@ pub async fn run(ctx: &JobContext, job: &Job, req: &JobRequest) -> Result<Outcom
             superseded_by: moved.as_ref().map(|m| m.short().to_string()),
         },
         true,
+        &report_context(req, Wording::PullRequest, &change, &base, &head, check),
     );
     let comment_error = publish_plan(
         ctx,

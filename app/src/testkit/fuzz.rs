@@ -9,7 +9,7 @@ use crate::engine::{
 };
 use crate::inspect::{InspectLimits, inspect_crate};
 use crate::policy::{Policy, parse_policy};
-use crate::report::{render_json, render_markdown};
+use crate::report::{ReportContext, render_json, render_markdown, render_terminal};
 use crate::testkit::Krate;
 use std::io::Write;
 
@@ -63,7 +63,11 @@ pub fn lock_file(data: &[u8]) {
         assert!(c.pulled_in_by.len() <= 7, "an unbounded path");
     }
     let _ = render_json(&r);
-    let _ = render_markdown(&r);
+    // With links (repository, head commit) so that link building is exercised too.
+    let mut ctx = ReportContext::github("https://github.com", "owner/repo", Default::default());
+    ctx.head_sha = Some("0123456789abcdef0123456789abcdef01234567".into());
+    let _ = render_markdown(&r, &ctx);
+    let _ = render_terminal(&r, true);
 }
 
 /// A `.crate` archive: the bytes as the gzip stream itself.

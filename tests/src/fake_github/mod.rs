@@ -106,6 +106,15 @@ struct Fault {
 }
 
 #[derive(Debug, Clone)]
+struct RateWindow {
+    limit: u64,
+    window: Duration,
+    remaining: u64,
+    /// Unix seconds.
+    reset_at: u64,
+}
+
+#[derive(Debug, Clone)]
 pub struct Pr {
     pub base_sha: String,
     pub head_sha: String,
@@ -161,6 +170,11 @@ pub struct World {
     /// `Link: next`), as a listing cut short does; `pulls/get` still counts every file.
     pub file_list_pages: Option<usize>,
     faults: Vec<Fault>,
+    /// GitHub's primary rate limit of installation requests, when set: `limit` requests per
+    /// window of `window` (see [`FakeGitHub::rate_limit`]).
+    rate: Option<RateWindow>,
+    /// Installation requests refused `403` because the rate limit was spent.
+    pub rate_limited: usize,
     /// Requests the real API would reject, or that nobody expected.
     pub errors: Vec<String>,
     /// `METHOD path` of every request, in order.
@@ -317,6 +331,21 @@ impl FakeGitHub {
     }
 
     /// Fail the next `times` requests of an operation (by operationId, e.g. `checks/create`).
+    /// Grant installation requests (all installations together) `limit` requests per
+    /// `window`, as GitHub's primary rate limit does per installation and hour: every answer
+    /// says `x-ratelimit-remaining` and `x-ratelimit-reset`; a request past the limit is
+    /// answered `403` "API rate limit exceeded" and counted in `World::rate_limited`.
+    pub fn rate_limit(&self, limit: u64, window: Duration) {
+        self.world(|w| {
+            w.rate = Some(RateWindow {
+                limit,
+                window,
+                remaining: 0,
+                reset_at: 0,
+            })
+        });
+    }
+
     pub fn fail(&self, op_id: &str, kind: FaultKind, times: usize) {
         self.world(|w| {
             w.faults.push(Fault {
@@ -472,6 +501,7 @@ async fn handle(
         return error(StatusCode::UNPROCESSABLE_ENTITY, &msg);
     }
     let op_id = op.id.clone();
+    let mut rate_headers: Option<(String, String)> = None;
     // Authentication: the App JWT on /app..., an installation token elsewhere.
     let token = bearer(&headers);
     if path.starts_with("/app") {
@@ -499,6 +529,32 @@ async fn handle(
         if !ok {
             w.unauthorized += 1;
             return error(StatusCode::UNAUTHORIZED, "Bad credentials");
+        }
+        if let Some(rate) = &mut w.rate {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            if now >= rate.reset_at {
+                rate.remaining = rate.limit;
+                rate.reset_at = now + rate.window.as_secs().max(1);
+            }
+            let reset = rate.reset_at.to_string();
+            if rate.remaining == 0 {
+                w.rate_limited += 1;
+                return (
+                    StatusCode::FORBIDDEN,
+                    [
+                        ("x-ratelimit-remaining", "0".to_string()),
+                        ("x-ratelimit-reset", reset),
+                    ],
+                    axum::Json(
+                        json!({"message": "API rate limit exceeded for installation ID 1."}),
+                    ),
+                )
+                    .into_response();
+            }
+            rate.remaining -= 1;
+            rate_headers = Some((rate.remaining.to_string(), reset));
         }
         drop(w);
     }
@@ -553,10 +609,15 @@ async fn handle(
             .unwrap_or_else(|| BOT_LOGIN.to_string())
     };
     let mut response = dispatch(&s, &op_id, &params, &query, &body, &accept, &login);
-    response.headers_mut().insert(
+    let (remaining, reset) = rate_headers.unwrap_or_else(|| ("4999".into(), "0".into()));
+    let h = response.headers_mut();
+    h.insert(
         "x-ratelimit-remaining",
-        "4999".parse().expect("fake GitHub"),
+        remaining.parse().expect("fake GitHub"),
     );
+    if reset != "0" {
+        h.insert("x-ratelimit-reset", reset.parse().expect("fake GitHub"));
+    }
     response
 }
 
