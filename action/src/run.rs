@@ -241,12 +241,12 @@ async fn try_run(env: &ActionEnv, out: &mut dyn Write) -> anyhow::Result<Outcome
     say(
         out,
         &format!(
-            "verdict {}: {} denied, {} to look at, {} lock file(s), {} crate change(s)",
+            "verdict {}: {} denied, {} to look at, {}, {}",
             review.verdict.as_str(),
             review.summary.deny,
             review.summary.warn,
-            review.summary.lockfiles,
-            review.summary.changes
+            lockwatch::finding::count(review.summary.lockfiles, "lock file", "lock files"),
+            lockwatch::finding::count(review.summary.changes, "crate change", "crate changes")
         ),
     );
     for f in review.visible_findings() {

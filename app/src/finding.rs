@@ -283,3 +283,8 @@ mod tests {
         assert!(Level::Deny > Level::Warn && Level::Warn > Level::Allow);
     }
 }
+
+/// "1 crate", "2 crates": a count with its noun, for messages.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}

@@ -244,7 +244,7 @@ pub fn bump(n: usize) -> Review {
         ),
     ];
     let notes = vec![
-        "Cargo.lock: 140 new or changed crate(s) were not inspected (build scripts, proc macros, yanked, publication time): crate fetching is turned off in this configuration".into(),
+        "Cargo.lock: 140 new or changed crates were not inspected (build scripts, proc macros, yanked, publication time): crate fetching is turned off in this configuration".into(),
     ];
     review(vec![lockfile("Cargo.lock", rows, 120)], findings, notes)
 }
@@ -329,7 +329,7 @@ pub fn hostile() -> Review {
         .details("+fn main() {\n+    // ``` </details> <script>alert(1)</script> \u{202e}\n+}\n"),
         Finding::new(
             Code::NativeCode,
-            "`<img src=x onerror=alert(1)>` 1.0.0 adds 1 native source file(s) | with a | pipe",
+            "`<img src=x onerror=alert(1)>` 1.0.0 adds 1 native source file | with a | pipe",
         )
         .krate("<img src=x onerror=alert(1)>", Some("1.0.0".into()))
         .at("Cargo.lock", Some(50)),

@@ -294,7 +294,7 @@ fn the_headline_says_what_the_pull_request_did() {
         .find("> [!WARNING]\n> **Not everything was inspected**")
         .unwrap();
     assert!(gap < md.find("| crate | finding |").unwrap());
-    assert!(md.contains("140 new or changed crate\\(s\\) were not inspected"));
+    assert!(md.contains("140 new or changed crates were not inspected"));
     // A git source is a code span, its pinned commit a link (github.com only).
     assert!(
         md.contains("from git `git+https://github.com/octo/gitdep?branch=main` ([commit abcdef0](https://github.com/octo/gitdep/commit/abcdef0123456789abcdef0123456789abcdef01))"),
@@ -415,7 +415,7 @@ fn what_could_not_be_inspected_is_never_folded_and_counts_when_it_blocks() {
     review.findings.push(
         Finding::new(
             Code::Unreviewable,
-            "Cargo.lock: 2 new or changed crate(s) were not inspected: the registry is down",
+            "Cargo.lock: 2 new or changed crates were not inspected: the registry is down",
         )
         .at("Cargo.lock", None)
         .level(Level::Warn),
@@ -467,7 +467,7 @@ fn many_lock_files_never_push_a_blocking_finding_out() {
         findings.push(
             Finding::new(
                 Code::Unreviewable,
-                format!("{path}: 1 new or changed crate(s) were not inspected (build scripts, proc macros, yanked, publication time): crate fetching is turned off in this configuration, and this sentence is long enough to matter"),
+                format!("{path}: 1 new or changed crate was not inspected (build scripts, proc macros, yanked, publication time): crate fetching is turned off in this configuration, and this sentence is long enough to matter"),
             )
             .at(path, None)
             .level(Level::Warn),

@@ -193,8 +193,13 @@ fn judge_facts(
             .at(path, c.line())
     };
     let Some(vf) = facts.get(&c.name, &version) else {
-        // Fetched crates all have facts; a missing entry is a fetch that went wrong.
-        if facts.not_fetched.is_none() && fetchable_source(&new.source, policy) {
+        // Fetched crates all have facts; a missing entry is a fetch that went wrong, or a
+        // crate a budget left out (then the budget's own finding, which no policy lowers,
+        // already fails the review and says how many: no finding per crate).
+        if facts.not_fetched.is_none()
+            && facts.budget_cuts.is_empty()
+            && fetchable_source(&new.source, policy)
+        {
             out.push(at(Finding::new(
                 Code::Unreviewable,
                 format!(
@@ -301,9 +306,9 @@ fn judge_facts(
             at(Finding::new(
                 Code::Unreviewable,
                 format!(
-                    "build-time code of `{}` {version} could not be fully inspected ({} part(s)); what was not read can do anything at build time",
+                    "build-time code of `{}` {version} could not be fully inspected ({}); what was not read can do anything at build time",
                     c.name,
-                    new_surface.uninspected.len()
+                    crate::finding::count(new_surface.uninspected.len(), "part", "parts")
                 ),
             ))
             .evidence(
@@ -452,9 +457,13 @@ fn judge_facts(
             at(Finding::new(
                 Code::NativeCode,
                 format!(
-                    "`{}` {version} adds {} native source file(s)",
+                    "`{}` {version} adds {}",
                     c.name,
-                    delta.new_native_sources.len()
+                    crate::finding::count(
+                        delta.new_native_sources.len(),
+                        "native source file",
+                        "native source files"
+                    )
                 ),
             ))
             .evidence(
@@ -476,9 +485,13 @@ fn judge_facts(
             at(Finding::new(
                 Code::PrebuiltBinary,
                 format!(
-                    "`{}` {version} ships {} prebuilt binary file(s)",
+                    "`{}` {version} ships {}",
                     c.name,
-                    delta.new_binaries.len()
+                    crate::finding::count(
+                        delta.new_binaries.len(),
+                        "prebuilt binary file",
+                        "prebuilt binary files"
+                    )
                 ),
             ))
             .evidence(

@@ -171,7 +171,12 @@ fn review_lockfile(
     };
     if let Some(reason) = not_fetched.filter(|_| fetchable > 0) {
         let text = format!(
-            "{path}: {fetchable} new or changed crate(s) were not inspected (build scripts, proc macros, yanked, publication time): {reason}"
+            "{path}: {} not inspected (build scripts, proc macros, yanked, publication time): {reason}",
+            crate::finding::count(
+                fetchable,
+                "new or changed crate was",
+                "new or changed crates were"
+            )
         );
         if input.facts.is_some_and(|f| f.deliberate) {
             notes.push(text);

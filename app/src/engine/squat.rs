@@ -123,9 +123,7 @@ fn date(ts: i64) -> String {
         .unwrap_or_else(|_| "an unknown date".to_owned())
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
+use crate::finding::count as plural;
 
 /// Typosquat findings for the new crates of one lock file.
 #[allow(clippy::too_many_arguments)]

@@ -145,9 +145,9 @@ pub fn render_terminal(review: &Review, color: bool) -> String {
     for lf in &review.lockfiles {
         let _ = writeln!(
             out,
-            "\n{}: {} change(s), {} unchanged",
+            "\n{}: {}, {} unchanged",
             paint.bold(&clean(&lf.path)),
-            lf.changes.len(),
+            crate::finding::count(lf.changes.len(), "change", "changes"),
             lf.unchanged
         );
         for c in &lf.changes {
