@@ -260,6 +260,11 @@ impl Finding {
     }
 }
 
+/// "1 crate", "2 crates": a count with its noun, for messages.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,9 +287,4 @@ mod tests {
         assert_eq!(Code::MixedPr.default_level(), Level::Deny);
         assert!(Level::Deny > Level::Warn && Level::Warn > Level::Allow);
     }
-}
-
-/// "1 crate", "2 crates": a count with its noun, for messages.
-pub fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
