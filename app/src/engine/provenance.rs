@@ -232,7 +232,10 @@ fn provenance_delta(
                     ),
                 ));
             }
-            if !o.malformed && !n.malformed && o.path_in_vcs != n.path_in_vcs {
+            // No `path_in_vcs` (Cargo before 1.58 did not write it) and `""` both mean the
+            // repository's root.
+            let root = |p: &Option<String>| p.clone().unwrap_or_default();
+            if !o.malformed && !n.malformed && root(&o.path_in_vcs) != root(&n.path_in_vcs) {
                 out.push(Finding::new(
                     Code::VcsPathChanged,
                     format!(
@@ -525,12 +528,23 @@ pub fn advisory_fix(
         .filter(|(v, _)| v > current && v.pre.is_empty() && !advisory.versions.is_vulnerable(v))
         .collect();
     let mut skipped: Vec<(String, Vec<String>)> = Vec::new();
+    let patched =
+        |v: &semver::Version| advisory.versions.patched().iter().any(|req| req.matches(v));
     for compatible in [true, false] {
-        for (v, r) in forward
+        let mut candidates: Vec<_> = forward
             .iter()
             .filter(|(v, _)| caret.matches(v) == compatible)
-        {
-            let why = unsafe_reasons(cur, r, now, policy);
+            .collect();
+        // Across a breaking upgrade, a patched release before an old one the advisory merely
+        // does not cover (time 0.1 -> 0.2.23, not 0.2.0); the sort is stable.
+        if !compatible {
+            candidates.sort_by_key(|(v, _)| !patched(v));
+        }
+        for (v, r) in candidates {
+            // A breaking upgrade is a Cargo.toml edit reviewed on its own: new dependencies
+            // are expected there. The trap of dependencies slipped into a `cargo update` is
+            // only a semver-compatible move's.
+            let why = unsafe_reasons(cur.filter(|_| compatible), r, now, policy);
             if why.is_empty() {
                 let mut lines = vec![if compatible { cmd(v) } else { raise(v) }];
                 if !skipped.is_empty() {
@@ -556,6 +570,7 @@ pub fn advisory_fix(
         ));
         // The earliest release that is only waiting for its cooldown.
         let waiting = forward.iter().find_map(|(v, r)| {
+            let cur = cur.filter(|_| caret.matches(v));
             let only_cooldown =
                 r.pubtime.is_some() && !r.yanked && unsafe_reasons(cur, r, now, policy).len() == 1;
             cooldown_end(r.pubtime, now, policy)
@@ -676,6 +691,30 @@ mod tests {
         assert_eq!(
             advisory_fix("a", &v("1.0.1"), &a, None, NOW, &p),
             vec!["cargo update -p a@1.0.1 --precise 1.0.2".to_owned()]
+        );
+    }
+
+    #[test]
+    fn a_breaking_upgrade_may_add_dependencies() {
+        // time 0.1.43 -> 0.2.23: the new major brings dependencies of its own; that is no
+        // trap of a `cargo update`, so the raise is suggested, not "stay and pin".
+        let releases = [
+            release("0.1.43", false, 10_000, &[]),
+            release("0.2.0", false, 10_000, &["serde"]),
+            release("0.2.23", false, 10_000, &["serde"]),
+        ];
+        let fix = advisory_fix(
+            "time",
+            &v("0.1.43"),
+            &advisory("patched = [\">= 0.2.23\"]\nunaffected = [\"= 0.2.0\"]"),
+            Some(&releases),
+            NOW,
+            &Policy::default(),
+        );
+        assert_eq!(fix.len(), 1, "{fix:?}");
+        assert!(
+            fix[0].contains("raise the requirement on `time` to 0.2.23"),
+            "{fix:?}"
         );
     }
 
