@@ -283,7 +283,7 @@ async fn an_oversized_build_script_a_git_source_and_an_unknown_registry_fail() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|n| n.as_str().unwrap().contains("were not inspected")),
+            .any(|n| n.as_str().unwrap().contains("1 new or changed crate was not inspected")),
         "{v:#}"
     );
 }
