@@ -94,9 +94,10 @@ intake() {
     base=$(hwm "$server_pid")
     out=$(gen intake "127.0.0.1:$PORT" "$scenario")
     after=$(healthz)
+    fds=$(ls "/proc/$server_pid/fd" | wc -l)
     local during
     during=$(echo "$out" | sed -n 's/.*healthz_during=\([^ ]*\).*/\1/p')
-    echo "| $label | $base | $(hwm "$server_pid") | ${during:-n/a} | $after | $(echo "$out" | sed 's/ healthz_during=[^ ]*//') |"
+    echo "| $label | $base | $(hwm "$server_pid") | ${during:-n/a} | $after | $fds | $(echo "$out" | sed 's/ healthz_during=[^ ]*//') |"
     kill -TERM "$server_pid"
     wait "$server_pid" 2>/dev/null || true
     server_pid=
