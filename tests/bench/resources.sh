@@ -31,7 +31,7 @@ export LOCKWATCH_INDEX_URL=sparse+http://127.0.0.1:9/
 work=$(mktemp -d)
 server_pid=
 cleanup() {
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -106,8 +106,8 @@ intake() {
 echo
 echo "## lockwatch serve: webhook intake (release; budget 512 MB RSS)"
 echo
-echo "| attack | VmHWM at start | VmHWM after | /healthz during | /healthz after | clients saw |"
-echo "|---|---|---|---|---|---|"
+echo "| attack | VmHWM at start | VmHWM after | /healthz during | /healthz after | server fds after | clients saw (30 s) |"
+echo "|---|---|---|---|---|---|---|"
 intake "64 concurrent unsigned 24 MB bodies" unsigned-24mb
 intake "64 concurrent 2 MiB bodies, wrong signature" signed-2mb
 intake "64 POSTs with Content-Length 10^12" huge-length
