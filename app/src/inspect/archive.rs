@@ -51,6 +51,8 @@ pub(crate) struct Contents {
     pub files: BTreeMap<String, FileRecord>,
     pub total_bytes: u64,
     pub notes: Vec<String>,
+    /// Some files' text was dropped because the per-crate budget of kept bytes was reached.
+    pub kept_budget_reached: bool,
 }
 
 /// Reads and validates the whole archive.
@@ -188,13 +190,23 @@ fn walk<R: Read>(
                 "`{rel}` and `{previous}` differ only by case; on case-insensitive file systems one replaces the other"
             ));
         }
-        let record = stream_file(&mut entry, rel.clone(), limits)?;
-        kept = kept.saturating_add(record.content.as_ref().map_or(0, |c| c.len() as u64));
-        if kept > limits.max_kept_bytes {
-            return Err(InspectError::TooMuchKept {
-                limit: limits.max_kept_bytes,
+        let mut record = stream_file(&mut entry, rel.clone(), limits)?;
+        let len = record.content.as_ref().map_or(0, |c| c.len() as u64);
+        if kept.saturating_add(len) > limits.max_kept_bytes {
+            // Past the per-crate budget of kept text (`windows` ships some 150 MB of
+            // generated Rust and has no build script): the file is still recorded (size,
+            // leading bytes, entropy), only its text is dropped. Build-time code among such
+            // files is reported as not inspected (`unreviewable`, deny), like a file over
+            // the per-file limit; nothing else needs the text.
+            if record.content.take().is_some() && !contents.kept_budget_reached {
+                contents.kept_budget_reached = true;
+                contents.notes.push(format!(
+                    "the files' text past {} bytes was not kept for parsing (the per-crate budget); build-time code among them is reported as not inspected",
+                    limits.max_kept_bytes
+                ));
             }
-            .into());
+        } else {
+            kept += len;
         }
         contents.total_bytes = contents.total_bytes.saturating_add(record.size);
         contents.files.insert(rel, record);

@@ -329,27 +329,42 @@ fn manifest_not_toml() {
 }
 
 #[test]
-fn many_small_files_over_the_kept_budget_are_unreviewable() {
+fn text_past_the_kept_budget_is_dropped_and_build_code_among_it_is_not_inspected() {
     let limits = InspectLimits {
         max_kept_bytes: 3 * 1024,
         ..InspectLimits::default()
     };
+    // Generated sources over the budget (archived before `build.rs`, by path) and no build
+    // script (the shape of `windows`): the
+    // crate is inspected, and the notes say what was not kept.
     let mut k = Krate::new("foo", "1.0.0");
     for i in 0..5 {
-        k = k.file_bytes(&format!("data/{i}.txt"), &[b'a'; 1024]);
+        k = k.file_bytes(&format!("a/gen{i}.rs"), &[b'a'; 1024]);
     }
-    let e = inspect_crate("foo", "1.0.0", k.build().as_slice(), &limits).unwrap_err();
-    assert_eq!(e, InspectError::TooMuchKept { limit: 3 * 1024 });
-    // The same crate within the default budget is inspected.
+    let s = inspect_crate("foo", "1.0.0", k.build().as_slice(), &limits).unwrap();
+    assert!(s.uninspected.is_empty(), "{:?}", s.uninspected);
     assert!(
-        inspect_crate(
-            "foo",
-            "1.0.0",
-            k.build().as_slice(),
-            &InspectLimits::default()
-        )
-        .is_ok()
+        s.notes.iter().any(|n| n.contains("per-crate budget")),
+        "{:?}",
+        s.notes
     );
+    // The same files, then a build script whose text falls past the budget: the build-time
+    // code is not inspected, which the engine reports as `unreviewable` (deny).
+    let script = format!("fn main() {{}}\n// {}\n", "x".repeat(1100));
+    let k = k.file("build.rs", &script);
+    match inspect_crate("foo", "1.0.0", k.build().as_slice(), &limits) {
+        Ok(s) => assert!(!s.uninspected.is_empty(), "{s:?}"),
+        Err(e) => assert!(!e.to_string().is_empty()),
+    }
+    // Within the default budget the build script is read.
+    let s = inspect_crate(
+        "foo",
+        "1.0.0",
+        k.build().as_slice(),
+        &InspectLimits::default(),
+    )
+    .unwrap();
+    assert!(s.uninspected.is_empty(), "{:?}", s.uninspected);
 }
 
 #[test]

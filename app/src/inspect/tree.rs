@@ -61,17 +61,28 @@ pub(crate) fn scan_tree(
         };
         let Some(content) = &rec.content else {
             if is_root && strict {
-                return Err(InspectError::FileTooLarge {
-                    path,
-                    size: rec.size,
-                    limit: limits.max_file_bytes,
+                return Err(if rec.size > limits.max_file_bytes {
+                    InspectError::FileTooLarge {
+                        path,
+                        size: rec.size,
+                        limit: limits.max_file_bytes,
+                    }
+                } else {
+                    // Its text was dropped past the per-crate budget of kept bytes.
+                    InspectError::TooMuchKept {
+                        limit: limits.max_kept_bytes,
+                    }
                 });
             }
-            fail(
-                &path,
-                format!("{} bytes is over the per-file limit", rec.size),
-                &mut out,
-            )?;
+            let why = if rec.size > limits.max_file_bytes {
+                format!("{} bytes is over the per-file limit", rec.size)
+            } else {
+                format!(
+                    "its text was not kept: the crate's files are over the per-crate budget of {} bytes kept for parsing",
+                    limits.max_kept_bytes
+                )
+            };
+            fail(&path, why, &mut out)?;
             continue;
         };
         let Ok(text) = std::str::from_utf8(content) else {
