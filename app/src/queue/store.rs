@@ -263,24 +263,7 @@ impl Store {
         delay: Duration,
         error: &str,
     ) -> Result<(), StoreError> {
-        let _turn = self.gate.enter().await;
-        let now = now_ms();
-        let changed = sqlx::query(concat!(
-            "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = $3,
-                             last_error = $4, updated_at = $5
-             WHERE ",
-            held_by!()
-        ))
-        .bind(lease.job_id)
-        .bind(lease.attempt)
-        .bind(now + ms(delay))
-        .bind(error)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(db(self.backend, "queue a job again"))?
-        .rows_affected();
-        held(lease, changed)
+        self.queue_again(lease, delay, error, true).await
     }
 
     /// Run the job again after `delay` without counting this attempt: its review is done
@@ -292,11 +275,22 @@ impl Store {
         delay: Duration,
         error: &str,
     ) -> Result<(), StoreError> {
+        self.queue_again(lease, delay, error, false).await
+    }
+
+    /// Queue a held job again; an uncounted attempt gives back the one its claim took.
+    async fn queue_again(
+        &self,
+        lease: &Lease,
+        delay: Duration,
+        error: &str,
+        counted: bool,
+    ) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
         let now = now_ms();
         let changed = sqlx::query(concat!(
             "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = $3,
-                             attempts = attempts - 1, last_error = $4, updated_at = $5
+                             attempts = attempts - $6, last_error = $4, updated_at = $5
              WHERE ",
             held_by!()
         ))
@@ -305,6 +299,7 @@ impl Store {
         .bind(now + ms(delay))
         .bind(error)
         .bind(now)
+        .bind(if counted { 0_i64 } else { 1_i64 })
         .execute(&self.pool)
         .await
         .map_err(db(self.backend, "queue a job again"))?
