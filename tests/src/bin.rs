@@ -76,6 +76,11 @@ pub fn cargo_lockwatch_bin() -> PathBuf {
 
 /// Run `lockwatch` with arguments; HOME and the cache point at a scratch directory.
 pub fn run_lockwatch(args: &[&str], scratch: &std::path::Path) -> Output {
+    run_lockwatch_env(args, scratch, &[])
+}
+
+/// `run_lockwatch` with more environment variables (e.g. `LOCKWATCH_MAX_CRATES`).
+pub fn run_lockwatch_env(args: &[&str], scratch: &std::path::Path, env: &[(&str, &str)]) -> Output {
     Command::new(lockwatch_bin())
         .args(args)
         .env("HOME", scratch)
@@ -84,6 +89,8 @@ pub fn run_lockwatch(args: &[&str], scratch: &std::path::Path) -> Output {
         .env("LOCKWATCH_INDEX_URL", "sparse+http://127.0.0.1:9/")
         .env_remove("LOCKWATCH_ADVISORY_DB")
         .env_remove("LOCKWATCH_CACHE_DIR")
+        .env_remove("LOCKWATCH_MAX_CRATES")
+        .envs(env.iter().copied())
         .output()
         .expect("run lockwatch")
 }

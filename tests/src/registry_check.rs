@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
 
-use crate::bin::run_lockwatch;
+use crate::bin::run_lockwatch_env;
 use crate::lockgen::Pkg;
 use lockwatch::registry::fake::FakeRegistry;
 use serde_json::Value;
@@ -39,6 +39,18 @@ pub fn run_check(
     scratch: &Path,
     extra: &[&str],
 ) -> Value {
+    run_check_env(base, head, registry, scratch, extra, &[]).1
+}
+
+/// `run_check` with more environment variables; also returns the exit code.
+pub fn run_check_env(
+    base: &str,
+    head: &str,
+    registry: &FakeRegistry,
+    scratch: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (i32, Value) {
     let dir = scratch.join("locks");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("base.lock"), base).unwrap();
@@ -81,7 +93,8 @@ pub fn run_check(
         &h,
     ];
     args.extend_from_slice(&extra);
-    let out = run_lockwatch(&args, scratch);
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+    let out = run_lockwatch_env(&args, scratch, env);
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap_or(-1), v)
 }

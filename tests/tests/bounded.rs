@@ -6,9 +6,9 @@
 
 use lockwatch::registry::fake::FakeRegistry;
 use lockwatch::testkit::Krate;
-use lockwatch_tests::bin::{fixture_db, lockwatch_bin, run_lockwatch};
+use lockwatch_tests::bin::{fixture_db, run_lockwatch};
 use lockwatch_tests::lockgen::{Pkg, lock, member, reg};
-use lockwatch_tests::registry_check::pkg;
+use lockwatch_tests::registry_check::{pkg, run_check_env};
 use serde_json::Value;
 use std::path::Path;
 
@@ -107,43 +107,11 @@ fn check_with_budget(
     budget: Option<&str>,
 ) -> (i32, Value) {
     let tmp = tempfile::tempdir().unwrap();
-    let b = write(tmp.path(), "base.lock", base);
-    let h = write(tmp.path(), "Cargo.lock", head);
-    let index = registry.index_url().to_string();
-    let index = if index.starts_with("sparse+") {
-        index
-    } else {
-        format!("sparse+{index}")
-    };
-    let db = fixture_db().display().to_string();
-    let cache = tmp.path().join("cache").display().to_string();
-    let mut cmd = std::process::Command::new(lockwatch_bin());
-    cmd.args([
-        "check",
-        "--format",
-        "json",
-        "--advisory-db",
-        &db,
-        "--index-url",
-        &index,
-        "--cache-dir",
-        &cache,
-        "--base-lock",
-        &b,
-        "--head-lock",
-        &h,
-    ])
-    .env("HOME", tmp.path())
-    .env_remove("LOCKWATCH_ADVISORY_DB")
-    .env_remove("LOCKWATCH_CACHE_DIR")
-    .env_remove("LOCKWATCH_MAX_CRATES");
-    if let Some(b) = budget {
-        cmd.env("LOCKWATCH_MAX_CRATES", b);
-    }
-    let out = cmd.output().unwrap();
-    let v = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code().unwrap_or(-1), v)
+    let env: Vec<(&str, &str)> = budget
+        .map(|b| ("LOCKWATCH_MAX_CRATES", b))
+        .into_iter()
+        .collect();
+    run_check_env(base, head, registry, tmp.path(), &[], &env)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
