@@ -2,7 +2,7 @@
 //!
 //! The engine stays pure: the I/O layer fills `CrateFacts`; this module only judges them.
 
-use super::finding::{Code, Evidence, Finding, Level};
+use crate::finding::{Code, Evidence, Finding, Level};
 use crate::inspect::{CapabilityKind, CrateSurface, compare};
 use crate::lockfile::{Change, ChangeKind, SourceKind, UpdateKind};
 use crate::policy::Policy;

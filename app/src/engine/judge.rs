@@ -2,13 +2,13 @@
 
 use super::facts::CrateFacts;
 use super::facts::{fact_findings, fetchable_source, wants_fetch};
-use super::finding::{AdvisoryRef, AdvisoryStatus, Code, Finding, Level};
 use super::input::{AdvisorySource, ReviewInput};
 use super::policy_apply::apply_policy;
 use super::review::{
     ChangeRow, LockfileReview, LockfileStatus, Review, SCHEMA_VERSION, Summary, Verdict,
 };
 use crate::advisories::{AdvisoryDb, category_of, hits_for};
+use crate::finding::{AdvisoryRef, AdvisoryStatus, Code, Finding, Level};
 use crate::lockfile::{
     Change, ChangeKind, DependencyGraph, LockDiff, ParsedLock, SourceKind, diff,
 };

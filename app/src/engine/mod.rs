@@ -8,11 +8,8 @@ mod provenance;
 mod review;
 mod squat;
 
-pub use facts::{CrateFacts, IndexFacts, Release, ReleaseHistory, VersionFacts, wants_fetch};
-// The vocabulary lives in the leaf module `crate::finding`; `super::finding` in the
-// engine's files names it.
-use crate::finding;
 pub use crate::finding::{AdvisoryRef, AdvisoryStatus, Code, Evidence, Finding, Level};
+pub use facts::{CrateFacts, IndexFacts, Release, ReleaseHistory, VersionFacts, wants_fetch};
 pub use input::{AdvisorySource, LockfileInput, ParsedLockfile, ReviewInput};
 pub use judge::review;
 pub use review::{

@@ -1,7 +1,7 @@
 //! Turning default levels into the policy's: levels per code, ignores, trust.
 
-use super::finding::{AdvisoryStatus, Code, Finding, Level};
 use super::review::Review;
+use crate::finding::{AdvisoryStatus, Code, Finding, Level};
 use crate::policy::Policy;
 
 /// Why an advisory finding on a version the change did not touch does not count, or None

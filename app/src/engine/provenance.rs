@@ -3,7 +3,7 @@
 //! drift. Pure: everything comes from [`CrateFacts`].
 
 use super::facts::{CrateFacts, IndexFacts, Release, VersionFacts, wants_fetch};
-use super::finding::{Code, Evidence, Finding, Level};
+use crate::finding::{Code, Evidence, Finding, Level};
 use crate::inspect::{CapabilityKind, CrateSurface, compare, owner_of};
 use crate::lockfile::{Change, ChangeKind};
 use crate::policy::{Policy, same_license};

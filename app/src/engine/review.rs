@@ -1,6 +1,6 @@
 //! The result of a review: what every renderer formats.
 
-use super::finding::{Finding, Level};
+use crate::finding::{Finding, Level};
 use crate::lockfile::{Change, ChangeKind};
 use serde::{Deserialize, Serialize};
 

@@ -22,7 +22,7 @@
 //! | established (neither young nor few releases), not a sibling | warn |
 
 use super::facts::{CrateFacts, ReleaseHistory};
-use super::finding::{Code, Evidence, Finding, Level};
+use crate::finding::{Code, Evidence, Finding, Level};
 use crate::lockfile::{Change, ChangeKind, ParsedLock};
 use crate::policy::Policy;
 use crate::typosquat::{SquatHit, TyposquatChecker};
