@@ -135,6 +135,7 @@ impl Gatherer {
         let mut wanted: Vec<Wanted> = Vec::new();
         let mut wanted_keys: HashSet<(String, String)> = HashSet::new();
         let mut budget_cuts = Vec::new();
+        let mut left_out = HashSet::new();
         let mut resembled: Vec<Resembled> = Vec::new();
         for lf in lockfiles {
             // An unreadable head is unreviewable (the engine says so); an unreadable base
@@ -190,7 +191,7 @@ impl Gatherer {
                 wanted.len(),
                 self.max_crates
             ));
-            wanted.truncate(self.max_crates);
+            left_out.extend(wanted.drain(self.max_crates..).map(|w| (w.name, w.version)));
         }
         let mut repos = JoinSet::new();
         for r in resembled {
@@ -211,6 +212,7 @@ impl Gatherer {
         let mut facts = CrateFacts {
             now,
             budget_cuts,
+            left_out,
             ..Default::default()
         };
         while let Some(joined) = set.join_next().await {

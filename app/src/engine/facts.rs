@@ -6,7 +6,7 @@ use crate::finding::{Code, Evidence, Finding, Level};
 use crate::inspect::{CapabilityKind, CrateSurface, compare};
 use crate::lockfile::{Change, ChangeKind, SourceKind, UpdateKind};
 use crate::policy::Policy;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Registry metadata of one version (from the sparse index).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -78,6 +78,9 @@ pub struct CrateFacts {
     /// What a resource budget left out of this review (e.g. crates over the per-review
     /// count): each a `deny` `unreviewable` finding naming the budget.
     pub budget_cuts: Vec<String>,
+    /// `(name, version)` of the crates the per-review crate budget left out: the budget's
+    /// finding speaks for them, so they get no finding each.
+    pub left_out: HashSet<(String, String)>,
     /// The `repository` of crates that a new crate's name resembles, read from their own
     /// packaged `Cargo.toml` (`Ok(None)`: it declares none; `Err`: why it is unknown).
     pub repositories: HashMap<String, Result<Option<String>, String>>,
@@ -193,11 +196,10 @@ fn judge_facts(
             .at(path, c.line())
     };
     let Some(vf) = facts.get(&c.name, &version) else {
-        // Fetched crates all have facts; a missing entry is a fetch that went wrong, or a
-        // crate a budget left out (then the budget's own finding, which no policy lowers,
-        // already fails the review and says how many: no finding per crate).
+        // Fetched crates all have facts; a missing entry is a fetch that went wrong, unless
+        // the crate budget left it out (its own finding, which no policy lowers, says so).
         if facts.not_fetched.is_none()
-            && facts.budget_cuts.is_empty()
+            && !facts.left_out.contains(&(c.name.clone(), version.clone()))
             && fetchable_source(&new.source, policy)
         {
             out.push(at(Finding::new(
