@@ -2371,3 +2371,48 @@ async fn a_check_run_that_cannot_be_completed_is_retried_until_it_is() {
     );
     h.finish().await;
 }
+
+/// Issue 13.1 through the App: a comment (or another spelling of the number) in the lock
+/// file's format line is TOML that Cargo accepts; it must not make the App skip the lock
+/// file. And a head lock file lockwatch cannot read fails the check, it never passes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_reads_a_format_line_with_a_comment_and_fails_an_unreadable_lock() {
+    let h = Harness::new(&[]).await;
+    let base = h.commit(&tree(None, 0));
+    for (pr, edit) in [
+        (31, "version = 3 # reviewed"),
+        (32, "version = 0x3"),
+        (33, "[[package]\nname = "),
+    ] {
+        let mut head_tree = tree(Some("1.5.4"), 0);
+        let lock = head_tree
+            .iter_mut()
+            .find(|(p, _)| p == "Cargo.lock")
+            .unwrap();
+        lock.1 = lock.1.replacen("version = 3", edit, 1);
+        let head = h.commit(&head_tree);
+        h.fake.set_pr(pr, &base, &head, false);
+        assert_eq!(h.open(pr, &base, &head).await.0, 202);
+        let events = reviewed(&h).await;
+        let (sha_done, conclusion, _) = conclusion_of(&events);
+        assert_eq!(
+            (sha_done.as_str(), conclusion.as_str()),
+            (head.as_str(), "failure"),
+            "{edit}: {events:#?}"
+        );
+        let body = events
+            .iter()
+            .find_map(|e| match e {
+                Published::CommentCreated { body, .. } => Some(body.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{edit}: no comment: {events:#?}"));
+        if pr == 33 {
+            assert!(body.contains("unreviewable"), "{body}");
+        } else {
+            // The lock file was read: the advisory of regex 1.5.4 is found.
+            assert!(body.contains("RUSTSEC-2022-0013"), "{edit}: {body}");
+        }
+    }
+    h.fake.assert_clean();
+}
