@@ -6,7 +6,7 @@
 
 use super::changes;
 use super::events::JobRequest;
-use super::publish::{self, JobContext, JobError, Outcome};
+use super::job::{self, JobContext, JobError, Outcome};
 use crate::github::{CommitSha, MAX_CHANGED_FILES, MAX_COMPARED_FILES};
 use crate::policy::CommentMode;
 use crate::queue::Job;
@@ -19,17 +19,17 @@ pub async fn run(
     req: &JobRequest,
     base_sha: &str,
 ) -> Result<Outcome, JobError> {
-    let (repo, head) = publish::repo_client(ctx, req)?;
+    let (repo, head) = job::repo_client(ctx, req)?;
     let base = CommitSha::parse(base_sha)
         .ok_or_else(|| JobError::Permanent("bad merge group base SHA".into()))?;
-    let check = publish::ensure_check_run(ctx, &repo, job, req, &head).await?;
+    let check = job::ensure_check_run(ctx, &repo, job, req, &head).await?;
     let files = repo.compared_files(&base, &head).await?;
     let unlisted_lock = changes::unlisted_root_lock(&repo, &files, &base, &head).await?;
     let subject = Subject::MergeGroup;
     // A comparison GitHub cut short is reviewed like any change (its `unreviewable`
     // finding fails it): "no dependency changes" would be a guess.
     if !changes::changes_dependencies(&files) && unlisted_lock.is_none() && !files.capped {
-        let review = publish::empty_review();
+        let review = job::empty_review();
         let report = crate::report::ReportContext::github(
             "https://github.com",
             &req.repo,
@@ -43,7 +43,7 @@ pub async fn run(
             false,
             &report,
         );
-        publish::publish_plan(ctx, job, &repo, check, None, &plan, &[]).await?;
+        job::publish_plan(ctx, job, &repo, check, None, &plan, &[]).await?;
         return Ok(Outcome::Published);
     }
     let mut change = changes::collect(&repo, &files, unlisted_lock, &base, &head).await?;
@@ -61,7 +61,7 @@ pub async fn run(
     }
     let change = change.into_merge_group();
     let review = ctx.pipeline.get().review(&change).await;
-    let report = publish::report_context(
+    let report = job::report_context(
         req,
         crate::report::Subject::MergeGroup,
         &change,
@@ -77,14 +77,14 @@ pub async fn run(
         true,
         &report,
     );
-    publish::publish_plan(
+    job::publish_plan(
         ctx,
         job,
         &repo,
         check,
         None,
         &plan,
-        &publish::annotations(&review),
+        &job::annotations(&review),
     )
     .await?;
     tracing::info!(

@@ -2,17 +2,17 @@
 //!
 //! Webhooks are verified and persisted as jobs before they are answered (`routes`,
 //! `webhook`, `events`); workers run the jobs from the durable queue (`worker`) and publish
-//! one comment and one check run per pull request (`publish`).
+//! one comment and one check run per pull request (`job`).
 
 mod changes;
 pub mod config;
 pub mod events;
 mod fault;
 pub mod intake;
+pub mod job;
 pub mod manifest;
 mod merge_group;
 pub mod metrics;
-pub mod publish;
 mod rate_budget;
 pub mod routes;
 pub mod webhook;
@@ -218,7 +218,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<RunningServer> {
     let stop = wait_until(rx.clone());
     let server = tokio::spawn(async move { intake::serve(listener, app, &limits, stop).await });
     let shared = Arc::new(worker::Workers {
-        ctx: publish::JobContext {
+        ctx: job::JobContext {
             store,
             github,
             pipeline: pipeline.clone(),

@@ -5,8 +5,8 @@
 //! Every change to the job is conditional on the worker's lease (see `queue::Lease`).
 
 use super::events::JobRequest;
+use super::job::{self, JobContext, JobError, Outcome};
 use super::metrics::Metrics;
-use super::publish::{self, JobContext, JobError, Outcome};
 use crate::github::CommitSha;
 use crate::queue::{DeliveryKey, Finished, Job, NewJob, StoreError};
 use std::sync::Arc;
@@ -153,7 +153,7 @@ async fn run_job(workers: &Workers, job: &Job) {
         super::fault::before_review(&req.repo, req.pr_number);
         let started = Instant::now();
         let limit = workers.settings.review_timeout;
-        let result = match tokio::time::timeout(limit, publish::run(&workers.ctx, job, &req)).await {
+        let result = match tokio::time::timeout(limit, job::run(&workers.ctx, job, &req)).await {
             Ok(r) => r,
             Err(_) => Err(JobError::Transient {
                 message: format!("the review took longer than {} s", limit.as_secs()),
@@ -209,7 +209,7 @@ async fn run_job(workers: &Workers, job: &Job) {
             Err(e) => {
                 let message = e.to_string();
                 tracing::error!(error = %message, "job failed for good");
-                match publish::give_up(&workers.ctx, job, &req, &message).await {
+                match job::give_up(&workers.ctx, job, &req, &message).await {
                     Ok(()) => {
                         workers.metrics.job_failed();
                         store.fail(&job.lease(), &message).await
@@ -308,7 +308,7 @@ async fn give_up_after_crashes(workers: &Workers, job: &Job, req: &JobRequest) {
         "the review was started {} times and never finished (the process stopped during it)",
         job.attempts - 1
     );
-    let stored = match publish::give_up_after_crashes(&workers.ctx, job, req).await {
+    let stored = match job::give_up_after_crashes(&workers.ctx, job, req).await {
         Ok(()) => {
             workers.metrics.job_failed();
             store.fail(&job.lease(), &message).await
