@@ -4,25 +4,13 @@ use crate::engine::LockfileInput;
 use crate::github::{ChangedFiles, CommitSha, GitHubError, MAX_CHANGED_FILES, PrFile, RepoClient};
 use crate::pipeline::{ChangeSet, ChangedPath, NotReviewed};
 use crate::policy::POLICY_PATH;
-use crate::setup::inputs::is_lockfile;
-use std::collections::BTreeSet;
+use crate::setup::inputs::{is_lockfile, is_manifest, manifest_paths};
 
 /// Lock files and manifests read per review at most.
 const MAX_FILES_READ: usize = 200;
 /// Lock files that must be reviewed (see `must_review`) are read past `MAX_FILES_READ`, up
 /// to this many lock files in all.
 const MAX_MUST_READ: usize = 1000;
-
-fn is_manifest(path: &str) -> bool {
-    path == "Cargo.toml" || path.ends_with("/Cargo.toml")
-}
-
-fn sibling_manifest(lock: &str) -> String {
-    match lock.rsplit_once('/') {
-        Some((dir, _)) => format!("{dir}/Cargo.toml"),
-        None => "Cargo.toml".to_string(),
-    }
-}
 
 /// Does the pull request touch a lock file or a manifest?
 pub fn changes_dependencies(files: &ChangedFiles) -> bool {
@@ -184,7 +172,6 @@ pub async fn collect(
     head: &CommitSha,
 ) -> Result<ChangeSet, GitHubError> {
     let mut change = ChangeSet::default();
-    let mut manifests: BTreeSet<String> = BTreeSet::new();
     if let Some(lock) = unlisted_lock {
         change.changed_files.push(ChangedPath {
             path: lock.path.clone(),
@@ -199,7 +186,6 @@ pub async fn collect(
             "{} is past the end of GitHub's list of changed files; lockwatch read it at both commits and reviewed its changes.",
             lock.path
         ));
-        manifests.insert(sibling_manifest(&lock.path));
         change.lockfiles.push(lock);
     }
     for f in &files.files {
@@ -223,9 +209,6 @@ pub async fn collect(
                 },
             }),
         }
-        if crate::split::classify::content_is_read(&f.filename) {
-            manifests.insert(f.filename.clone());
-        }
     }
     let mut read = 0usize;
     let mut skipped: Vec<&str> = Vec::new();
@@ -238,7 +221,6 @@ pub async fn collect(
         match listed_lock(repo, f, base, head).await? {
             Ok(input) => {
                 if input.base.is_some() || input.head.is_some() {
-                    manifests.insert(sibling_manifest(&f.filename));
                     change.lockfiles.push(input);
                 }
             }
@@ -264,6 +246,10 @@ pub async fn collect(
             ),
         });
     }
+    let manifests = manifest_paths(
+        files.files.iter().map(|f| f.filename.as_str()),
+        change.lockfiles.iter().map(|l| l.path.as_str()),
+    );
     for path in manifests.iter().take(MAX_FILES_READ) {
         let m = both_sides(repo, path, path, base, head, "modified").await?;
         if m.base.is_some() || m.head.is_some() {

@@ -1,16 +1,23 @@
 //! Assembling `LockfileInput`s and change sets from a git repository or from two files
-//! (the CLI and the Action; the App reads the same files through the GitHub API).
+//! (the CLI and the Action; the App reads the same files through the GitHub API, choosing
+//! them with the same functions: `is_lockfile`, `manifest_paths`).
 
 use crate::engine::LockfileInput;
 use crate::git::{ChangedFile, Repo};
 use crate::pipeline::{ChangeSet, ChangedPath};
 use crate::policy::POLICY_PATH;
 use anyhow::{Context, bail};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 /// Is this path a lock file lockwatch reviews?
 pub fn is_lockfile(path: &str) -> bool {
     path == "Cargo.lock" || path.ends_with("/Cargo.lock")
+}
+
+/// Is this path a Cargo manifest?
+pub fn is_manifest(path: &str) -> bool {
+    path == "Cargo.toml" || path.ends_with("/Cargo.toml")
 }
 
 /// Lock files from two files on disk.
@@ -38,8 +45,33 @@ pub struct RepoChange {
     pub head_policy: Option<Vec<u8>>,
 }
 
-/// The manifests the split rule reads: every changed `Cargo.toml` (and `pyproject.toml`)
-/// and the workspace root beside every changed lock file, both sides.
+/// The manifests the split rule reads, by path: every changed file whose content it reads
+/// (`Cargo.toml`, `pyproject.toml`; `split::classify::content_is_read`) and the workspace
+/// root's `Cargo.toml` beside every lock file reviewed. The one choice of the CLI, the
+/// Action and the App; each reads the chosen files at both commits from its own source (a
+/// git repository, the GitHub API).
+pub fn manifest_paths<'a>(
+    changed: impl IntoIterator<Item = &'a str>,
+    lockfiles: impl IntoIterator<Item = &'a str>,
+) -> BTreeSet<String> {
+    let mut paths: BTreeSet<String> = changed
+        .into_iter()
+        .filter(|p| crate::split::classify::content_is_read(p))
+        .map(str::to_string)
+        .collect();
+    paths.extend(lockfiles.into_iter().map(sibling_manifest));
+    paths
+}
+
+/// The manifest of the workspace whose lock file is `lock`: the `Cargo.toml` beside it.
+pub fn sibling_manifest(lock: &str) -> String {
+    match lock.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/Cargo.toml"),
+        None => "Cargo.toml".to_string(),
+    }
+}
+
+/// The manifests of `manifest_paths`, both sides, from a git repository.
 fn manifests_of(
     repo: &Repo,
     base: &str,
@@ -47,18 +79,13 @@ fn manifests_of(
     changed: &[ChangedFile],
     lockfiles: &[LockfileInput],
 ) -> anyhow::Result<Vec<LockfileInput>> {
-    let mut paths: std::collections::BTreeSet<String> = changed
-        .iter()
-        .flat_map(|f| [Some(f.path.clone()), f.old_path.clone()])
-        .flatten()
-        .filter(|p| crate::split::classify::content_is_read(p))
-        .collect();
-    for l in lockfiles {
-        paths.insert(format!(
-            "{}Cargo.toml",
-            l.path.trim_end_matches("Cargo.lock")
-        ));
-    }
+    let paths = manifest_paths(
+        changed
+            .iter()
+            .flat_map(|f| [Some(f.path.as_str()), f.old_path.as_deref()])
+            .flatten(),
+        lockfiles.iter().map(|l| l.path.as_str()),
+    );
     let mut out = Vec::new();
     for path in paths {
         let base_bytes = repo.file_at(base, &path)?;
@@ -202,4 +229,35 @@ pub fn full_scan(dir: &Path, rev: &str) -> anyhow::Result<ChangeSet> {
         base_policy: repo.file_at(&commit, POLICY_PATH)?,
         ..Default::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The manifests read: the changed ones the split rule reads, and the workspace root
+    /// beside each lock file, once each.
+    #[test]
+    fn manifests_are_the_changed_ones_and_those_beside_the_lock_files() {
+        let paths = manifest_paths(
+            [
+                "crates/a/Cargo.toml",
+                "src/lib.rs",
+                "Cargo.toml",
+                "py/pyproject.toml",
+            ],
+            ["Cargo.lock", "tools/xtask/Cargo.lock"],
+        );
+        assert_eq!(
+            paths.into_iter().collect::<Vec<_>>(),
+            [
+                "Cargo.toml",
+                "crates/a/Cargo.toml",
+                "py/pyproject.toml",
+                "tools/xtask/Cargo.toml"
+            ]
+        );
+        assert!(is_manifest("Cargo.toml") && is_manifest("a/Cargo.toml"));
+        assert!(!is_manifest("a/xCargo.toml"));
+    }
 }
