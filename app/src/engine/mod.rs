@@ -9,8 +9,9 @@ mod review;
 mod squat;
 
 pub use crate::finding::{AdvisoryRef, AdvisoryStatus, Code, Evidence, Finding, Level};
+pub use crate::lockfile::{LockfileInput, ParsedLockfile};
 pub use facts::{CrateFacts, IndexFacts, Release, ReleaseHistory, VersionFacts, wants_fetch};
-pub use input::{AdvisorySource, LockfileInput, ParsedLockfile, ReviewInput};
+pub use input::{AdvisorySource, ReviewInput};
 pub use judge::review;
 pub use review::{
     ChangeRow, LockfileReview, LockfileStatus, Review, SCHEMA_VERSION, Summary, Verdict,

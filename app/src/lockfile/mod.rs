@@ -3,12 +3,14 @@
 
 mod diff;
 mod graph;
+mod input;
 mod lines;
 mod parse;
 mod source;
 
 pub use diff::{Change, ChangeKind, LockDiff, UpdateKind, diff};
 pub use graph::DependencyGraph;
+pub use input::{LockfileInput, ParsedLockfile};
 pub use lines::{LineIndex, crate_names};
 pub use parse::{LockError, ParsedLock, parse_lock, read_lock_file};
 pub use source::{SourceKind, classify_source};

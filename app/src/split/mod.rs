@@ -17,9 +17,8 @@ pub mod manifest;
 pub mod policy_diff;
 pub mod pyproject;
 
-use crate::engine::LockfileInput;
 use crate::finding::{Code, Evidence, Finding};
-use crate::lockfile::{Change, ChangeKind, ParsedLock};
+use crate::lockfile::{Change, ChangeKind, LockfileInput, ParsedLock};
 use crate::policy::{POLICY_PATH, Policy, parse_policy};
 use classify::{Classified, FileKind, classify_path};
 use commands::{Bump, lock_dir, split_commands};
