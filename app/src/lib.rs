@@ -20,6 +20,7 @@ pub mod policy;
 pub mod queue;
 pub mod registry;
 pub mod report;
+pub mod retry;
 pub mod server;
 pub mod setup;
 pub mod split;

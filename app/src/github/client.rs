@@ -5,6 +5,7 @@
 use super::auth::{AppKey, TokenCache};
 use super::models::InstallationToken;
 use super::{GitHubError, InstallationId};
+use crate::retry;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, header};
 use octocrab::{OctoBody, Octocrab};
@@ -334,17 +335,23 @@ impl GitHubApp {
                 refreshed = true;
                 continue;
             }
-            if !err.is_transient() || attempt >= self.retries {
+            let Some(wait) = self.retry_policy().wait(attempt, &err) else {
                 return Err(err);
-            }
-            let backoff = self.backoff.saturating_mul(2u32.saturating_pow(attempt));
-            let wait = err.retry_after().map_or(backoff, |r| r.max(backoff));
-            if wait > MAX_INLINE_WAIT {
-                return Err(err);
-            }
+            };
             tracing::warn!(request = %what, error = %err, wait_ms = wait.as_millis() as u64, "retrying GitHub request");
             tokio::time::sleep(wait).await;
             attempt += 1;
+        }
+    }
+
+    /// Retries of transient failures inside one call; a wait past `MAX_INLINE_WAIT` goes
+    /// back to the caller (the App's queue retries later).
+    fn retry_policy(&self) -> retry::Policy {
+        retry::Policy {
+            retries: self.retries,
+            backoff: self.backoff,
+            max_wait: MAX_INLINE_WAIT,
+            long_wait: retry::LongWait::GiveUp,
         }
     }
 

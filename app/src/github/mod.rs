@@ -152,3 +152,13 @@ impl GitHubError {
         }
     }
 }
+
+/// The GitHub client's retries (`crate::retry`) classify its errors with these.
+impl crate::retry::Retryable for GitHubError {
+    fn is_transient(&self) -> bool {
+        GitHubError::is_transient(self)
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        GitHubError::retry_after(self)
+    }
+}

@@ -13,6 +13,7 @@ use super::config::{RegistryConfig, is_sha256_hex};
 use super::entry::{IndexEntry, ParsedIndex, parse_index_file};
 use super::error::FetchError;
 use super::index_url::{CRATES_IO_GIT_INDEX, IndexUrl, host_port, index_path};
+use crate::retry;
 
 /// Longest wait honoured from a `Retry-After` header (and longest backoff).
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
@@ -105,6 +106,39 @@ enum Failure {
     /// Worth another attempt; optional wait requested by the server.
     Retry(FetchError, Option<Duration>),
     Fatal(FetchError),
+}
+
+impl Failure {
+    fn into_error(self) -> FetchError {
+        match self {
+            Failure::Retry(e, _) | Failure::Fatal(e) => e,
+        }
+    }
+}
+
+/// The client's retries (`crate::retry`): what `attempt` found worth another attempt, with
+/// the wait the server asked for.
+impl retry::Retryable for Failure {
+    fn is_transient(&self) -> bool {
+        matches!(self, Failure::Retry(..))
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Failure::Retry(_, wait) => *wait,
+            Failure::Fatal(_) => None,
+        }
+    }
+}
+
+/// `retries` from `backoff`, doubled each time; a longer wait (backoff or `Retry-After`) is
+/// cut to `MAX_RETRY_WAIT`.
+fn retry_policy(cfg: &RegistryClientConfig) -> retry::Policy {
+    retry::Policy {
+        retries: cfg.retries,
+        backoff: cfg.backoff,
+        max_wait: MAX_RETRY_WAIT,
+        long_wait: retry::LongWait::Cap,
+    }
 }
 
 impl RegistryClient {
@@ -402,21 +436,17 @@ impl RegistryClient {
                     )),
                 }
             };
-            match result {
+            let failure = match result {
                 Ok(bytes) => return Ok(bytes),
-                Err(Failure::Fatal(e)) => return Err(e),
-                Err(Failure::Retry(e, _)) if attempt >= cfg.retries => return Err(e),
-                Err(Failure::Retry(e, wait)) => {
-                    let backoff = cfg
-                        .backoff
-                        .saturating_mul(2u32.saturating_pow(attempt))
-                        .min(MAX_RETRY_WAIT);
-                    let wait = wait.unwrap_or(backoff);
-                    tracing::debug!(%url, error = %e, ?wait, attempt, "retrying");
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-            }
+                Err(failure) => failure,
+            };
+            let Some(wait) = retry_policy(cfg).wait(attempt, &failure) else {
+                return Err(failure.into_error());
+            };
+            let e = failure.into_error();
+            tracing::debug!(%url, error = %e, ?wait, attempt, "retrying");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
         }
     }
 
