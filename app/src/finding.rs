@@ -24,6 +24,11 @@ impl fmt::Display for Level {
     }
 }
 
+/// Parsing a finding code (`Code::from_str`) failed: no code has this name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown finding code `{0}`")]
+pub struct UnknownCode(pub String);
+
 macro_rules! codes {
     ($( $variant:ident = $name:literal, $level:ident, $what:literal; )*) => {
         /// The stable kind of a finding (used in the policy file and in JSON).
@@ -53,11 +58,11 @@ macro_rules! codes {
         }
 
         impl std::str::FromStr for Code {
-            type Err = String;
+            type Err = UnknownCode;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($name => Ok(Code::$variant),)*
-                    other => Err(format!("unknown finding code `{other}`")),
+                    other => Err(UnknownCode(other.to_string())),
                 }
             }
         }

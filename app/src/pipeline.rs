@@ -9,7 +9,7 @@ use crate::engine::{
     review,
 };
 use crate::gather::Gatherer;
-use crate::policy::{POLICY_PATH, Policy, parse_policy};
+use crate::policy::{POLICY_PATH, Policy, PolicyError, parse_policy};
 use crate::split::PrContext;
 use crate::typosquat::{PopularCrates, TyposquatChecker};
 use std::sync::Arc;
@@ -140,11 +140,14 @@ pub fn resolve_policy(change: &ChangeSet) -> (Policy, Vec<Finding>) {
     (policy, findings)
 }
 
-/// Parse policy bytes; the error is one line that names the file and line.
-pub fn parse_policy_bytes(bytes: &[u8]) -> Result<Policy, String> {
+/// Parse policy bytes; the error says in one line the file and line.
+pub fn parse_policy_bytes(bytes: &[u8]) -> Result<Policy, PolicyError> {
     std::str::from_utf8(bytes)
-        .map_err(|_| format!("{POLICY_PATH} is not UTF-8"))
-        .and_then(|t| parse_policy(t).map_err(|e| e.message))
+        .map_err(|_| PolicyError {
+            message: format!("{POLICY_PATH} is not UTF-8"),
+            line: None,
+        })
+        .and_then(parse_policy)
 }
 
 /// Crates with an advisory hit that a fix may be suggested for and whose index the fetch

@@ -74,43 +74,84 @@ pub async fn fetch_or_cached(
     }
 }
 
-async fn download(url: &str, user_agent: &str) -> Result<Vec<u8>, String> {
+/// Why the advisory archive could not be fetched or installed, naming the step that failed.
+#[derive(Debug, thiserror::Error)]
+enum ArchiveError {
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
+    #[error("cannot download {url}: {source}")]
+    Download { url: String, source: reqwest::Error },
+    #[error("{url} answered {status}")]
+    Status {
+        url: String,
+        status: reqwest::StatusCode,
+    },
+    #[error("archive larger than {MAX_ARCHIVE_BYTES} bytes")]
+    TooLarge,
+    #[error("cannot read the archive: {0}")]
+    Read(#[source] std::io::Error),
+    #[error("archive has too many entries")]
+    TooManyEntries,
+    #[error("the archive holds no advisories")]
+    NoAdvisories,
+    #[error("cannot {what} {}: {source}", path.display())]
+    File {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A file-system step of `install` that failed.
+fn file_error(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ArchiveError {
+    let path = path.to_path_buf();
+    move |source| ArchiveError::File { what, path, source }
+}
+
+async fn download(url: &str, user_agent: &str) -> Result<Vec<u8>, ArchiveError> {
     crate::http::install_crypto_provider();
     let client = reqwest::Client::builder()
         .user_agent(user_agent)
         .timeout(Duration::from_secs(120))
         .build()
-        .map_err(|e| e.to_string())?;
-    let mut response = client.get(url).send().await.map_err(|e| e.to_string())?;
+        .map_err(ArchiveError::Client)?;
+    let failed = |source| ArchiveError::Download {
+        url: url.to_string(),
+        source,
+    };
+    let mut response = client.get(url).send().await.map_err(failed)?;
     if !response.status().is_success() {
-        return Err(format!("{url} answered {}", response.status()));
+        return Err(ArchiveError::Status {
+            url: url.to_string(),
+            status: response.status(),
+        });
     }
     let mut bytes = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+    while let Some(chunk) = response.chunk().await.map_err(failed)? {
         bytes.extend_from_slice(&chunk);
         if bytes.len() as u64 > MAX_ARCHIVE_BYTES {
-            return Err(format!("archive larger than {MAX_ARCHIVE_BYTES} bytes"));
+            return Err(ArchiveError::TooLarge);
         }
     }
     Ok(bytes)
 }
 
 /// Unpack the advisory files (`crates/<name>/<id>.md`) into a fresh directory, then swap it in.
-fn install(archive: &[u8], cache_dir: &Path, target: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(cache_dir).map_err(|e| e.to_string())?;
+fn install(archive: &[u8], cache_dir: &Path, target: &Path) -> Result<(), ArchiveError> {
+    std::fs::create_dir_all(cache_dir).map_err(file_error("create", cache_dir))?;
     let staging = tempdir_in(cache_dir)?;
     let mut tar = tar::Archive::new(GzDecoder::new(archive));
     let mut count = 0usize;
-    for entry in tar.entries().map_err(|e| e.to_string())? {
-        let mut entry = entry.map_err(|e| e.to_string())?;
+    for entry in tar.entries().map_err(ArchiveError::Read)? {
+        let mut entry = entry.map_err(ArchiveError::Read)?;
         count += 1;
         if count > MAX_ENTRIES {
-            return Err("archive has too many entries".into());
+            return Err(ArchiveError::TooManyEntries);
         }
         if !entry.header().entry_type().is_file() || entry.size() > MAX_ENTRY_BYTES {
             continue;
         }
-        let path = entry.path().map_err(|e| e.to_string())?.into_owned();
+        let path = entry.path().map_err(ArchiveError::Read)?.into_owned();
         // `advisory-db-main/crates/<name>/<file>.md`: keep only that shape.
         let parts: Vec<String> = path
             .components()
@@ -133,25 +174,27 @@ fn install(archive: &[u8], cache_dir: &Path, target: &Path) -> Result<(), String
             continue;
         }
         let mut text = Vec::new();
-        entry.read_to_end(&mut text).map_err(|e| e.to_string())?;
+        entry.read_to_end(&mut text).map_err(ArchiveError::Read)?;
         let dir = staging.join("crates").join(&parts[2]);
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        std::fs::write(dir.join(&parts[3]), text).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&dir).map_err(file_error("create", &dir))?;
+        let file = dir.join(&parts[3]);
+        std::fs::write(&file, text).map_err(file_error("write", &file))?;
     }
     if !staging.join("crates").is_dir() {
-        return Err("the archive holds no advisories".into());
+        return Err(ArchiveError::NoAdvisories);
     }
-    std::fs::write(staging.join(".lockwatch-fetched"), b"").map_err(|e| e.to_string())?;
+    let marker = staging.join(".lockwatch-fetched");
+    std::fs::write(&marker, b"").map_err(file_error("write", &marker))?;
     let old = cache_dir.join(format!("advisory-db.old.{}", std::process::id()));
     if target.exists() {
-        std::fs::rename(target, &old).map_err(|e| e.to_string())?;
+        std::fs::rename(target, &old).map_err(file_error("move aside", target))?;
     }
-    std::fs::rename(&staging, target).map_err(|e| e.to_string())?;
+    std::fs::rename(&staging, target).map_err(file_error("move into place", &staging))?;
     let _ = std::fs::remove_dir_all(&old);
     Ok(())
 }
 
-fn tempdir_in(dir: &Path) -> Result<PathBuf, String> {
+fn tempdir_in(dir: &Path) -> Result<PathBuf, ArchiveError> {
     let nanos = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -160,7 +203,7 @@ fn tempdir_in(dir: &Path) -> Result<PathBuf, String> {
         ".advisory-db.staging.{}.{nanos}",
         std::process::id()
     ));
-    std::fs::create_dir_all(&path).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&path).map_err(file_error("create", &path))?;
     Ok(path)
 }
 

@@ -16,23 +16,40 @@ const MAX_NESTING_POTENTIAL: usize = 20_000;
 /// the levels and this stack covers them with a wide margin.
 const PARSE_STACK: usize = 256 * 1024 * 1024;
 
+/// Why a Rust file was not parsed (the message of its `unreviewable`-style note).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ParseError {
+    #[error("cannot start the parser thread: {0}")]
+    Thread(#[source] std::io::Error),
+    #[error("the Rust parser failed unexpectedly")]
+    Panicked,
+    #[error("line {line}: cannot tokenize: {message}")]
+    Tokenize { line: usize, message: String },
+    #[error("line {line}: {message}")]
+    Syntax { line: usize, message: String },
+    #[error("more than {0} tokens; too large to inspect safely")]
+    TooManyTokens(usize),
+    #[error("expressions or types nested too deeply to inspect safely")]
+    TooDeep,
+    #[error("brackets nested deeper than {MAX_GROUP_DEPTH} levels; too deep to inspect safely")]
+    BracketsTooDeep,
+}
+
 /// Runs `work` on a fresh thread with a large stack. proc-macro2 keeps span
 /// locations in a thread-local map; the fresh thread also frees it on exit.
-pub(crate) fn on_parser_thread<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T, String> {
+pub(crate) fn on_parser_thread<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T, ParseError> {
     std::thread::scope(|scope| {
         let handle = std::thread::Builder::new()
             .name("lockwatch-rust-parse".into())
             .stack_size(PARSE_STACK)
             .spawn_scoped(scope, work)
-            .map_err(|e| format!("cannot start the parser thread: {e}"))?;
-        handle
-            .join()
-            .map_err(|_| "the Rust parser failed unexpectedly".to_owned())
+            .map_err(ParseError::Thread)?;
+        handle.join().map_err(|_| ParseError::Panicked)
     })
 }
 
 /// Lexes and parses a file; must run on [`on_parser_thread`].
-pub(crate) fn parse_file(text: &str, max_tokens: usize) -> Result<syn::File, String> {
+pub(crate) fn parse_file(text: &str, max_tokens: usize) -> Result<syn::File, ParseError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // Blank a shebang line (keeping the newline so line numbers stay right).
     let blanked;
@@ -43,14 +60,14 @@ pub(crate) fn parse_file(text: &str, max_tokens: usize) -> Result<syn::File, Str
     } else {
         text
     };
-    let tokens = TokenStream::from_str(text).map_err(|e| {
-        let at = e.span().start();
-        format!("line {}: cannot tokenize: {e}", at.line)
+    let tokens = TokenStream::from_str(text).map_err(|e| ParseError::Tokenize {
+        line: e.span().start().line,
+        message: e.to_string(),
     })?;
     check_shape(&tokens, max_tokens)?;
-    syn::parse2::<syn::File>(tokens).map_err(|e| {
-        let at = e.span().start();
-        format!("line {}: {e}", at.line)
+    syn::parse2::<syn::File>(tokens).map_err(|e| ParseError::Syntax {
+        line: e.span().start().line,
+        message: e.to_string(),
     })
 }
 
@@ -67,13 +84,12 @@ pub(crate) fn parse_file(text: &str, max_tokens: usize) -> Result<syn::File, Str
 /// `a = a = ...` or `Option<Option<...>>` exceed it.
 const ITEM_STARTS: &[&str] = &["pub", "struct", "enum", "union", "trait", "mod", "use"];
 
-fn check_shape(tokens: &TokenStream, max_tokens: usize) -> Result<(), String> {
+fn check_shape(tokens: &TokenStream, max_tokens: usize) -> Result<(), ParseError> {
     struct Level {
         iter: proc_macro2::token_stream::IntoIter,
         segment: usize,
         angle: bool,
     }
-    let too_deep = || "expressions or types nested too deeply to inspect safely".to_owned();
     let mut count = 0usize;
     let mut potential = 0usize;
     let mut stack = vec![Level {
@@ -89,9 +105,7 @@ fn check_shape(tokens: &TokenStream, max_tokens: usize) -> Result<(), String> {
         };
         count += 1;
         if count > max_tokens {
-            return Err(format!(
-                "more than {max_tokens} tokens; too large to inspect safely"
-            ));
+            return Err(ParseError::TooManyTokens(max_tokens));
         }
         match &tt {
             TokenTree::Punct(p) if p.as_char() == ';' || (p.as_char() == ',' && !top.angle) => {
@@ -113,13 +127,11 @@ fn check_shape(tokens: &TokenStream, max_tokens: usize) -> Result<(), String> {
         top.segment += 1;
         potential += 1;
         if potential > MAX_NESTING_POTENTIAL {
-            return Err(too_deep());
+            return Err(ParseError::TooDeep);
         }
         if let TokenTree::Group(g) = tt {
             if stack.len() >= MAX_GROUP_DEPTH {
-                return Err(format!(
-                    "brackets nested deeper than {MAX_GROUP_DEPTH} levels; too deep to inspect safely"
-                ));
+                return Err(ParseError::BracketsTooDeep);
             }
             stack.push(Level {
                 iter: g.stream().into_iter(),
@@ -138,7 +150,9 @@ mod tests {
 
     fn parse(text: &str) -> Result<usize, String> {
         let text = text.to_owned();
-        on_parser_thread(move || parse_file(&text, 250_000).map(|f| f.items.len())).unwrap()
+        on_parser_thread(move || parse_file(&text, 250_000).map(|f| f.items.len()))
+            .unwrap()
+            .map_err(|e| e.to_string())
     }
 
     #[test]

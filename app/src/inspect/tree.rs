@@ -98,7 +98,7 @@ pub(crate) fn scan_tree(
         let scan = match scanned {
             Ok(scan) => scan,
             Err(reason) => {
-                fail(&path, reason, &mut out)?;
+                fail(&path, reason.to_string(), &mut out)?;
                 continue;
             }
         };

@@ -1,7 +1,7 @@
 //! Reading `.github/lockwatch.toml`: unknown keys are errors that point at the line.
 
 use super::model::{CRATES_IO_NAME, CommentMode, IgnoreEntry, Policy, RegistryEntry, TrustEntry};
-use crate::finding::{Code, Level};
+use crate::finding::{Code, Level, UnknownCode};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -63,7 +63,9 @@ pub fn parse_policy(text: &str) -> Result<Policy, PolicyError> {
     };
     let mut policy = Policy::default();
     for (key, level) in raw.levels {
-        let code: Code = key.parse().map_err(|e: String| error(e, &key))?;
+        let code: Code = key
+            .parse()
+            .map_err(|e: UnknownCode| error(e.to_string(), &key))?;
         policy.levels.insert(code, level);
     }
     if let Some(h) = raw.cooldown_hours {

@@ -10,43 +10,77 @@ pub struct LicensePolicy {
     pub allow: Vec<String>,
 }
 
-fn licensee(entry: &str) -> Result<spdx::Licensee, String> {
-    spdx::Licensee::parse_mode(entry.trim(), spdx::ParseMode::LAX)
-        .map_err(|e| format!("`{entry}` is not an SPDX license identifier: {}", e.reason))
+/// An entry of `[licenses] allow` that is not an SPDX license (found when the policy is read).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{entry}` is not an SPDX license identifier: {reason}")]
+pub struct LicenseEntryError {
+    pub entry: String,
+    pub reason: String,
+}
+
+/// Why a crate's license does not satisfy `[licenses] allow` (one sentence, which the
+/// `license-not-allowed` finding carries).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LicenseRefused {
+    #[error("it declares no license")]
+    Undeclared,
+    #[error(
+        "it declares no SPDX license, only the license file `{file}`, so it cannot be checked against `[licenses] allow`"
+    )]
+    OnlyFile { file: String },
+    #[error(
+        "its license `{license}` is not a valid SPDX expression ({reason}), so it cannot be checked against `[licenses] allow`"
+    )]
+    NotSpdx { license: String, reason: String },
+    #[error(
+        "its license `{license}` is not allowed by the policy's `[licenses] allow` ({allowed})"
+    )]
+    NotAllowed { license: String, allowed: String },
+}
+
+fn licensee(entry: &str) -> Result<spdx::Licensee, LicenseEntryError> {
+    spdx::Licensee::parse_mode(entry.trim(), spdx::ParseMode::LAX).map_err(|e| LicenseEntryError {
+        entry: entry.to_string(),
+        reason: e.reason.to_string(),
+    })
 }
 
 impl LicensePolicy {
     /// Every entry parses as an SPDX license (checked when the policy is read).
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), LicenseEntryError> {
         self.allow.iter().try_for_each(|e| licensee(e).map(|_| ()))
     }
 
     /// Ok when `license` (a crate's SPDX expression) is satisfied by the allowed licenses;
-    /// else why not, in one sentence.
-    pub fn check(&self, license: Option<&str>, license_file: Option<&str>) -> Result<(), String> {
+    /// else why not.
+    pub fn check(
+        &self,
+        license: Option<&str>,
+        license_file: Option<&str>,
+    ) -> Result<(), LicenseRefused> {
         let Some(license) = license.map(str::trim).filter(|l| !l.is_empty()) else {
             return Err(match license_file {
-                Some(f) => format!(
-                    "it declares no SPDX license, only the license file `{f}`, so it cannot be checked against `[licenses] allow`"
-                ),
-                None => "it declares no license".to_owned(),
+                Some(f) => LicenseRefused::OnlyFile {
+                    file: f.to_string(),
+                },
+                None => LicenseRefused::Undeclared,
             });
         };
         let expr = spdx::Expression::parse_mode(license, spdx::ParseMode::LAX).map_err(|e| {
-            format!(
-                "its license `{license}` is not a valid SPDX expression ({}), so it cannot be checked against `[licenses] allow`",
-                e.reason
-            )
+            LicenseRefused::NotSpdx {
+                license: license.to_string(),
+                reason: e.reason.to_string(),
+            }
         })?;
         let allowed: Vec<spdx::Licensee> =
             self.allow.iter().filter_map(|e| licensee(e).ok()).collect();
         if expr.evaluate(|req| allowed.iter().any(|l| l.satisfies(req))) {
             Ok(())
         } else {
-            Err(format!(
-                "its license `{license}` is not allowed by the policy's `[licenses] allow` ({})",
-                self.allow.join(", ")
-            ))
+            Err(LicenseRefused::NotAllowed {
+                license: license.to_string(),
+                allowed: self.allow.join(", "),
+            })
         }
     }
 }
@@ -109,11 +143,12 @@ mod tests {
                 .is_ok()
         );
         let e = p.check(Some("GPL-3.0-only"), None).unwrap_err();
-        assert!(e.contains("not allowed"), "{e}");
+        assert!(e.to_string().contains("not allowed"), "{e}");
         assert!(p.check(Some("MIT AND GPL-3.0-only"), None).is_err());
         assert!(
             p.check(None, Some("LICENSE"))
                 .unwrap_err()
+                .to_string()
                 .contains("LICENSE")
         );
         assert!(p.check(Some("not a ((license"), None).is_err());

@@ -5,5 +5,5 @@ mod licenses;
 mod model;
 
 pub use file::{POLICY_PATH, PolicyError, parse_policy};
-pub use licenses::{LicensePolicy, same_license};
+pub use licenses::{LicenseEntryError, LicensePolicy, LicenseRefused, same_license};
 pub use model::{CommentMode, IgnoreEntry, Policy, RegistryEntry, TrustEntry};

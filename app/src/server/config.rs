@@ -23,12 +23,17 @@ impl std::fmt::Debug for SecretArg {
     }
 }
 
+/// A webhook secret given empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a webhook secret must not be empty")]
+pub struct EmptySecret;
+
 impl FromStr for SecretArg {
-    type Err = String;
+    type Err = EmptySecret;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
         if s.is_empty() {
-            return Err("a webhook secret must not be empty".into());
+            return Err(EmptySecret);
         }
         Ok(SecretArg(SecretString::from(s.to_string())))
     }

@@ -149,8 +149,19 @@ struct Changes {
     base: Option<serde::de::IgnoredAny>,
 }
 
+/// Why a delivery's payload could not be read (answered 400).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    #[error("payload is not valid JSON: {0}")]
+    NotJson(String),
+    #[error("{field} is missing")]
+    Missing { field: &'static str },
+    #[error("{field} is missing or malformed")]
+    Malformed { field: &'static str },
+}
+
 /// Parse a delivery. `Err` is a malformed payload (answered 400).
-pub fn parse(event: &str, body: &[u8]) -> Result<Event, String> {
+pub fn parse(event: &str, body: &[u8]) -> Result<Event, PayloadError> {
     if event == "ping" {
         return Ok(Event::Ping);
     }
@@ -160,11 +171,13 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Event, String> {
         return Ok(Event::Ignored(format!("event {event}")));
     }
     let v: Payload =
-        serde_json::from_slice(body).map_err(|e| format!("payload is not valid JSON: {e}"))?;
+        serde_json::from_slice(body).map_err(|e| PayloadError::NotJson(e.to_string()))?;
     let action = v.action;
     let installation = v.installation.unwrap_or_default();
     if event.starts_with("installation") {
-        let id = installation.id.ok_or("installation.id is missing")?;
+        let id = installation.id.ok_or(PayloadError::Missing {
+            field: "installation.id",
+        })?;
         let account = installation
             .account
             .and_then(|a| a.login)
@@ -183,11 +196,15 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Event, String> {
         .and_then(|r| r.full_name)
         .as_deref()
         .and_then(RepoName::parse)
-        .ok_or("repository.full_name is missing or malformed")?;
-    let sha = |s: Option<&str>| -> Result<String, String> {
+        .ok_or(PayloadError::Malformed {
+            field: "repository.full_name",
+        })?;
+    let sha = |s: Option<&str>| -> Result<String, PayloadError> {
         s.and_then(CommitSha::parse)
             .map(|c| c.as_str().to_string())
-            .ok_or_else(|| "a head SHA is missing or malformed".to_string())
+            .ok_or(PayloadError::Malformed {
+                field: "a head SHA",
+            })
     };
     let trigger = format!("{event}.{action}");
     match event {
@@ -201,10 +218,9 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Event, String> {
                 return Ok(Event::Ignored(trigger));
             }
             let pr = v.pull_request.unwrap_or_default();
-            let number = pr
-                .number
-                .or(v.number)
-                .ok_or("pull_request.number is missing")?;
+            let number = pr.number.or(v.number).ok_or(PayloadError::Missing {
+                field: "pull_request.number",
+            })?;
             Ok(Event::Review(JobRequest {
                 trigger,
                 installation_id,
@@ -351,7 +367,9 @@ mod tests {
         let mut bad = pr("synchronize");
         bad["installation"]["id"] = json!("one");
         let body = serde_json::to_vec(&bad).expect("json");
-        let err = parse("pull_request", &body).expect_err("a string id");
+        let err = parse("pull_request", &body)
+            .expect_err("a string id")
+            .to_string();
         assert!(
             err.contains("installation") || err.contains("invalid type"),
             "{err}"

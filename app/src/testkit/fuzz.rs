@@ -119,7 +119,7 @@ pub fn webhook(data: &[u8]) {
         "issues",
     ] {
         if let Err(reason) = crate::server::events::parse(event, data) {
-            assert!(!reason.is_empty());
+            assert!(!reason.to_string().is_empty());
         }
     }
 }
