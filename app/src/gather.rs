@@ -78,6 +78,15 @@ struct Resembled {
     at: Option<(IndexUrl, String, String)>,
 }
 
+/// The names of a release's dependencies that can be built with it (not dev-dependencies).
+fn built_deps(e: &IndexEntry) -> BTreeSet<String> {
+    e.deps
+        .iter()
+        .filter(|d| d.kind != DepKind::Dev)
+        .map(|d| d.name.clone())
+        .collect()
+}
+
 /// Every release of a crate, as the engine sees it.
 fn releases_of(entries: &[IndexEntry]) -> Vec<Release> {
     entries
@@ -86,12 +95,7 @@ fn releases_of(entries: &[IndexEntry]) -> Vec<Release> {
             version: e.version.clone(),
             yanked: e.yanked,
             pubtime: e.pubtime.map(|t| t.unix_timestamp()),
-            deps: e
-                .deps
-                .iter()
-                .filter(|d| d.kind != DepKind::Dev)
-                .map(|d| d.name.clone())
-                .collect(),
+            deps: built_deps(e),
             build_deps: e
                 .deps
                 .iter()
@@ -318,12 +322,7 @@ impl Gatherer {
                 vf.index = Some(IndexFacts {
                     yanked: entry.yanked,
                     pubtime: entry.pubtime.map(|t| t.unix_timestamp()),
-                    deps: entry
-                        .deps
-                        .iter()
-                        .filter(|d| d.kind != DepKind::Dev)
-                        .map(|d| d.name.clone())
-                        .collect::<BTreeSet<_>>(),
+                    deps: built_deps(&entry),
                     history,
                     releases,
                 });

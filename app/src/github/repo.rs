@@ -386,12 +386,13 @@ impl RepoClient {
             "status": "in_progress",
             "output": { "title": title, "summary": clip(summary) },
         });
-        self.write(
-            Method::PATCH,
-            &self.path(&format!("/check-runs/{id}")),
-            &body,
-        )
-        .await?;
+        self.patch_check_run(id, &body).await
+    }
+
+    /// `PATCH` a check run.
+    async fn patch_check_run(&self, id: u64, body: &serde_json::Value) -> Result<(), GitHubError> {
+        let path = self.path(&format!("/check-runs/{id}"));
+        self.write(Method::PATCH, &path, body).await?;
         Ok(())
     }
 
@@ -404,13 +405,7 @@ impl RepoClient {
         summary: &str,
     ) -> Result<(), GitHubError> {
         let body = json!({ "output": { "title": title, "summary": clip(summary) } });
-        self.write(
-            Method::PATCH,
-            &self.path(&format!("/check-runs/{id}")),
-            &body,
-        )
-        .await?;
-        Ok(())
+        self.patch_check_run(id, &body).await
     }
 
     /// Complete a check run: annotations go out 50 per request, the conclusion with the last.
@@ -422,7 +417,6 @@ impl RepoClient {
         summary: &str,
         annotations: &[Annotation],
     ) -> Result<(), GitHubError> {
-        let path = self.path(&format!("/check-runs/{id}"));
         let summary = clip(summary);
         let chunks: Vec<&[Annotation]> = if annotations.is_empty() {
             vec![&[]]
@@ -445,7 +439,7 @@ impl RepoClient {
             } else {
                 json!({ "output": output })
             };
-            self.write(Method::PATCH, &path, &body).await?;
+            self.patch_check_run(id, &body).await?;
         }
         Ok(())
     }

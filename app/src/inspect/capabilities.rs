@@ -57,7 +57,9 @@ use super::launch::{ArgLists, FnKey, Launch, LaunchIndex, fn_key};
 use super::manifest::truncate;
 use super::surface::{Capability, CapabilityKind};
 
-const HTTP_CRATES: &[&str] = &[
+/// HTTP client crates: calling into one from build-time code is network access (and one as a
+/// build dependency is read the same way, `inspect::HTTP_BUILD_DEPS`).
+pub(super) const HTTP_CRATES: &[&str] = &[
     "reqwest",
     "ureq",
     "curl",

@@ -1945,15 +1945,8 @@ fn classify_program(p: &str, args: &[Vec<Option<String>>]) -> Result<String, Str
     if p.is_empty() {
         return Err("an empty program name".to_owned());
     }
-    let (dir, file) = match p.rfind(['/', '\\']) {
-        Some(i) => (Some(&p[..=i]), &p[i + 1..]),
-        None => (None, p),
-    };
-    let lower = file.to_ascii_lowercase();
-    let base = [".exe", ".bat", ".cmd", ".ps1"]
-        .iter()
-        .find_map(|ext| lower.strip_suffix(ext))
-        .unwrap_or(&lower);
+    let (dir, base) = program_base(p);
+    let base = base.as_str();
     let starts = |list: &[&str]| {
         list.iter().any(|n| {
             base == *n

@@ -35,16 +35,8 @@ use archive::FileRecord;
 use capabilities::{ScanEnv, join_path};
 use manifest::BuildSetting;
 
-const HTTP_BUILD_DEPS: &[&str] = &[
-    "reqwest",
-    "ureq",
-    "curl",
-    "hyper",
-    "attohttpc",
-    "minreq",
-    "isahc",
-    "surf",
-];
+/// A build dependency that is an HTTP client: the build script can download.
+const HTTP_BUILD_DEPS: &[&str] = capabilities::HTTP_CRATES;
 
 /// Inspects one `.crate` file (`gz_tarball`) of crate `name` at `version`.
 pub fn inspect_crate(
