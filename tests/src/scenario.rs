@@ -61,15 +61,19 @@ impl Scenario {
 
     /// Like `run`, in JSON, parsed.
     pub fn head(&self, files: &[(&str, Option<String>)]) -> Value {
-        let out = self.run(files, "json");
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "not JSON ({e}): stdout={} stderr={}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )
-        })
+        json_of(&self.run(files, "json"))
     }
+}
+
+/// The JSON report a run printed; panics with its stdout and stderr when it is not JSON.
+pub fn json_of(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): stdout={} stderr={}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
 }
 
 /// The findings of a JSON report with this code.

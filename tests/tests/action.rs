@@ -1,339 +1,54 @@
 //! The GitHub Action end to end: the entry point in process (`lockwatch_action::run` with an
 //! explicit environment) and as the real `lockwatch-action` binary, against the same fake
 //! GitHub as the App tests (loopback only), with an event file made from GitHub's real
-//! `pull_request` example payload pointed at a git repository built here.
+//! `pull_request` example payload pointed at a git repository built here. The step, its
+//! event and its outputs come from the harness (`tests/src/harness/action.rs`), the App it
+//! is compared with from `tests/src/harness/app.rs`.
 #![allow(clippy::unwrap_used)]
 
-use lockwatch_action::ActionEnv;
 use lockwatch_action::publish::CommentStatus;
-use lockwatch_tests::bin::{fixture_db, lockwatch_action_bin};
-use lockwatch_tests::fake_github::webhooks::{self, Sign, delivery_id};
-use lockwatch_tests::fake_github::{APP_ID, FakeGitHub, INSTALLATION, Published, REPO};
+use lockwatch_tests::bin::fixture_db;
+use lockwatch_tests::fake_github::webhooks;
+use lockwatch_tests::fake_github::{FakeGitHub, Published, REPO};
 use lockwatch_tests::gitrepo::GitRepo;
+use lockwatch_tests::harness::action::{
+    Step, assert_no_injection, event_file, mint_token, mint_token_at, repo_with,
+};
+use lockwatch_tests::harness::app::App;
+use lockwatch_tests::harness::{Files, WAIT, file, merge_group_head_tree, package_line, tree};
 use lockwatch_tests::lockgen::{lock, member, reg};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(30);
-const SECRET: &str = "action-test-secret";
-
-/// The repository at a commit: a workspace member depending on serde and, maybe, regex
-/// (regex 1.5.4 has RUSTSEC-2022-0013 in the fixture database; 1.5.5 is fixed).
-fn tree(regex: Option<&str>) -> Vec<(String, String)> {
-    let mut pkgs = vec![reg("serde", "1.0.0")];
-    let mut deps = vec!["serde"];
-    let mut manifest = "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nserde = \"1\"\n".to_string();
-    if let Some(v) = regex {
-        pkgs.push(reg("regex", v));
-        deps.push("regex");
-        manifest.push_str(&format!("regex = \"={v}\"\n"));
-    }
-    pkgs.push(member("app", "0.1.0").deps(&deps));
-    vec![
-        ("Cargo.toml".to_string(), manifest),
-        ("Cargo.lock".to_string(), lock(3, &pkgs)),
-        ("src/main.rs".to_string(), "fn main() {}\n".to_string()),
-    ]
-}
-
-fn package_line(lock_text: &str, name: &str) -> usize {
-    lock_text
-        .lines()
-        .position(|l| l == format!("name = \"{name}\""))
-        .unwrap()
-}
-
-/// A repository with `base` on main and `head` on branch `feature`; returns the SHAs.
-fn repo_with(base: &[(String, String)], head: &[(String, String)]) -> (GitRepo, String, String) {
-    let repo = GitRepo::new();
-    for (p, c) in base {
-        repo.write(p, c);
-    }
-    let b = repo.commit("base");
-    repo.git(&["checkout", "-q", "-b", "feature"]);
-    for (p, c) in head {
-        repo.write(p, c);
-    }
-    let h = repo.commit("head");
-    (repo, b, h)
-}
-
-/// A token the fake accepts: an installation token made with the App's JWT, as GitHub's
-/// `GITHUB_TOKEN` is an installation token of the Actions app; it comments as
-/// `github-actions[bot]`, as the workflow token does.
-async fn mint_token(fake: &FakeGitHub) -> String {
-    let token = mint_token_at(&fake.url).await;
-    fake.world(|w| {
-        w.token_logins
-            .insert(token.clone(), "github-actions[bot]".to_string())
-    });
-    token
-}
-
-async fn mint_token_at(fake_url: &str) -> String {
-    lockwatch::http::install_crypto_provider();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let claims = json!({"iat": now - 30, "exp": now + 300, "iss": APP_ID.to_string()});
-    let key = std::fs::read(lockwatch_tests::fake_github::test_key_path()).unwrap();
-    let jwt = jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_rsa_pem(&key).unwrap(),
-    )
-    .unwrap();
-    let r = reqwest::Client::new()
-        .post(format!(
-            "{fake_url}/app/installations/{INSTALLATION}/access_tokens"
-        ))
-        .header("Authorization", format!("Bearer {jwt}"))
-        .header("Accept", "application/vnd.github+json")
-        .header("User-Agent", "lockwatch-tests")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 201);
-    serde_json::from_slice::<Value>(&r.bytes().await.unwrap()).unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-/// GitHub's `pull_request` `opened` example, pointed at this pull request.
-fn event_file(dir: &Path, number: u64, base: &str, head: &str, fork: bool) -> PathBuf {
-    let mut v = webhooks::fixture("pull_request/opened.payload.json");
-    v["number"] = json!(number);
-    v["pull_request"]["number"] = json!(number);
-    v["pull_request"]["base"]["sha"] = json!(base);
-    v["pull_request"]["head"]["sha"] = json!(head);
-    if fork {
-        v["pull_request"]["head"]["repo"]["full_name"] = json!("forker/Hello-World");
-    }
-    let path = dir.join(format!("event-{number}.json"));
-    std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
-    path
-}
-
-/// The runner's variables for one step.
-struct Step {
-    scratch: tempfile::TempDir,
-    vars: BTreeMap<String, String>,
-}
-
-impl Step {
-    fn new(workspace: &Path, api_url: &str, token: &str, event: &str) -> Step {
-        let scratch = tempfile::tempdir().unwrap();
-        let mut vars = BTreeMap::new();
-        let mut set = |k: &str, v: String| {
-            vars.insert(k.to_string(), v);
-        };
-        set("GITHUB_EVENT_NAME", event.into());
-        set("GITHUB_REPOSITORY", REPO.into());
-        set("GITHUB_API_URL", api_url.into());
-        set("GITHUB_SERVER_URL", "https://github.com".into());
-        set("GITHUB_WORKSPACE", workspace.display().to_string());
-        set(
-            "GITHUB_STEP_SUMMARY",
-            scratch.path().join("summary.md").display().to_string(),
-        );
-        set(
-            "GITHUB_OUTPUT",
-            scratch.path().join("output").display().to_string(),
-        );
-        set(
-            "RUNNER_TEMP",
-            scratch.path().join("tmp").display().to_string(),
-        );
-        set("INPUT_GITHUB-TOKEN", token.into());
-        set("INPUT_ADVISORY-DB", fixture_db().display().to_string());
-        // Like the App: no crate fetching (no test reaches a registry).
-        set("INPUT_FETCH-CRATES", "false".into());
-        set("INPUT_FAIL-ON", "deny".into());
-        Step { scratch, vars }
-    }
-
-    fn set(&mut self, k: &str, v: impl Into<String>) -> &mut Self {
-        self.vars.insert(k.to_string(), v.into());
-        self
-    }
-
-    fn event(&mut self, path: &Path) -> &mut Self {
-        self.set("GITHUB_EVENT_PATH", path.display().to_string())
-    }
-
-    fn env(&self) -> ActionEnv {
-        ActionEnv::from_vars(self.vars.clone())
-    }
-
-    fn summary(&self) -> String {
-        std::fs::read_to_string(self.scratch.path().join("summary.md")).unwrap_or_default()
-    }
-
-    fn output_bytes(&self) -> String {
-        std::fs::read_to_string(self.scratch.path().join("output")).unwrap_or_default()
-    }
-
-    /// `$GITHUB_OUTPUT` read the way the runner reads it.
-    fn outputs(&self) -> BTreeMap<String, String> {
-        parse_outputs(&self.output_bytes())
-    }
-
-    async fn run_in_process(&self) -> (lockwatch_action::Outcome, String) {
-        let mut out = Vec::new();
-        let outcome = lockwatch_action::run(&self.env(), &mut out).await;
-        (outcome, String::from_utf8(out).unwrap())
-    }
-
-    fn run_binary(&self) -> (i32, String, String) {
-        let out = std::process::Command::new(lockwatch_action_bin())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.scratch.path())
-            .envs(&self.vars)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8(out.stdout).unwrap(),
-            String::from_utf8(out.stderr).unwrap(),
-        )
-    }
-}
-
-/// The runner's parser of `$GITHUB_OUTPUT`: `name=value` lines and `name<<DELIM` heredocs.
-fn parse_outputs(text: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut lines = text.split('\n');
-    while let Some(line) = lines.next() {
-        if line.is_empty() {
-            continue;
-        }
-        if let Some((name, delim)) = line.split_once("<<") {
-            let mut value = Vec::new();
-            loop {
-                let l = lines.next().expect("unterminated heredoc");
-                if l == delim {
-                    break;
-                }
-                value.push(l);
-            }
-            out.insert(name.to_string(), value.join("\n"));
-        } else {
-            let (k, v) = line.split_once('=').expect("name=value");
-            out.insert(k.to_string(), v.to_string());
-        }
-    }
-    out
-}
-
-/// Every stdout line is a plain `lockwatch:` log line or a well-formed workflow command
-/// with no raw separators in its message.
-fn assert_no_injection(stdout: &str) {
-    for line in stdout.lines() {
-        if line.starts_with("lockwatch: ") {
-            continue;
-        }
-        let rest = line
-            .strip_prefix("::error ")
-            .or_else(|| line.strip_prefix("::warning "))
-            .or_else(|| line.strip_prefix("::error::"))
-            .unwrap_or_else(|| panic!("unexpected stdout line: {line:?}"));
-        assert!(!rest.contains('\r'), "{line:?}");
-    }
-}
-
-/// The App's comment body for the same change (`lockwatch serve` against the same fake).
-async fn app_comment(
-    fake: &FakeGitHub,
-    base: (&str, &[(String, String)]),
-    head: (&str, &[(String, String)]),
+/// The App's comment on the same change: `lockwatch serve` reviews pull request `pr` from
+/// `base` to `head` (the git repository's commits) on the same fake GitHub, then stops.
+async fn apps_comment(
+    app: &mut App,
     pr: u64,
+    base: (&str, &Files),
+    head: (&str, &Files),
 ) -> String {
-    let refs = |files: &[(String, String)]| -> Vec<(String, String)> { files.to_vec() };
-    for (sha, files) in [(base.0, refs(base.1)), (head.0, refs(head.1))] {
-        let f: Vec<(&str, &str)> = files
-            .iter()
-            .map(|(p, c)| (p.as_str(), c.as_str()))
-            .collect();
-        fake.commit(sha, &f);
-    }
-    fake.set_pr(pr, base.0, head.0, false);
-    let data = tempfile::tempdir().unwrap();
-    let key = lockwatch_tests::fake_github::test_key_path()
-        .display()
-        .to_string();
-    let db = fixture_db().display().to_string();
-    let data_dir = data.path().display().to_string();
-    let app_id = APP_ID.to_string();
-    let argv = [
-        "lockwatch",
-        "serve",
-        "--app-id",
-        &app_id,
-        "--private-key-file",
-        &key,
-        "--webhook-secret",
-        SECRET,
-        "--github-api-url",
-        &fake.url,
-        "--listen",
-        "127.0.0.1:0",
-        "--data-dir",
-        &data_dir,
-        "--advisory-db",
-        &db,
-        // Never the real registry in tests; the Action side runs with `fetch-crates: false`.
-        "--no-fetch",
-        "--coalesce-ms",
-        "0",
-    ];
-    let args = match <lockwatch::cli::Cli as clap::Parser>::try_parse_from(argv)
-        .unwrap()
-        .command
-    {
-        lockwatch::cli::Command::Serve(a) => *a,
-        _ => unreachable!(),
-    };
-    let server = lockwatch::server::start(args).await.unwrap();
-    let payload = webhooks::pull_request("opened", pr, base.0, head.0, false);
-    let (status, _) = webhooks::send(
-        &format!("http://{}", server.addr()),
-        "pull_request",
-        &delivery_id(),
-        &serde_json::to_vec(&payload).unwrap(),
-        Sign::With(SECRET),
-    )
-    .await;
-    assert_eq!(status, 202);
-    // The App completes its check run first, then comments.
-    let events = fake
-        .until(
-            WAIT,
-            |p| matches!(p, Published::CommentCreated { issue, .. } if *issue == pr),
-        )
-        .await;
-    server.shutdown().await;
-    events
-        .into_iter()
-        .find_map(|e| match e {
-            Published::CommentCreated { issue, body, .. } if issue == pr => Some(body),
-            _ => None,
-        })
-        .expect("the App commented")
+    app.commit_at(base.0, base.1);
+    app.commit_at(head.0, head.1);
+    app.fake.set_pr(pr, base.0, head.0, false);
+    assert_eq!(app.open(pr, base.0, head.0).await.0, 202);
+    app.expect_check(head.0, "failure").await;
+    let body = app.expect_comment(pr).body;
+    app.stop().await;
+    body
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pull_request_in_process_posts_the_apps_comment_and_edits_it_in_place() {
-    let fake = FakeGitHub::start().await;
-    let (base_files, head_files) = (tree(None), tree(Some("1.5.4")));
+    let (base_files, head_files) = (tree(None, 0), tree(Some("1.5.4"), 0));
     let (repo, base, head) = repo_with(&base_files, &head_files);
-    let app_body = app_comment(&fake, (&base, &base_files), (&head, &head_files), 7).await;
+    let mut app = App::new(&[]).await;
+    let app_body = apps_comment(&mut app, 7, (&base, &base_files), (&head, &head_files)).await;
+    let fake = &app.fake;
 
-    let token = mint_token(&fake).await;
+    let token = mint_token(fake).await;
     let mut step = Step::new(repo.path(), &fake.url, &token, "pull_request");
-    let event = event_file(step.scratch.path(), 2, &base, &head, false);
-    step.event(&event);
+    step.pull_request(2, &base, &head, false);
     let (outcome, stdout) = step.run_in_process().await;
     assert_eq!(outcome.error, None, "{stdout}");
     assert_eq!(outcome.exit_code, 1, "{stdout}");
@@ -362,7 +77,7 @@ async fn pull_request_in_process_posts_the_apps_comment_and_edits_it_in_place() 
     assert!(posted.starts_with(lockwatch::report::COMMENT_MARKER));
 
     // Annotation on the regex [[package]] line; summary; outputs.
-    let line = package_line(&head_files[1].1, "regex");
+    let line = package_line(file(&head_files, "Cargo.lock"), "regex");
     assert!(
         stdout.contains(&format!(
             "::error file=Cargo.lock,line={line},title=lockwatch advisory-vulnerability (regex 1.5.4)::"
@@ -383,11 +98,11 @@ async fn pull_request_in_process_posts_the_apps_comment_and_edits_it_in_place() 
     );
 
     // The fix is pushed: the same comment is edited, the step passes.
-    repo.write("Cargo.lock", &tree(Some("1.5.5"))[1].1);
-    repo.write("Cargo.toml", &tree(Some("1.5.5"))[0].1);
+    let fix = tree(Some("1.5.5"), 0);
+    repo.write("Cargo.lock", file(&fix, "Cargo.lock"));
+    repo.write("Cargo.toml", file(&fix, "Cargo.toml"));
     let fixed = repo.commit("fix");
-    let event = event_file(step.scratch.path(), 2, &base, &fixed, false);
-    step.event(&event);
+    step.pull_request(2, &base, &fixed, false);
     let (outcome, stdout) = step.run_in_process().await;
     assert_eq!(outcome.exit_code, 0, "{stdout}");
     let Published::CommentEdited { id: edited, body } = fake.next(WAIT).await else {
@@ -409,14 +124,14 @@ async fn pull_request_in_process_posts_the_apps_comment_and_edits_it_in_place() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_real_binary_publishes_the_same_comment_and_exit_code() {
-    let fake = FakeGitHub::start().await;
-    let (base_files, head_files) = (tree(None), tree(Some("1.5.4")));
+    let (base_files, head_files) = (tree(None, 0), tree(Some("1.5.4"), 0));
     let (repo, base, head) = repo_with(&base_files, &head_files);
-    let app_body = app_comment(&fake, (&base, &base_files), (&head, &head_files), 9).await;
-    let token = mint_token(&fake).await;
+    let mut app = App::new(&[]).await;
+    let app_body = apps_comment(&mut app, 9, (&base, &base_files), (&head, &head_files)).await;
+    let fake = &app.fake;
+    let token = mint_token(fake).await;
     let mut step = Step::new(repo.path(), &fake.url, &token, "pull_request");
-    let event = event_file(step.scratch.path(), 3, &base, &head, false);
-    step.event(&event);
+    step.pull_request(3, &base, &head, false);
     let (code, stdout, stderr) = tokio::task::block_in_place(|| step.run_binary());
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(!stdout.contains(&token) && !stderr.contains(&token));
@@ -488,11 +203,10 @@ async fn read_only_proxy(upstream: String) -> (String, tokio::task::JoinHandle<(
 async fn fork_pull_request_with_a_read_only_token_still_reports_and_fails_right() {
     let fake = FakeGitHub::start().await;
     let (proxy, task) = read_only_proxy(fake.url.clone()).await;
-    let (repo, base, head) = repo_with(&tree(None), &tree(Some("1.5.4")));
+    let (repo, base, head) = repo_with(&tree(None, 0), &tree(Some("1.5.4"), 0));
     let token = mint_token(&fake).await;
     let mut step = Step::new(repo.path(), &proxy, &token, "pull_request");
-    let event = event_file(step.scratch.path(), 4, &base, &head, true);
-    step.event(&event);
+    step.pull_request(4, &base, &head, true);
     let (outcome, stdout) = step.run_in_process().await;
     assert_eq!(outcome.error, None);
     assert_eq!(outcome.exit_code, 1, "fail-on deny still fails the step");
@@ -542,12 +256,7 @@ async fn hostile_crate_text_cannot_inject_commands_or_outputs() {
         &[("Cargo.lock".into(), base_lock)],
         &[("Cargo.lock".into(), head_lock)],
     );
-    let mut step = Step::new(
-        repo.path(),
-        "http://127.0.0.1:9",
-        "unused",
-        "workflow_dispatch",
-    );
+    let mut step = Step::offline(repo.path(), "workflow_dispatch");
     step.set("INPUT_BASE", base.as_str())
         .set("INPUT_HEAD", head.as_str());
     let (outcome, stdout) = step.run_in_process().await;
@@ -646,7 +355,7 @@ async fn hostile_crate_text_cannot_inject_commands_or_outputs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shallow_checkout_fetches_the_base_or_says_how_to_fix_it() {
-    let (origin, base, head) = repo_with(&tree(None), &tree(Some("1.5.4")));
+    let (origin, base, head) = repo_with(&tree(None, 0), &tree(Some("1.5.4"), 0));
     let clones = tempfile::tempdir().unwrap();
     let clone = clones.path().join("shallow");
     let url = format!("file://{}", origin.path().display());
@@ -667,7 +376,7 @@ async fn shallow_checkout_fetches_the_base_or_says_how_to_fix_it() {
     };
     assert!(!has(&base) && has(&head));
 
-    let mut step = Step::new(&clone, "http://127.0.0.1:9", "unused", "workflow_dispatch");
+    let mut step = Step::offline(&clone, "workflow_dispatch");
     step.set("INPUT_BASE", base.as_str())
         .set("INPUT_HEAD", head.as_str());
     let (outcome, stdout) = step.run_in_process().await;
@@ -702,7 +411,7 @@ async fn shallow_checkout_fetches_the_base_or_says_how_to_fix_it() {
         .status()
         .unwrap();
     let step = {
-        let mut s = Step::new(&clone2, "http://127.0.0.1:9", "unused", "workflow_dispatch");
+        let mut s = Step::offline(&clone2, "workflow_dispatch");
         s.set("INPUT_BASE", base.as_str())
             .set("INPUT_HEAD", head.as_str());
         s
@@ -726,12 +435,12 @@ async fn shallow_checkout_fetches_the_base_or_says_how_to_fix_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schedule_scans_every_lock_file_against_advisories() {
     let repo = GitRepo::new();
-    for (p, c) in tree(Some("1.5.4")) {
+    for (p, c) in tree(Some("1.5.4"), 0) {
         repo.write(&p, c);
     }
     repo.write("tools/Cargo.lock", lock(3, &[member("tool", "0.1.0")]));
     let head = repo.commit("main");
-    let mut step = Step::new(repo.path(), "http://127.0.0.1:9", "unused", "schedule");
+    let mut step = Step::offline(repo.path(), "schedule");
     step.set("GITHUB_SHA", head.as_str());
     let (outcome, stdout) = step.run_in_process().await;
     assert_eq!(outcome.error, None, "{stdout}");
@@ -748,34 +457,15 @@ async fn schedule_scans_every_lock_file_against_advisories() {
     assert_eq!(step.outputs()["comment-url"], "");
 }
 
-/// A merge group: regex 1.5.4 added by one queued pull request, and a code change with a
-/// lock-only serde bump by another (one pull request doing both would be a `mixed-pr`).
-fn merge_group_head() -> Vec<(String, String)> {
-    let mut files = tree(Some("1.5.4"));
-    for (path, text) in &mut files {
-        match path.as_str() {
-            "Cargo.lock" => {
-                *text = text.replace(
-                    "\"serde\"\nversion = \"1.0.0\"",
-                    "\"serde\"\nversion = \"1.0.1\"",
-                )
-            }
-            "src/main.rs" => *text = "fn main() {\n    println!(\"queued\");\n}\n".into(),
-            _ => {}
-        }
-    }
-    files
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn merge_group_reviews_the_group_head_against_its_base_without_a_comment() {
-    let head_tree = merge_group_head();
+    let head_tree = merge_group_head_tree();
     assert!(
         head_tree
             .iter()
             .any(|(p, t)| p == "Cargo.lock" && t.contains("version = \"1.0.1\""))
     );
-    let (repo, base, head) = repo_with(&tree(None), &head_tree);
+    let (repo, base, head) = repo_with(&tree(None, 0), &head_tree);
     let events = tempfile::tempdir().unwrap();
     let event = events.path().join("merge_group.json");
     let mut payload = webhooks::fixture("merge_group/checks_requested.payload.json");
@@ -783,7 +473,7 @@ async fn merge_group_reviews_the_group_head_against_its_base_without_a_comment()
     payload["merge_group"]["head_sha"] = json!(head);
     std::fs::write(&event, serde_json::to_vec(&payload).unwrap()).unwrap();
     // No GitHub at all: a merge group gets no comment, so nothing may be requested.
-    let mut step = Step::new(repo.path(), "http://127.0.0.1:9", "unused", "merge_group");
+    let mut step = Step::offline(repo.path(), "merge_group");
     step.event(&event).set("GITHUB_SHA", head.as_str());
     let (outcome, stdout) = step.run_in_process().await;
     assert_eq!(outcome.error, None, "{stdout}");
@@ -798,7 +488,7 @@ async fn merge_group_reviews_the_group_head_against_its_base_without_a_comment()
     assert_eq!(outcome.exit_code, 1);
     assert!(outcome.comment.is_none());
     assert!(step.summary().contains("Merge group"));
-    let line = package_line(&head_tree[1].1, "regex");
+    let line = package_line(file(&head_tree, "Cargo.lock"), "regex");
     assert!(
         stdout.contains(&format!("::error file=Cargo.lock,line={line}")),
         "{stdout}"
@@ -808,7 +498,7 @@ async fn merge_group_reviews_the_group_head_against_its_base_without_a_comment()
 
     // The same two commits as one pull request: a mixed-pr, which the group is not.
     let pr_event = event_file(events.path(), 9, &base, &head, false);
-    let mut pr_step = Step::new(repo.path(), "http://127.0.0.1:9", "unused", "pull_request");
+    let mut pr_step = Step::offline(repo.path(), "pull_request");
     pr_step.event(&pr_event).set("INPUT_COMMENT", "never");
     let (pr_outcome, pr_stdout) = pr_step.run_in_process().await;
     assert_eq!(pr_outcome.error, None, "{pr_stdout}");
@@ -825,7 +515,7 @@ async fn merge_group_reviews_the_group_head_against_its_base_without_a_comment()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_passes_on_an_untouched_advisory_that_the_full_scan_fails() {
     // main already holds regex 1.5.4 (RUSTSEC-2022-0013); the change only bumps serde.
-    let base_files = tree(Some("1.5.4"));
+    let base_files = tree(Some("1.5.4"), 0);
     let mut head_files = base_files.clone();
     head_files[1].1 = lock(
         3,
@@ -837,12 +527,7 @@ async fn a_change_passes_on_an_untouched_advisory_that_the_full_scan_fails() {
     );
     let (repo, base, head) = repo_with(&base_files, &head_files);
 
-    let mut step = Step::new(
-        repo.path(),
-        "http://127.0.0.1:9",
-        "unused",
-        "workflow_dispatch",
-    );
+    let mut step = Step::offline(repo.path(), "workflow_dispatch");
     step.set("GITHUB_SHA", head.as_str());
     step.set("INPUT_BASE", base.as_str());
     let (outcome, stdout) = step.run_in_process().await;
@@ -860,7 +545,7 @@ async fn a_change_passes_on_an_untouched_advisory_that_the_full_scan_fails() {
     assert!(!stdout.contains("::error file=Cargo.lock"), "{stdout}");
 
     // The scheduled scan of the same commit: the whole branch is the subject, so it fails.
-    let mut step = Step::new(repo.path(), "http://127.0.0.1:9", "unused", "schedule");
+    let mut step = Step::offline(repo.path(), "schedule");
     step.set("GITHUB_SHA", head.as_str());
     let (outcome, stdout) = step.run_in_process().await;
     assert_eq!(outcome.exit_code, 1, "{stdout}");
@@ -881,7 +566,7 @@ async fn a_change_passes_on_an_untouched_advisory_that_the_full_scan_fails() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_actions_sticky_comment_is_its_own_not_a_commenters() {
     let fake = FakeGitHub::start().await;
-    let (repo, base, head) = repo_with(&tree(None), &tree(Some("1.5.4")));
+    let (repo, base, head) = repo_with(&tree(None, 0), &tree(Some("1.5.4"), 0));
     let planted = format!(
         "{}\nlockwatch: nothing to flag",
         lockwatch::report::COMMENT_MARKER
@@ -889,8 +574,7 @@ async fn the_actions_sticky_comment_is_its_own_not_a_commenters() {
     let theirs = fake.comment_as(2, "mallory", &planted);
     let token = mint_token(&fake).await;
     let mut step = Step::new(repo.path(), &fake.url, &token, "pull_request");
-    let event = event_file(step.scratch.path(), 2, &base, &head, false);
-    step.event(&event);
+    step.pull_request(2, &base, &head, false);
     let (outcome, stdout) = step.run_in_process().await;
     assert_eq!(outcome.exit_code, 1, "{stdout}");
     assert!(
@@ -961,16 +645,15 @@ async fn the_actions_sticky_comment_is_its_own_not_a_commenters() {
 async fn the_config_input_is_read_from_the_base_commit() {
     let ignore = "[[ignore]]\nid = \"RUSTSEC-2022-0013\"\nreason = \"not reachable\"\n";
     for added in [false, true] {
-        let mut base_files = tree(None);
+        let mut base_files = tree(None, 0);
         if !added {
             base_files.push(("ci/lockwatch.toml".into(), "cooldown-hours = 72\n".into()));
         }
-        let mut head_files = tree(Some("1.5.4"));
+        let mut head_files = tree(Some("1.5.4"), 0);
         head_files.push(("ci/lockwatch.toml".into(), ignore.into()));
         let (repo, base, head) = repo_with(&base_files, &head_files);
-        let mut step = Step::new(repo.path(), "http://127.0.0.1:9", "unused", "pull_request");
-        let event = event_file(step.scratch.path(), 5, &base, &head, false);
-        step.event(&event)
+        let mut step = Step::offline(repo.path(), "pull_request");
+        step.pull_request(5, &base, &head, false)
             .set("INPUT_COMMENT", "never")
             .set("INPUT_CONFIG", "ci/lockwatch.toml");
         let (outcome, stdout) = step.run_in_process().await;
@@ -1005,7 +688,7 @@ async fn the_config_input_is_read_from_the_base_commit() {
 /// The database is read from the base commit; the change is said, not applied.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_advisory_db_input_is_read_from_the_base_commit() {
-    let mut base_files = tree(None);
+    let mut base_files = tree(None, 0);
     for entry in walk(&fixture_db()) {
         let rel = entry
             .strip_prefix(fixture_db())
@@ -1017,7 +700,7 @@ async fn the_advisory_db_input_is_read_from_the_base_commit() {
             std::fs::read_to_string(&entry).unwrap(),
         ));
     }
-    let head_files: Vec<(String, String)> = tree(Some("1.5.4"))
+    let head_files: Vec<(String, String)> = tree(Some("1.5.4"), 0)
         .into_iter()
         .chain(
             base_files
@@ -1037,9 +720,8 @@ async fn the_advisory_db_input_is_read_from_the_base_commit() {
         assert_ne!(h, head);
         h
     };
-    let mut step = Step::new(repo.path(), "http://127.0.0.1:9", "unused", "pull_request");
-    let event = event_file(step.scratch.path(), 6, &base, &head, false);
-    step.event(&event)
+    let mut step = Step::offline(repo.path(), "pull_request");
+    step.pull_request(6, &base, &head, false)
         .set("INPUT_COMMENT", "never")
         .set("INPUT_ADVISORY-DB", "vendor/advisory-db");
     let (outcome, stdout) = step.run_in_process().await;
@@ -1064,9 +746,9 @@ async fn the_advisory_db_input_is_read_from_the_base_commit() {
     );
 
     // A database the pull request adds is not used: the review stops, failing the step.
-    let (repo, base, head) = repo_with(&tree(None), &head_files);
+    let (repo, base, head) = repo_with(&tree(None, 0), &head_files);
     let event = event_file(step.scratch.path(), 7, &base, &head, false);
-    let mut step = Step::new(repo.path(), "http://127.0.0.1:9", "unused", "pull_request");
+    let mut step = Step::offline(repo.path(), "pull_request");
     step.event(&event)
         .set("INPUT_COMMENT", "never")
         .set("INPUT_ADVISORY-DB", "vendor/advisory-db");

@@ -1,350 +1,64 @@
 //! `lockwatch serve` end to end: real router, real queue, real GitHub client, against the
-//! fake GitHub (loopback only), driven by GitHub's own example webhooks, signed.
+//! fake GitHub (loopback only), driven by GitHub's own example webhooks, signed. Each test
+//! is a story told with the harness in `tests/src/harness/` (see docs/development.md, "How
+//! to write an App test"): open a pull request, push, expect a check run and a comment.
 
-use clap::Parser;
-use lockwatch::cli::{Cli, Command};
-use lockwatch::server::{RunningServer, ServeArgs};
-use lockwatch_tests::bin::fixture_db;
 use lockwatch_tests::fake_github::webhooks::{self, Sign, delivery_id};
-use lockwatch_tests::fake_github::{FakeGitHub, FaultKind, Published, test_key_path};
+use lockwatch_tests::fake_github::{FaultKind, Published, REPO};
+use lockwatch_tests::harness::app::App;
+use lockwatch_tests::harness::events::{Events, is_completed};
+use lockwatch_tests::harness::process::{ServeProcess, free_port};
+use lockwatch_tests::harness::{
+    OLD_SECRET, SECRET, WAIT, file, merge_group_head_tree, package_line, postgres_or_skip, sha,
+    tree,
+};
 use lockwatch_tests::lockgen::{lock, member, reg};
-use serde_json::{Value, json};
+use lockwatch_tests::snapshot::assert_snapshot;
+use serde_json::json;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-
-const SECRET: &str = "test-webhook-secret";
-const OLD_SECRET: &str = "previous-secret-still-accepted";
-const WAIT: Duration = Duration::from_secs(30);
-
-fn serve_args(fake_url: &str, data: &Path, extra: &[&str]) -> ServeArgs {
-    let key = test_key_path().display().to_string();
-    let db = fixture_db().display().to_string();
-    let data = data.display().to_string();
-    let secrets = format!("{SECRET},{OLD_SECRET}");
-    let app_id = lockwatch_tests::fake_github::APP_ID.to_string();
-    let mut argv = vec![
-        "lockwatch",
-        "serve",
-        "--app-id",
-        &app_id,
-        "--private-key-file",
-        &key,
-        "--webhook-secret",
-        &secrets,
-        "--github-api-url",
-        fake_url,
-        "--listen",
-        "127.0.0.1:0",
-        "--data-dir",
-        &data,
-        "--advisory-db",
-        &db,
-        "--retry-base-ms",
-        "50",
-        "--github-timeout-secs",
-        "5",
-    ];
-    // Crates are not fetched unless a test names a (local) registry with `--index-url`.
-    if !extra.contains(&"--index-url") {
-        argv.push("--no-fetch");
-    }
-    if !extra.contains(&"--coalesce-ms") {
-        argv.extend_from_slice(&["--coalesce-ms", "0"]);
-    }
-    argv.extend_from_slice(extra);
-    match Cli::try_parse_from(argv).expect("serve flags").command {
-        Command::Serve(args) => *args,
-        _ => unreachable!(),
-    }
-}
-
-static SHA: AtomicU64 = AtomicU64::new(1);
-/// A fresh commit SHA.
-fn sha() -> String {
-    format!(
-        "{:040x}",
-        0xabc0_0000_0000u64 + SHA.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// The repository at a commit: a workspace member depending on serde and, maybe, regex.
-fn tree(regex: Option<&str>, extra_files: usize) -> Vec<(String, String)> {
-    let mut pkgs = vec![reg("serde", "1.0.0")];
-    let mut deps = vec!["serde"];
-    let mut manifest = "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nserde = \"1\"\n".to_string();
-    if let Some(v) = regex {
-        pkgs.push(reg("regex", v));
-        deps.push("regex");
-        manifest.push_str(&format!("regex = \"={v}\"\n"));
-    }
-    pkgs.push(member("app", "0.1.0").deps(&deps));
-    let mut files = vec![
-        ("Cargo.toml".to_string(), manifest),
-        ("Cargo.lock".to_string(), lock(3, &pkgs)),
-        ("src/main.rs".to_string(), "fn main() {}\n".to_string()),
-    ];
-    for i in 0..extra_files {
-        files.push((format!("src/gen/f{i:03}.rs"), format!("// generated {i}\n")));
-    }
-    files
-}
-
-/// 1-based line of the `[[package]]` of `name` in a lock file.
-fn package_line(lock_text: &str, name: &str) -> u64 {
-    let lines: Vec<&str> = lock_text.lines().collect();
-    let at = lines
-        .iter()
-        .position(|l| *l == format!("name = \"{name}\""))
-        .expect("package");
-    assert_eq!(lines[at - 1], "[[package]]");
-    at as u64
-}
-
-struct Harness {
-    fake: FakeGitHub,
-    server: Option<RunningServer>,
-    url: String,
-    data: tempfile::TempDir,
-    extra: Vec<String>,
-}
-
-impl Harness {
-    async fn new(extra: &[&str]) -> Harness {
-        let fake = FakeGitHub::start().await;
-        let data = tempfile::tempdir().expect("test step");
-        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        let mut h = Harness {
-            fake,
-            server: None,
-            url: String::new(),
-            data,
-            extra,
-        };
-        h.restart().await;
-        h
-    }
-
-    /// Start a (new) server instance on the same data directory.
-    async fn restart(&mut self) {
-        let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
-        let server = lockwatch::server::start(serve_args(&self.fake.url, self.data.path(), &extra))
-            .await
-            .expect("server starts");
-        self.url = format!("http://{}", server.addr());
-        self.server = Some(server);
-    }
-
-    /// A pull request `pr` whose head adds regex 1.5.4 (which has an advisory, fixed in
-    /// 1.5.5); returns its base and head SHAs.
-    fn bump_pr(&self, pr: u64) -> (String, String) {
-        let base = self.commit(&tree(None, 0));
-        let head = self.commit(&tree(Some("1.5.4"), 0));
-        self.fake.set_pr(pr, &base, &head, false);
-        (base, head)
-    }
-
-    /// A push to `pr`: its head moves to `head`, and `pull_request` `synchronize` is
-    /// delivered.
-    async fn push(&self, pr: u64, base: &str, head: &str) -> (u16, String) {
-        self.fake.set_pr(pr, base, head, false);
-        self.deliver(
-            "pull_request",
-            &webhooks::pull_request("synchronize", pr, base, head, false),
-        )
-        .await
-    }
-
-    /// Deliver `pull_request` `opened` for `pr`.
-    async fn open(&self, pr: u64, base: &str, head: &str) -> (u16, String) {
-        self.deliver(
-            "pull_request",
-            &webhooks::pull_request("opened", pr, base, head, false),
-        )
-        .await
-    }
-
-    fn commit(&self, files: &[(String, String)]) -> String {
-        let s = sha();
-        let refs: Vec<(&str, &str)> = files
-            .iter()
-            .map(|(p, c)| (p.as_str(), c.as_str()))
-            .collect();
-        self.fake.commit(&s, &refs);
-        s
-    }
-
-    async fn deliver(&self, event: &str, payload: &Value) -> (u16, String) {
-        self.deliver_as(event, &delivery_id(), payload).await
-    }
-
-    async fn deliver_as(&self, event: &str, id: &str, payload: &Value) -> (u16, String) {
-        let body = serde_json::to_vec(payload).expect("test step");
-        webhooks::send(&self.url, event, id, &body, Sign::With(SECRET)).await
-    }
-
-    async fn metrics(&self) -> String {
-        reqwest::get(format!("{}/metrics", self.url))
-            .await
-            .expect("test step")
-            .text()
-            .await
-            .expect("test step")
-    }
-
-    /// Wait (bounded) until the queue has nothing queued or running.
-    async fn idle(&self) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let m = self.metrics().await;
-            if m.contains("lockwatch_jobs{state=\"queued\"} 0")
-                && m.contains("lockwatch_jobs{state=\"running\"} 0")
-            {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "queue never drained:\n{m}"
-            );
-            tokio::task::yield_now().await;
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    async fn finish(mut self) {
-        self.idle().await;
-        let left = self.fake.drain().await;
-        assert!(
-            left.is_empty(),
-            "published events nobody looked at: {left:#?}"
-        );
-        self.fake.assert_clean();
-        let m = self.metrics().await;
-        assert!(
-            m.contains("lockwatch_jobs{state=\"failed\"} 0"),
-            "a job failed:\n{m}"
-        );
-        if let Some(s) = self.server.take() {
-            s.shutdown().await;
-        }
-    }
-}
-
-fn is_completed(p: &Published) -> bool {
-    matches!(
-        p,
-        Published::CheckRunUpdated {
-            conclusion: Some(_),
-            ..
-        }
-    )
-}
-
-fn conclusion_of(events: &[Published]) -> (String, String, Vec<Value>) {
-    let mut annotations = Vec::new();
-    let mut last = None;
-    for e in events {
-        if let Published::CheckRunUpdated {
-            head_sha,
-            conclusion,
-            annotations: a,
-            ..
-        } = e
-        {
-            annotations.extend(a.iter().cloned());
-            if let Some(c) = conclusion {
-                last = Some((head_sha.clone(), c.clone()));
-            }
-        }
-    }
-    let (h, c) = last.expect("a completed check run");
-    (h, c, annotations)
-}
-
-fn created_check_runs(events: &[Published]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Published::CheckRunCreated { head_sha, .. } => Some(head_sha.clone()),
-            _ => None,
-        })
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn advisory_pr_fails_with_annotations_then_fix_passes_then_no_dependency_change() {
-    let h = Harness::new(&[]).await;
-    let base_tree = tree(None, 0);
-    let base = h.commit(&base_tree);
+    let app = App::new(&[]).await;
     // 120 other changed files: the file list takes two pages (per_page=100, Link: next).
     let head_tree = tree(Some("1.5.4"), 120);
-    let head = h.commit(&head_tree);
-    h.fake.set_pr(2, &base, &head, false);
-    let (status, _) = h
-        .deliver(
-            "pull_request",
-            &webhooks::pull_request("opened", 2, &base, &head, false),
-        )
-        .await;
-    assert_eq!(status, 202);
+    let mut pr = app.open_pr(2, &tree(None, 0), &head_tree).await;
 
-    let events = reviewed(&h).await;
-    assert_eq!(created_check_runs(&events), vec![head.clone()]);
-    let comments: Vec<&Published> = events
-        .iter()
-        .filter(|e| matches!(e, Published::CommentCreated { .. }))
-        .collect();
-    assert_eq!(comments.len(), 1, "{events:#?}");
-    let Published::CommentCreated {
-        issue,
-        id: comment_id,
-        body,
-    } = comments[0].clone()
-    else {
-        unreachable!()
-    };
-    assert_eq!(issue, 2);
-    assert!(body.contains("RUSTSEC-2022-0013"), "{body}");
-    assert!(body.starts_with(lockwatch::report::COMMENT_MARKER));
-    let (sha_done, conclusion, annotations) = conclusion_of(&events);
-    assert_eq!(
-        (sha_done.as_str(), conclusion.as_str()),
-        (head.as_str(), "failure")
-    );
-    let lock_text = &head_tree
-        .iter()
-        .find(|(p, _)| p == "Cargo.lock")
-        .expect("test step")
-        .1;
-    let line = package_line(lock_text, "regex");
+    let events = app.expect_check(&pr.head, "failure").await;
+    assert_eq!(events.created_check_runs(), vec![pr.head.clone()]);
+    let created = events.comments_created();
+    assert_eq!(created.len(), 1, "{events:#?}");
+    assert_eq!(created[0].0, 2);
+    let comment = app.expect_comment(2);
+    assert_eq!(comment.id, created[0].1);
     assert!(
-        annotations.iter().any(|a| a["path"] == "Cargo.lock"
+        comment.body.contains("RUSTSEC-2022-0013"),
+        "{}",
+        comment.body
+    );
+    assert_snapshot("app/advisory-pr.comment.md", &app.redact(&comment.body));
+    let check = events.check();
+    let line = package_line(file(&head_tree, "Cargo.lock"), "regex");
+    assert!(
+        check.annotations.iter().any(|a| a["path"] == "Cargo.lock"
             && a["start_line"] == line
             && a["end_line"] == line
             && a["annotation_level"] == "failure"),
-        "no failure annotation on Cargo.lock:{line}: {annotations:#?}"
+        "no failure annotation on Cargo.lock:{line}: {:#?}",
+        check.annotations
     );
     // The comment links the lock-file line at the head commit; the check run's title says
     // what the pull request did, its summary is the comment without the marker.
-    let repo = lockwatch_tests::fake_github::REPO;
     assert!(
-        body.contains(&format!(
-            "[Cargo.lock:{line}](https://github.com/{repo}/blob/{head}/Cargo.lock#L{line})"
+        comment.body.contains(&format!(
+            "[Cargo.lock:{line}](https://github.com/{REPO}/blob/{}/Cargo.lock#L{line})",
+            pr.head
         )),
-        "{body}"
+        "{}",
+        comment.body
     );
-    let (title, summary) = events
-        .iter()
-        .find_map(|e| match e {
-            Published::CheckRunUpdated {
-                conclusion: Some(c),
-                title: Some(t),
-                summary: Some(s),
-                ..
-            } if c == "failure" => Some((t.clone(), s.clone())),
-            _ => None,
-        })
-        .expect("a failed check run");
+    let (title, summary) = (check.title.expect("a title"), events.summary());
     assert_eq!(
         title, "Fix before merging: 1 finding introduced (1 blocking), not everything inspected",
         "{summary}"
@@ -357,59 +71,65 @@ async fn advisory_pr_fails_with_annotations_then_fix_passes_then_no_dependency_c
     assert!(summary.contains("RUSTSEC-2022-0013"), "{summary}");
 
     // The fix: regex 1.5.5. The same comment is edited; the check passes.
-    let fixed = h.commit(&tree(Some("1.5.5"), 120));
-    h.fake.set_pr(2, &base, &fixed, false);
-    let sync = webhooks::pull_request("synchronize", 2, &base, &fixed, false);
+    let fixed = app.commit(&tree(Some("1.5.5"), 120));
+    app.fake.set_pr(2, &pr.base, &fixed, false);
+    let sync = webhooks::pull_request("synchronize", 2, &pr.base, &fixed, false);
     let sync_id = delivery_id();
-    assert_eq!(h.deliver_as("pull_request", &sync_id, &sync).await.0, 202);
-    let events = reviewed(&h).await;
-    assert_eq!(created_check_runs(&events), vec![fixed.clone()]);
-    assert!(
-        !events
-            .iter()
-            .any(|e| matches!(e, Published::CommentCreated { .. })),
-        "{events:#?}"
-    );
-    assert!(events.iter().any(|e| matches!(e, Published::CommentEdited { id, body } if *id == comment_id && !body.contains("RUSTSEC-2022-0013"))));
-    assert_eq!(conclusion_of(&events).1, "success");
+    assert_eq!(app.deliver_as("pull_request", &sync_id, &sync).await.0, 202);
+    pr.head = fixed.clone();
+    let events = app.expect_check(&fixed, "success").await;
+    assert_eq!(events.created_check_runs(), vec![fixed.clone()]);
+    assert!(events.comments_created().is_empty(), "{events:#?}");
+    let edited = events
+        .comment_edited(comment.id)
+        .expect("the comment is edited");
+    assert!(!edited.contains("RUSTSEC-2022-0013"), "{edited}");
 
     // Redelivery of the same delivery id: answered, nothing queued.
-    let (status, text) = h.deliver_as("pull_request", &sync_id, &sync).await;
+    let (status, text) = app.deliver_as("pull_request", &sync_id, &sync).await;
     assert_eq!((status, text.trim()), (200, "duplicate delivery"));
-    assert!(h.metrics().await.contains(
-        "lockwatch_webhook_deliveries_total{event=\"pull_request\",outcome=\"duplicate\"} 1"
-    ));
+    assert_eq!(
+        app.metric(
+            "lockwatch_webhook_deliveries_total{event=\"pull_request\",outcome=\"duplicate\"}"
+        )
+        .await,
+        Some(1)
+    );
 
     // A push that drops the dependency change: quick success, the comment says so.
     let mut no_deps = tree(None, 120);
     no_deps.push(("src/lib.rs".into(), "pub fn f() {}\n".into()));
-    let plain = h.commit(&no_deps);
-    assert_eq!(h.push(2, &base, &plain).await.0, 202);
-    let events = reviewed(&h).await;
-    assert_eq!(conclusion_of(&events).1, "success");
-    assert!(events.iter().any(|e| matches!(e, Published::CommentEdited { id, body } if *id == comment_id && body.contains("does not change dependencies"))), "{events:#?}");
-    assert!(events.iter().any(|e| matches!(e, Published::CheckRunUpdated { title: Some(t), .. } if t == "No dependency changes")));
-    assert_eq!(h.fake.comments().len(), 1);
-    h.finish().await;
+    let plain = app.push(&mut pr, &no_deps).await;
+    let events = app.expect_check(&plain, "success").await;
+    let edited = events
+        .comment_edited(comment.id)
+        .unwrap_or_else(|| panic!("{events:#?}"));
+    assert!(edited.contains("does not change dependencies"), "{edited}");
+    assert_eq!(
+        events.check().title.as_deref(),
+        Some("No dependency changes")
+    );
+    assert_eq!(app.fake.comments().len(), 1);
+    app.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pr_without_dependency_changes_gets_a_success_check_and_no_comment() {
-    let h = Harness::new(&[]).await;
-    let base = h.commit(&tree(Some("1.5.5"), 0));
+    let app = App::new(&[]).await;
+    let base = app.commit(&tree(Some("1.5.5"), 0));
     let mut t = tree(Some("1.5.5"), 0);
     t.push(("README.md".into(), "hello\n".into()));
-    let head = h.commit(&t);
-    h.fake.set_pr(5, &base, &head, true);
-    h.deliver(
+    let head = app.commit(&t);
+    app.fake.set_pr(5, &base, &head, true);
+    app.deliver(
         "pull_request",
         &webhooks::pull_request("opened", 5, &base, &head, true),
     )
     .await;
-    let events = h.fake.until(WAIT, is_completed).await;
-    assert_eq!(conclusion_of(&events).1, "success");
-    assert!(h.fake.comments().is_empty());
-    h.finish().await;
+    let events = app.next_completion().await;
+    assert_eq!(events.conclusion(), "success");
+    assert!(app.fake.comments().is_empty());
+    app.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -426,36 +146,21 @@ async fn on_postgres_a_burst_reviews_only_the_last_head() {
     burst_reviews_only_the_last_head(&["--database-url", &url]).await;
 }
 
-/// A fresh PostgreSQL database, or None (with a message) when none is configured; CI sets
-/// `LOCKWATCH_REQUIRE_POSTGRES=1`, which turns a missing one into a failure.
-async fn postgres_or_skip() -> Option<String> {
-    let url = lockwatch::testkit::databases::fresh_postgres()
-        .await
-        .expect("LOCKWATCH_TEST_POSTGRES_URL is usable");
-    if url.is_none() {
-        #[allow(clippy::print_stderr)]
-        {
-            eprintln!("not run: set LOCKWATCH_TEST_POSTGRES_URL (see tests/start-postgres.sh)");
-        }
-    }
-    url
-}
-
 async fn burst_reviews_only_the_last_head(extra: &[&str]) {
     let mut args = vec!["--coalesce-ms", "1500"];
     args.extend_from_slice(extra);
-    let h = Harness::new(&args).await;
-    let base = h.commit(&tree(None, 0));
+    let app = App::new(&args).await;
+    let base = app.commit(&tree(None, 0));
     let mut heads = Vec::new();
     for i in 0..10 {
         let v = format!("1.5.{}", i + 4);
-        heads.push(h.commit(&tree(Some(&v), 0)));
+        heads.push(app.commit(&tree(Some(&v), 0)));
     }
     for (i, head) in heads.iter().enumerate() {
-        h.fake.set_pr(3, &base, head, false);
+        app.fake.set_pr(3, &base, head, false);
         let action = if i == 0 { "opened" } else { "synchronize" };
         assert_eq!(
-            h.deliver(
+            app.deliver(
                 "pull_request",
                 &webhooks::pull_request(action, 3, &base, head, false)
             )
@@ -465,66 +170,57 @@ async fn burst_reviews_only_the_last_head(extra: &[&str]) {
         );
     }
     let last = heads.last().expect("test step").clone();
-    let events = h.fake.until(WAIT, is_completed).await;
+    let events = app.next_completion().await;
     assert_eq!(
-        created_check_runs(&events),
+        events.created_check_runs(),
         vec![last.clone()],
         "{events:#?}"
     );
-    let (done, conclusion, _) = conclusion_of(&events);
-    assert_eq!((done, conclusion.as_str()), (last, "success"));
-    h.idle().await;
+    let check = events.check();
+    assert_eq!((check.head, check.conclusion.as_str()), (last, "success"));
+    app.idle().await;
     // One job ran. The older heads were coalesced: superseded while queued, or (folded in
     // the same batch as a newer head) never queued at all.
-    let metrics = h.metrics().await;
-    for line in [
-        "lockwatch_jobs{state=\"done\"} 1",
-        "lockwatch_jobs{state=\"queued\"} 0",
-        "lockwatch_jobs{state=\"running\"} 0",
-        "lockwatch_jobs{state=\"failed\"} 0",
-    ] {
-        assert!(metrics.contains(line), "{line} in {metrics}");
-    }
-    assert_eq!(h.fake.check_runs().len(), 1);
-    h.finish().await;
+    let jobs = app.jobs().await;
+    assert_eq!(
+        (jobs.done, jobs.queued, jobs.running, jobs.failed),
+        (1, 0, 0, 0),
+        "{jobs:?}"
+    );
+    assert_eq!(app.fake.check_runs().len(), 1);
+    app.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn github_failing_three_times_then_recovering_publishes_once() {
-    let h = Harness::new(&[]).await;
-    let (base, head) = h.bump_pr(4);
-    h.fake.fail("checks/create", FaultKind::ServerError, 3);
-    h.fake.fail(
+    let app = App::new(&[]).await;
+    let (base, head) = app.bump_pr(4);
+    // GitHub fails: three 502s, a secondary rate limit, a slow answer.
+    app.fake.fail("checks/create", FaultKind::ServerError, 3);
+    app.fake.fail(
         "issues/create-comment",
         FaultKind::SecondaryRateLimit {
             retry_after_secs: 1,
         },
         1,
     );
-    h.fake.fail(
+    app.fake.fail(
         "pulls/list-files",
         FaultKind::Slow(Duration::from_millis(300)),
         1,
     );
-    h.open(4, &base, &head).await;
-    let events = reviewed(&h).await;
-    assert_eq!(created_check_runs(&events).len(), 1);
-    assert_eq!(conclusion_of(&events).1, "failure");
-    assert_eq!(h.fake.comments().len(), 1);
-    let m = h.metrics().await;
-    assert!(
-        m.contains("lockwatch_github_api_calls_total{status=\"502\"} 3"),
-        "{m}"
-    );
-    assert!(
-        m.contains("lockwatch_github_api_calls_total{status=\"403\"} 1"),
-        "{m}"
-    );
-    assert!(
-        m.contains("lockwatch_jobs_total{outcome=\"retried\"} 1"),
-        "{m}"
-    );
-    h.finish().await;
+    app.open(4, &base, &head).await;
+    let events = app.expect_check(&head, "failure").await;
+    assert_eq!(events.created_check_runs().len(), 1);
+    assert_eq!(app.fake.comments().len(), 1);
+    for (series, n) in [
+        ("lockwatch_github_api_calls_total{status=\"502\"}", 3),
+        ("lockwatch_github_api_calls_total{status=\"403\"}", 1),
+        ("lockwatch_jobs_total{outcome=\"retried\"}", 1),
+    ] {
+        assert_eq!(app.metric(series).await, Some(n), "{series}");
+    }
+    app.finish().await;
 }
 
 /// A review that runs longer than the job's lease keeps it by renewing the lease: the
@@ -532,43 +228,42 @@ async fn github_failing_three_times_then_recovering_publishes_once() {
 /// comment.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_review_longer_than_its_lease_is_not_taken_over() {
-    let h = Harness::new(&["--workers", "2", "--job-lease-secs", "3"]).await;
-    let (base, head) = h.bump_pr(12);
+    let app = App::new(&["--workers", "2", "--job-lease-secs", "3"]).await;
+    let (base, head) = app.bump_pr(12);
     let slow = Duration::from_millis(4500);
-    h.fake.fail("pulls/list-files", FaultKind::Slow(slow), 1);
+    app.fake.fail("pulls/list-files", FaultKind::Slow(slow), 1);
     let delivered = tokio::time::Instant::now();
-    h.open(12, &base, &head).await;
-    let mut events = h.fake.until(WAIT, is_completed).await;
+    app.open(12, &base, &head).await;
+    let mut events = app.next_completion().await;
     // Until the slow answer has come back and its review could have ended too.
     tokio::time::sleep_until(delivered + slow + Duration::from_secs(1)).await;
-    h.idle().await;
-    events.extend(h.fake.drain().await);
+    app.idle().await;
+    events.extend(app.fake.drain().await);
     // Taken over, the job would run twice: the second run reuses the check run and edits
     // the comment, but both runs complete the check and finish the job.
-    assert_eq!(created_check_runs(&events), vec![head], "{events:#?}");
+    assert_eq!(events.created_check_runs(), vec![head], "{events:#?}");
     assert_eq!(
         events.iter().filter(|e| is_completed(e)).count(),
         1,
         "{events:#?}"
     );
-    assert_eq!(h.fake.check_runs().len(), 1);
-    assert_eq!(h.fake.comments().len(), 1);
-    let m = h.metrics().await;
-    assert!(
-        m.contains("lockwatch_jobs_total{outcome=\"done\"} 1"),
-        "{m}"
+    assert_eq!(app.fake.check_runs().len(), 1);
+    assert_eq!(app.fake.comments().len(), 1);
+    assert_eq!(
+        app.metric("lockwatch_jobs_total{outcome=\"done\"}").await,
+        Some(1)
     );
-    h.finish().await;
+    app.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_signatures_get_401_and_nothing_is_queued() {
-    let h = Harness::new(&[]).await;
+    let app = App::new(&[]).await;
     let payload = serde_json::to_vec(&webhooks::pull_request("opened", 9, &sha(), &sha(), false))
         .expect("test step");
     for sign in [Sign::With("wrong-secret"), Sign::None, Sign::LegacySha1Only] {
         let (status, _) =
-            webhooks::send(&h.url, "pull_request", &delivery_id(), &payload, sign).await;
+            webhooks::send(&app.url, "pull_request", &delivery_id(), &payload, sign).await;
         assert_eq!(status, 401);
     }
     // A body changed after signing.
@@ -576,7 +271,7 @@ async fn bad_signatures_get_401_and_nothing_is_queued() {
     tampered.push(b' ');
     let sig = webhooks::signature(SECRET, &payload);
     let r = reqwest::Client::new()
-        .post(format!("{}/webhook", h.url))
+        .post(format!("{}/webhook", app.url))
         .header("X-GitHub-Event", "pull_request")
         .header("X-GitHub-Delivery", delivery_id())
         .header("X-Hub-Signature-256", sig)
@@ -589,22 +284,28 @@ async fn bad_signatures_get_401_and_nothing_is_queued() {
     let ping =
         serde_json::to_vec(&webhooks::fixture("ping/with-app_id.payload.json")).expect("test step");
     assert_eq!(
-        webhooks::send(&h.url, "ping", &delivery_id(), &ping, Sign::With(SECRET))
+        webhooks::send(&app.url, "ping", &delivery_id(), &ping, Sign::With(SECRET))
             .await
             .0,
         200
     );
     assert_eq!(
-        webhooks::send(&h.url, "issues", &delivery_id(), b"{}", Sign::With(SECRET))
-            .await
-            .0,
+        webhooks::send(
+            &app.url,
+            "issues",
+            &delivery_id(),
+            b"{}",
+            Sign::With(SECRET)
+        )
+        .await
+        .0,
         204
     );
     let closed = serde_json::to_vec(&webhooks::fixture("pull_request/closed.payload.json"))
         .expect("test step");
     assert_eq!(
         webhooks::send(
-            &h.url,
+            &app.url,
             "pull_request",
             &delivery_id(),
             &closed,
@@ -618,7 +319,7 @@ async fn bad_signatures_get_401_and_nothing_is_queued() {
         .expect("test step");
     assert_eq!(
         webhooks::send(
-            &h.url,
+            &app.url,
             "installation",
             &delivery_id(),
             &inst,
@@ -628,255 +329,141 @@ async fn bad_signatures_get_401_and_nothing_is_queued() {
         .0,
         200
     );
-    let m = h.metrics().await;
-    assert!(
-        m.contains("lockwatch_webhook_signature_failures_total 4"),
-        "{m}"
+    assert_eq!(
+        app.metric("lockwatch_webhook_signature_failures_total")
+            .await,
+        Some(4)
     );
-    assert!(m.contains("lockwatch_jobs{state=\"queued\"} 0"), "{m}");
-    assert!(h.fake.world(|w| w.log.is_empty()), "GitHub was called");
-    let health = reqwest::get(format!("{}/healthz", h.url))
+    assert_eq!(app.jobs().await.queued, 0);
+    assert!(app.fake.world(|w| w.log.is_empty()), "GitHub was called");
+    let health = reqwest::get(format!("{}/healthz", app.url))
         .await
         .expect("test step");
     assert_eq!(health.status().as_u16(), 200);
-    let ready = reqwest::get(format!("{}/readyz", h.url))
+    let ready = reqwest::get(format!("{}/readyz", app.url))
         .await
         .expect("test step");
     assert_eq!(ready.status().as_u16(), 200);
-    h.finish().await;
+    app.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rerequested_checks_rerun_the_review_or_say_there_is_no_pr() {
-    let h = Harness::new(&[]).await;
-    let (base, head) = h.bump_pr(2);
-    h.open(2, &base, &head).await;
-    let first = reviewed(&h).await;
-    assert_eq!(conclusion_of(&first).1, "failure");
+    let app = App::new(&[]).await;
+    let (base, head) = app.bump_pr(2);
+    app.open(2, &base, &head).await;
+    app.expect_check(&head, "failure").await;
 
     // check_suite rerequested (GitHub's example, moved to this head): a fresh run, same comment.
     let mut suite = webhooks::fixture("check_suite/rerequested.payload.json");
     suite["installation"] = json!({"id": 1});
     suite["check_suite"]["head_sha"] = json!(head);
     suite["check_suite"]["pull_requests"][0]["head"]["sha"] = json!(head);
-    assert_eq!(h.deliver("check_suite", &suite).await.0, 202);
-    let again = reviewed(&h).await;
-    assert_eq!(created_check_runs(&again), vec![head.clone()]);
-    assert_eq!(conclusion_of(&again).1, "failure");
-    assert!(
-        !again
-            .iter()
-            .any(|e| matches!(e, Published::CommentCreated { .. }))
-    );
+    assert_eq!(app.deliver("check_suite", &suite).await.0, 202);
+    let again = app.expect_check(&head, "failure").await;
+    assert_eq!(again.created_check_runs(), vec![head.clone()]);
+    assert!(again.comments_created().is_empty());
 
     // check_run rerequested with no pull request in the payload (as for a fork's pull
     // request): nothing reviewed, so `failure` (not `neutral`, which passes), says why.
     let mut run = webhooks::fixture("check_run/rerequested.payload.json");
-    run["repository"]["full_name"] = json!(lockwatch_tests::fake_github::REPO);
+    run["repository"]["full_name"] = json!(REPO);
     run["check_run"]["head_sha"] = json!(head);
-    assert_eq!(h.deliver("check_run", &run).await.0, 202);
-    let none = reviewed(&h).await;
-    assert!(none.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: Some(c), title: Some(t), .. } if c == "failure" && t == "No pull request to review")), "{none:#?}");
-    assert_eq!(h.fake.comments().len(), 1);
-    h.finish().await;
-}
-
-/// A merge group's head: regex 1.5.4 added (RUSTSEC-2022-0013) by one queued pull
-/// request, and by another a code change with serde bumped in the lock file only: as one
-/// pull request that would be a `mixed-pr`; in a merge group it is two pull requests.
-fn merge_group_head_tree() -> Vec<(String, String)> {
-    let mut files = tree(Some("1.5.4"), 0);
-    for (path, text) in &mut files {
-        match path.as_str() {
-            "Cargo.lock" => {
-                *text = text.replace(
-                    "\"serde\"\nversion = \"1.0.0\"",
-                    "\"serde\"\nversion = \"1.0.1\"",
-                )
-            }
-            "src/main.rs" => *text = "fn main() {\n    println!(\"queued\");\n}\n".into(),
-            _ => {}
-        }
-    }
-    files
+    assert_eq!(app.deliver("check_run", &run).await.0, 202);
+    let none = app.reviewed().await;
+    assert!(
+        none.completions()
+            .iter()
+            .any(|(_, c, t)| c == "failure" && t.as_deref() == Some("No pull request to review")),
+        "{none:#?}"
+    );
+    assert_eq!(app.fake.comments().len(), 1);
+    app.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_merge_group_gets_a_check_run_on_its_head_against_its_base_and_no_comment() {
-    let h = Harness::new(&[]).await;
-    let base = h.commit(&tree(None, 0));
+    let app = App::new(&[]).await;
+    let base = app.commit(&tree(None, 0));
     let head_tree = merge_group_head_tree();
     assert!(
         head_tree
             .iter()
             .any(|(p, t)| p == "Cargo.lock" && t.contains("version = \"1.0.1\""))
     );
-    let head = h.commit(&head_tree);
-    let (status, _) = h
+    let head = app.commit(&head_tree);
+    let (status, _) = app
         .deliver("merge_group", &webhooks::merge_group(&base, &head))
         .await;
     assert_eq!(status, 202);
-    let events = reviewed(&h).await;
-    assert_eq!(created_check_runs(&events), vec![head.clone()]);
-    let (sha_done, conclusion, annotations) = conclusion_of(&events);
-    assert_eq!(
-        (sha_done.as_str(), conclusion.as_str()),
-        (head.as_str(), "failure")
-    );
-    let lock_text = &head_tree
-        .iter()
-        .find(|(p, _)| p == "Cargo.lock")
-        .expect("lock")
-        .1;
-    let line = package_line(lock_text, "regex");
+    let events = app.expect_check(&head, "failure").await;
+    assert_eq!(events.created_check_runs(), vec![head.clone()]);
+    let annotations = events.check().annotations;
+    let line = package_line(file(&head_tree, "Cargo.lock"), "regex");
     assert!(
         annotations
             .iter()
             .any(|a| a["path"] == "Cargo.lock" && a["start_line"] == line),
         "{annotations:#?}"
     );
-    let summary = events
-        .iter()
-        .rev()
-        .find_map(|e| match e {
-            Published::CheckRunUpdated {
-                conclusion: Some(_),
-                summary: Some(s),
-                ..
-            } => Some(s.clone()),
-            _ => None,
-        })
-        .expect("a summary");
+    let summary = events.summary();
     assert!(summary.contains("RUSTSEC-2022-0013"), "{summary}");
     assert!(summary.contains("Merge group"), "{summary}");
     assert!(!summary.contains("**mixed-pr**"), "{summary}");
     assert!(
-        h.fake.comments().is_empty(),
+        app.fake.comments().is_empty(),
         "a merge group gets no comment"
     );
     assert!(
-        h.fake
-            .world(|w| w.log.iter().any(
-                |l| l == &format!("GET /repos/Codertocat/Hello-World/compare/{base}...{head}")
-            )),
+        app.fake.world(|w| w
+            .log
+            .iter()
+            .any(|l| l == &format!("GET /repos/{REPO}/compare/{base}...{head}"))),
         "the files came from the compare API"
     );
 
     // The same change as one pull request is a mixed-pr (so the rule above was skipped,
     // not blind): the pull request gets its comment, the merge group did not.
-    h.fake.set_pr(8, &base, &head, false);
-    h.open(8, &base, &head).await;
-    let pr_events = reviewed(&h).await;
-    let pr_comment = pr_events
-        .iter()
-        .find_map(|e| match e {
-            Published::CommentCreated { issue: 8, body, .. } => Some(body.clone()),
-            _ => None,
-        })
-        .expect("the pull request's comment");
+    app.fake.set_pr(8, &base, &head, false);
+    app.open(8, &base, &head).await;
+    app.reviewed().await;
+    let pr_comment = app.expect_comment(8).body;
     assert!(pr_comment.contains("**mixed-pr**"), "{pr_comment}");
 
     // A merge group that changes no dependency file: a quick success, still no comment.
-    let code_only = h.commit(&tree(None, 3));
-    h.deliver("merge_group", &webhooks::merge_group(&base, &code_only))
+    let code_only = app.commit(&tree(None, 3));
+    app.deliver("merge_group", &webhooks::merge_group(&base, &code_only))
         .await;
-    let quick = reviewed(&h).await;
-    assert!(quick.iter().any(|e| matches!(e, Published::CheckRunUpdated { head_sha, conclusion: Some(c), title: Some(t), .. }
-        if *head_sha == code_only && c == "success" && t == "No dependency changes")), "{quick:#?}");
-    assert_eq!(h.fake.comments().len(), 1);
-    h.finish().await;
+    let quick = app.reviewed().await;
+    assert!(
+        quick.completions().contains(&(
+            code_only.clone(),
+            "success".into(),
+            Some("No dependency changes".into())
+        )),
+        "{quick:#?}"
+    );
+    assert_eq!(app.fake.comments().len(), 1);
+    app.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 /// Giving up is `failure`: nothing was reviewed, and GitHub counts `neutral` as passing
 /// (issue 13: fail closed).
 async fn giving_up_reports_failure_never_a_pass() {
-    let h = Harness::new(&["--max-attempts", "2"]).await;
-    let (base, head) = h.bump_pr(6);
-    h.fake.fail("pulls/list-files", FaultKind::ServerError, 100);
-    h.open(6, &base, &head).await;
-    let events = reviewed(&h).await;
-    assert!(events.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: Some(c), title: Some(t), summary: Some(s), .. }
-        if c == "failure" && t == "lockwatch could not finish" && s.contains("502"))), "{events:#?}");
-    h.idle().await;
-    assert!(
-        h.metrics()
-            .await
-            .contains("lockwatch_jobs{state=\"failed\"} 1")
-    );
-    assert!(h.fake.comments().is_empty());
-    h.fake.assert_clean();
-}
-
-/// Open `n` pull requests (numbers from 100), each adding regex 1.5.4; the deliveries go
-/// out concurrently, as GitHub's would.
-async fn open_many(h: &Harness, n: u64) -> Vec<String> {
-    let base = h.commit(&tree(None, 0));
-    let mut heads = Vec::new();
-    let mut sends = tokio::task::JoinSet::new();
-    for pr in 100..100 + n {
-        let head = h.commit(&tree(Some("1.5.4"), (pr % 3) as usize));
-        h.fake.set_pr(pr, &base, &head, false);
-        let body = serde_json::to_vec(&webhooks::pull_request("opened", pr, &base, &head, false))
-            .expect("test step");
-        let url = h.url.clone();
-        sends.spawn(async move {
-            webhooks::send(
-                &url,
-                "pull_request",
-                &delivery_id(),
-                &body,
-                Sign::With(SECRET),
-            )
-            .await
-            .0
-        });
-        heads.push(head);
-    }
-    while let Some(status) = sends.join_next().await {
-        assert_eq!(status.expect("test step"), 202);
-    }
-    heads
-}
-
-/// Every head has exactly one check run, completed as failure, and every PR one comment.
-fn assert_published_exactly_once(fake: &FakeGitHub, heads: &[String]) {
-    let runs = fake.check_runs();
-    for head in heads {
-        let mine: Vec<_> = runs.iter().filter(|r| &r.head_sha == head).collect();
-        assert_eq!(mine.len(), 1, "check runs for {head}: {mine:#?}");
-        assert_eq!(mine[0].conclusion.as_deref(), Some("failure"));
-    }
-    let comments = fake.comments();
-    assert_eq!(comments.len(), heads.len());
-    let mut issues: Vec<u64> = comments.iter().map(|c| c.issue).collect();
-    issues.sort();
-    issues.dedup();
-    assert_eq!(issues.len(), heads.len(), "a PR got two comments");
-}
-
-async fn wait_all_completed(fake: &FakeGitHub, heads: &[String]) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        let done = fake
-            .check_runs()
-            .iter()
-            .filter(|r| r.conclusion.is_some() && heads.contains(&r.head_sha))
-            .count();
-        if done >= heads.len() {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{done} of {} reviews published",
-            heads.len()
-        );
-        let _ = tokio::time::timeout(
-            Duration::from_millis(200),
-            fake.next(Duration::from_secs(5)),
-        )
-        .await;
-    }
+    let app = App::new(&["--max-attempts", "2"]).await;
+    let (base, head) = app.bump_pr(6);
+    app.fake
+        .fail("pulls/list-files", FaultKind::ServerError, 100);
+    app.open(6, &base, &head).await;
+    let events = app.expect_check(&head, "failure").await;
+    let check = events.check();
+    assert_eq!(check.title.as_deref(), Some("lockwatch could not finish"));
+    assert!(events.summary().contains("502"), "{events:#?}");
+    app.idle().await;
+    assert_eq!(app.jobs().await.failed, 1);
+    assert!(app.fake.comments().is_empty());
+    app.fake.assert_clean();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -897,105 +484,55 @@ async fn on_postgres_abrupt_stop_then_restart_publishes_every_review_exactly_onc
 async fn abrupt_stop_then_restart(extra: &[&str]) {
     let mut args = vec!["--workers", "2"];
     args.extend_from_slice(extra);
-    let mut h = Harness::new(&args).await;
+    let mut app = App::new(&args).await;
     // Slow GitHub, so the stop lands mid-queue and mid-review.
-    h.fake.fail(
+    app.fake.fail(
         "pulls/get",
         FaultKind::Slow(Duration::from_millis(40)),
         1000,
     );
-    let heads = open_many(&h, 20).await;
-    h.fake.until(WAIT, is_completed).await;
-    h.fake.until(WAIT, is_completed).await;
-    h.server.take().expect("test step").abort();
-    h.restart().await;
-    wait_all_completed(&h.fake, &heads).await;
-    h.idle().await;
-    h.fake.drain().await;
-    assert_published_exactly_once(&h.fake, &heads);
-    h.fake.assert_clean();
+    let heads = app.open_many(20).await;
+    app.next_completion().await;
+    app.next_completion().await;
+    app.server.take().expect("test step").abort();
+    app.restart().await;
+    app.wait_all_completed(&heads).await;
+    app.idle().await;
+    app.fake.drain().await;
+    app.assert_published_exactly_once(&heads);
+    app.fake.assert_clean();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkilled_binary_with_100_queued_reviews_finishes_all_after_restart() {
-    use std::process::{Child, Command as Proc, Stdio};
-    let fake = FakeGitHub::start().await;
-    let data = tempfile::tempdir().expect("test step");
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("test step");
-        l.local_addr().expect("test step").port()
-    };
-    let listen = format!("127.0.0.1:{port}");
-    let (fake_url, data_dir) = (fake.url.clone(), data.path().to_path_buf());
-    let spawn = || -> Child {
-        Proc::new(lockwatch_tests::bin::lockwatch_bin())
-            .args([
-                "serve",
-                "--listen",
-                &listen,
-                "--workers",
-                "2",
-                "--coalesce-ms",
-                "0",
-                "--retry-base-ms",
-                "50",
-            ])
-            .env(
-                "LOCKWATCH_APP_ID",
-                lockwatch_tests::fake_github::APP_ID.to_string(),
-            )
-            .env("LOCKWATCH_PRIVATE_KEY_FILE", test_key_path())
-            .env("LOCKWATCH_WEBHOOK_SECRET", SECRET)
-            .env("LOCKWATCH_GITHUB_API_URL", &fake_url)
-            .env("LOCKWATCH_DATA_DIR", &data_dir)
-            .env("LOCKWATCH_ADVISORY_DB", fixture_db())
-            .env("LOCKWATCH_NO_FETCH", "true")
-            .env("LOCKWATCH_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn lockwatch serve")
-    };
-    let url = format!("http://{listen}");
-    let wait_healthy = || async {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        lockwatch::http::install_crypto_provider();
-        loop {
-            if let Ok(r) = reqwest::get(format!("{url}/readyz")).await
-                && r.status().is_success()
-            {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "server never became ready"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+    let listen = format!("127.0.0.1:{}", free_port());
+    let app = App::for_binary(&listen, &[]).await;
+    let logs = tempfile::tempdir().expect("test step");
+    let spawn = |n: usize| {
+        ServeProcess::spawn_with_env(
+            &app.fake.url,
+            app.data.path(),
+            &listen,
+            &logs.path().join(format!("{n}.log")),
+            &[],
+            &[("LOCKWATCH_LOG", "warn")],
+        )
     };
     let t0 = std::time::Instant::now();
-    let mut child = spawn();
-    wait_healthy().await;
+    let mut child = spawn(0);
+    ServeProcess::wait_ready(&app.url).await;
     eprintln!("phase healthy {:?}", t0.elapsed());
-    let h = Harness {
-        fake,
-        server: None,
-        url: url.clone(),
-        data,
-        extra: Vec::new(),
-    };
-    h.fake.fail(
+    app.fake.fail(
         "pulls/get",
         FaultKind::Slow(Duration::from_millis(20)),
         10_000,
     );
-    let heads = open_many(&h, 100).await;
+    let heads = app.open_many(100).await;
     eprintln!("phase opened {:?}", t0.elapsed());
     // Every delivery accepted, some reviews published, most still queued: SIGKILL.
-    h.fake.until(WAIT, is_completed).await;
-    child.kill().expect("SIGKILL");
-    child.wait().expect("test step");
-    let done_before = h
+    app.next_completion().await;
+    child.kill();
+    let done_before = app
         .fake
         .check_runs()
         .iter()
@@ -1009,61 +546,44 @@ async fn sigkilled_binary_with_100_queued_reviews_finishes_all_after_restart() {
         done_before < 60,
         "the kill came too late to test anything ({done_before} done)"
     );
-    let mut child = spawn();
-    wait_healthy().await;
+    let mut child = spawn(1);
+    ServeProcess::wait_ready(&app.url).await;
     eprintln!("phase restarted {:?}", t0.elapsed());
-    wait_all_completed(&h.fake, &heads).await;
+    app.wait_all_completed(&heads).await;
     eprintln!(
         "phase completed {:?}; pulls/get calls: {}",
         t0.elapsed(),
-        h.fake.world(|w| w
+        app.fake.world(|w| w
             .log
             .iter()
             .filter(|l| l.starts_with("GET") && l.contains("/pulls/") && !l.ends_with("/files"))
             .count())
     );
-    h.idle().await;
-    child.kill().expect("test step");
-    child.wait().expect("test step");
-    h.fake.drain().await;
-    assert_published_exactly_once(&h.fake, &heads);
-    h.fake.assert_clean();
-}
-
-/// How often the file list of a pull request was requested (once per page).
-fn file_list_pages(fake: &FakeGitHub, pr: u64) -> usize {
-    let path = format!(
-        "GET /repos/{}/pulls/{pr}/files",
-        lockwatch_tests::fake_github::REPO
-    );
-    fake.world(|w| w.log.iter().filter(|l| **l == path).count())
+    app.idle().await;
+    child.kill();
+    app.fake.drain().await;
+    app.assert_published_exactly_once(&heads);
+    app.fake.assert_clean();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn more_than_3000_changed_files_are_capped_like_github_and_the_review_says_so() {
-    let h = Harness::new(&[]).await;
-    let base = h.commit(&tree(None, 0));
+    let app = App::new(&[]).await;
+    let base = app.commit(&tree(None, 0));
     // 3,100 generated files besides the dependency change: GitHub (and the fake) lists only
     // the first 3,000, 100 per page, and the last page has no `Link: next`.
-    let head = h.commit(&tree(Some("1.5.4"), 3100));
-    h.fake.set_pr(7, &base, &head, false);
-    h.open(7, &base, &head).await;
-    let events = reviewed(&h).await;
-    assert_eq!(
-        file_list_pages(&h.fake, 7),
-        30,
-        "one request per page of 100"
-    );
+    let head = app.commit(&tree(Some("1.5.4"), 3100));
+    app.fake.set_pr(7, &base, &head, false);
+    app.open(7, &base, &head).await;
     // `Cargo.lock` sorts before `src/...`, so it is among the 3,000: reviewed as usual...
-    let (_, conclusion, _) = conclusion_of(&events);
-    assert_eq!(conclusion, "failure");
-    let comment = match events
-        .iter()
-        .find(|e| matches!(e, Published::CommentCreated { .. }))
-    {
-        Some(Published::CommentCreated { id, body, .. }) => (*id, body.clone()),
-        _ => panic!("no comment: {events:#?}"),
-    };
+    let events = app.expect_check(&head, "failure").await;
+    assert_eq!(app.file_list_pages(7), 30, "one request per page of 100");
+    let comment = events
+        .comments_created()
+        .into_iter()
+        .next()
+        .map(|(_, id, body)| (id, body))
+        .unwrap_or_else(|| panic!("no comment: {events:#?}"));
     assert!(comment.1.contains("RUSTSEC-2022-0013"), "{}", comment.1);
     // ...and the comment and the check run say the list was cut.
     let note = "at most 3,000 changed files of a pull request, and this one reached that limit: the file list was truncated by GitHub, so dependency changes in files past the first 3,000 may be missed.";
@@ -1085,21 +605,12 @@ async fn more_than_3000_changed_files_are_capped_like_github_and_the_review_says
         files
     };
     let unseen = "GitHub's list of changed files stopped at 3,000 files, so lock files and manifests past it could not be seen";
-    let moved = h.commit(&assets(tree(Some("1.5.5"), 0)));
-    h.push(7, &base, &moved).await;
-    let events = reviewed(&h).await;
-    let (reviewed_sha, conclusion, _) = conclusion_of(&events);
-    assert_eq!(
-        (reviewed_sha, conclusion.as_str()),
-        (moved.clone(), "failure")
-    );
+    let moved = app.commit(&assets(tree(Some("1.5.5"), 0)));
+    app.push_head(7, &base, &moved).await;
+    let events = app.expect_check(&moved, "failure").await;
     let past_cap = "Cargo.lock is past the end of GitHub's list of changed files; lockwatch read it at both commits and reviewed its changes.";
     let edited = events
-        .iter()
-        .find_map(|e| match e {
-            Published::CommentEdited { id, body } if *id == comment.0 => Some(body.clone()),
-            _ => None,
-        })
+        .comment_edited(comment.0)
         .unwrap_or_else(|| panic!("the comment was not edited: {events:#?}"));
     assert!(edited.contains("regex"), "{edited}");
     assert!(!edited.contains("RUSTSEC-2022-0013"), "{edited}");
@@ -1113,31 +624,31 @@ async fn more_than_3000_changed_files_are_capped_like_github_and_the_review_says
     // was `neutral` (passing); now `failure`, saying why, in the check run and the comment.
     let mut manifest_only = tree(None, 0);
     manifest_only[0].1.push_str("\n[features]\nextra = []\n");
-    let manifest_moved = h.commit(&assets(manifest_only));
-    h.push(7, &base, &manifest_moved).await;
-    let events = reviewed(&h).await;
+    let manifest_moved = app.commit(&assets(manifest_only));
+    app.push_head(7, &base, &manifest_moved).await;
+    let events = app.reviewed().await;
     assert!(
         events.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: Some(c), summary: Some(s), head_sha, .. }
             if c == "failure" && s.contains(note) && s.contains(unseen) && *head_sha == manifest_moved)),
         "{events:#?}"
     );
-    assert_eq!(h.fake.comments().len(), 1);
-    assert!(h.fake.comments()[0].body.contains(unseen));
-    h.finish().await;
+    assert_eq!(app.fake.comments().len(), 1);
+    assert!(app.fake.comments()[0].body.contains(unseen));
+    app.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_installation_token_is_replaced_once_and_the_review_published_once() {
-    let h = Harness::new(&[]).await;
-    let (base, head) = h.bump_pr(8);
+    let app = App::new(&[]).await;
+    let (base, head) = app.bump_pr(8);
     // Mid-review (after the pull request was read and the check run opened with the cached
     // token), the token is revoked: GitHub answers 401 to it from then on.
-    h.fake.fail("pulls/list-files", FaultKind::RevokeTokens, 1);
-    h.open(8, &base, &head).await;
-    let events = reviewed(&h).await;
-    assert_eq!(created_check_runs(&events), vec![head.clone()]);
-    assert_eq!(conclusion_of(&events).1, "failure");
-    let (minted, revoked, refused) = h
+    app.fake
+        .fail("pulls/list-files", FaultKind::RevokeTokens, 1);
+    app.open(8, &base, &head).await;
+    let events = app.expect_check(&head, "failure").await;
+    assert_eq!(events.created_check_runs(), vec![head.clone()]);
+    let (minted, revoked, refused) = app
         .fake
         .world(|w| (w.tokens_minted, w.tokens_revoked, w.unauthorized));
     assert_eq!(
@@ -1146,197 +657,52 @@ async fn a_revoked_installation_token_is_replaced_once_and_the_review_published_
         "one token, revoked, one 401, one new token"
     );
     // The file list was asked for twice (401, then with the new token), in the same attempt.
-    assert_eq!(file_list_pages(&h.fake, 8), 2);
-    let m = h.metrics().await;
-    assert!(
-        m.contains("lockwatch_github_api_calls_total{status=\"401\"} 1"),
-        "{m}"
+    assert_eq!(app.file_list_pages(8), 2);
+    assert_eq!(
+        app.metric("lockwatch_github_api_calls_total{status=\"401\"}")
+            .await,
+        Some(1)
     );
-    assert!(
-        m.contains("lockwatch_jobs_total{outcome=\"retried\"} 0"),
-        "{m}"
+    assert_eq!(
+        app.metric("lockwatch_jobs_total{outcome=\"retried\"}")
+            .await,
+        Some(0)
     );
-    assert_eq!(h.fake.comments().len(), 1);
-    assert_eq!(h.fake.check_runs().len(), 1);
+    assert_eq!(app.fake.comments().len(), 1);
+    assert_eq!(app.fake.check_runs().len(), 1);
 
     // The next review uses the new token from the cache: no third mint.
-    let head2 = h.commit(&tree(Some("1.5.4"), 1));
-    h.fake.set_pr(9, &base, &head2, false);
-    h.open(9, &base, &head2).await;
-    let events = reviewed(&h).await;
-    assert_eq!(conclusion_of(&events).0, head2);
-    assert_eq!(h.fake.world(|w| (w.tokens_minted, w.unauthorized)), (2, 1));
-    h.finish().await;
+    let head2 = app.commit(&tree(Some("1.5.4"), 1));
+    app.fake.set_pr(9, &base, &head2, false);
+    app.open(9, &base, &head2).await;
+    let events = app.reviewed().await;
+    assert_eq!(events.check().head, head2);
+    assert_eq!(
+        app.fake.world(|w| (w.tokens_minted, w.unauthorized)),
+        (2, 1)
+    );
+    app.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_rejected_again_after_the_refresh_is_not_retried_in_a_loop() {
-    let h = Harness::new(&["--max-attempts", "1"]).await;
-    let (base, head) = h.bump_pr(10);
+    let app = App::new(&["--max-attempts", "1"]).await;
+    let (base, head) = app.bump_pr(10);
     // Both the cached token and the fresh one are refused on the file list.
-    h.fake.fail("pulls/list-files", FaultKind::RevokeTokens, 2);
-    h.open(10, &base, &head).await;
-    let events = reviewed(&h).await;
+    app.fake
+        .fail("pulls/list-files", FaultKind::RevokeTokens, 2);
+    app.open(10, &base, &head).await;
+    let events = app.reviewed().await;
     // One refresh per request, not more; the job gives up (401 is not transient) and says so
     // on the check run, with a token minted for that (its cached one was revoked too).
-    assert_eq!(file_list_pages(&h.fake, 10), 2);
+    assert_eq!(app.file_list_pages(10), 2);
     assert!(events.iter().any(|e| matches!(e, Published::CheckRunUpdated { conclusion: Some(c), title: Some(t), summary: Some(s), .. }
         if c == "failure" && t == "lockwatch could not finish" && s.contains("401"))), "{events:#?}");
-    assert_eq!(h.fake.world(|w| w.tokens_minted), 3);
-    assert!(h.fake.comments().is_empty());
-    h.idle().await;
-    assert!(
-        h.metrics()
-            .await
-            .contains("lockwatch_jobs{state=\"failed\"} 1")
-    );
-    h.fake.assert_clean();
-}
-
-/// The real `lockwatch serve` binary against the fake GitHub, its log in a file.
-struct ServeProcess {
-    child: std::process::Child,
-    log: std::path::PathBuf,
-}
-
-/// A free loopback port (bound, then released for the binary).
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("test step");
-    l.local_addr().expect("test step").port()
-}
-
-impl ServeProcess {
-    /// Start `lockwatch serve` on `listen` with `extra` flags; `log` receives its stderr
-    /// (info level, text).
-    fn spawn(fake_url: &str, data: &Path, listen: &str, log: &Path, extra: &[&str]) -> Self {
-        Self::spawn_with_env(fake_url, data, listen, log, extra, &[])
-    }
-
-    /// `spawn` with more environment variables (after the defaults, so they win).
-    fn spawn_with_env(
-        fake_url: &str,
-        data: &Path,
-        listen: &str,
-        log: &Path,
-        extra: &[&str],
-        env: &[(&str, &str)],
-    ) -> Self {
-        let stderr = std::fs::File::create(log).expect("log file");
-        let child = std::process::Command::new(lockwatch_tests::bin::lockwatch_bin())
-            .args([
-                "serve",
-                "--listen",
-                listen,
-                "--workers",
-                "2",
-                "--coalesce-ms",
-                "0",
-                "--retry-base-ms",
-                "50",
-            ])
-            .args(extra)
-            .env(
-                "LOCKWATCH_APP_ID",
-                lockwatch_tests::fake_github::APP_ID.to_string(),
-            )
-            .env("LOCKWATCH_PRIVATE_KEY_FILE", test_key_path())
-            .env("LOCKWATCH_WEBHOOK_SECRET", SECRET)
-            .env("LOCKWATCH_GITHUB_API_URL", fake_url)
-            .env("LOCKWATCH_DATA_DIR", data)
-            .env("LOCKWATCH_ADVISORY_DB", fixture_db())
-            .env("LOCKWATCH_NO_FETCH", "true")
-            .env("LOCKWATCH_LOG", "info")
-            .env("NO_COLOR", "1")
-            .envs(env.iter().copied())
-            .stdout(std::process::Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("spawn lockwatch serve");
-        ServeProcess {
-            child,
-            log: log.to_path_buf(),
-        }
-    }
-
-    async fn wait_ready(url: &str) {
-        lockwatch::http::install_crypto_provider();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(r) = reqwest::get(format!("{url}/readyz")).await
-                && r.status().is_success()
-            {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "server never became ready"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// SIGTERM, as a container runtime or systemd sends it.
-    fn sigterm(&self) {
-        self.signal("TERM");
-    }
-
-    /// Send a signal (`TERM`, `STOP`, `CONT`, ...).
-    fn signal(&self, name: &str) {
-        let status = std::process::Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -{name} failed");
-    }
-
-    fn running(&mut self) -> bool {
-        self.child.try_wait().expect("test step").is_none()
-    }
-
-    /// Wait (bounded) for the process to exit; its exit status.
-    async fn exited(&mut self, within: Duration) -> std::process::ExitStatus {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("test step") {
-                return status;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!(
-                    "lockwatch did not exit within {within:?}; log:\n{}",
-                    self.log_text()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for ServeProcess {
-    fn drop(&mut self) {
-        if self.running() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// A harness around a real binary (no in-process server).
-async fn binary_harness() -> (Harness, String) {
-    let listen = format!("127.0.0.1:{}", free_port());
-    let h = Harness {
-        fake: FakeGitHub::start().await,
-        server: None,
-        url: format!("http://{listen}"),
-        data: tempfile::tempdir().expect("test step"),
-        extra: Vec::new(),
-    };
-    (h, listen)
+    assert_eq!(app.fake.world(|w| w.tokens_minted), 3);
+    assert!(app.fake.comments().is_empty());
+    app.idle().await;
+    assert_eq!(app.jobs().await.failed, 1);
+    app.fake.assert_clean();
 }
 
 /// Start the real binary with `grace` seconds of shutdown grace, open PR `pr` (a bump of
@@ -1344,7 +710,7 @@ async fn binary_harness() -> (Harness, String) {
 /// running: its check run is open and the file list is being read. Returns the server and
 /// the head SHA.
 async fn real_server_mid_review(
-    h: &Harness,
+    app: &App,
     listen: &str,
     log: &Path,
     grace: &str,
@@ -1352,23 +718,23 @@ async fn real_server_mid_review(
     slow: Duration,
 ) -> (ServeProcess, String) {
     let server = ServeProcess::spawn(
-        &h.fake.url,
-        h.data.path(),
+        &app.fake.url,
+        app.data.path(),
         listen,
         log,
         &["--shutdown-grace-secs", grace],
     );
-    ServeProcess::wait_ready(&h.url).await;
-    let (base, head) = h.bump_pr(pr);
-    h.fake.fail("pulls/list-files", FaultKind::Slow(slow), 1);
-    assert_eq!(h.open(pr, &base, &head).await.0, 202);
-    let opened = h.fake.next(WAIT).await;
+    ServeProcess::wait_ready(&app.url).await;
+    let (base, head) = app.bump_pr(pr);
+    app.fake.fail("pulls/list-files", FaultKind::Slow(slow), 1);
+    assert_eq!(app.open(pr, &base, &head).await.0, 202);
+    let opened = app.fake.next(WAIT).await;
     assert!(
         matches!(&opened, Published::CheckRunCreated { head_sha, status, .. } if *head_sha == head && status == "in_progress"),
         "{opened:?}"
     );
     let deadline = tokio::time::Instant::now() + WAIT;
-    while file_list_pages(&h.fake, pr) == 0 {
+    while app.file_list_pages(pr) == 0 {
         assert!(tokio::time::Instant::now() < deadline, "no file list read");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -1377,11 +743,12 @@ async fn real_server_mid_review(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_review_requeues_the_job_uncounted_and_the_restart_publishes_it_once() {
-    let (h, listen) = binary_harness().await;
+    let listen = format!("127.0.0.1:{}", free_port());
+    let app = App::for_binary(&listen, &[]).await;
     let logs = tempfile::tempdir().expect("test step");
     // The file list takes 20 s: far longer than the 1 s grace period.
     let (mut first, head) = real_server_mid_review(
-        &h,
+        &app,
         &listen,
         &logs.path().join("first.log"),
         "1",
@@ -1405,30 +772,30 @@ async fn sigterm_mid_review_requeues_the_job_uncounted_and_the_restart_publishes
         "{log}"
     );
     assert!(
-        h.fake.drain().await.is_empty(),
+        app.fake.drain().await.is_empty(),
         "nothing is published by a job that was stopped"
     );
-    assert!(h.fake.comments().is_empty());
-    assert_eq!(h.fake.check_runs()[0].conclusion, None);
+    assert!(app.fake.comments().is_empty());
+    assert_eq!(app.fake.check_runs()[0].conclusion, None);
 
     // The restart on the same data directory runs the job as its first attempt (the stopped
     // one is not counted), on the same check run, and publishes once.
     let second = ServeProcess::spawn(
-        &h.fake.url,
-        h.data.path(),
+        &app.fake.url,
+        app.data.path(),
         &listen,
         &logs.path().join("second.log"),
         &["--shutdown-grace-secs", "1"],
     );
-    ServeProcess::wait_ready(&h.url).await;
-    let events = h.fake.until(WAIT, is_completed).await;
-    assert!(created_check_runs(&events).is_empty(), "{events:#?}");
-    let (done, conclusion, _) = conclusion_of(&events);
+    ServeProcess::wait_ready(&app.url).await;
+    let events = app.next_completion().await;
+    assert!(events.created_check_runs().is_empty(), "{events:#?}");
+    let check = events.check();
     assert_eq!(
-        (done.as_str(), conclusion.as_str()),
+        (check.head.as_str(), check.conclusion.as_str()),
         (head.as_str(), "failure")
     );
-    h.idle().await;
+    app.idle().await;
     let log = second.log_text();
     assert!(
         log.lines()
@@ -1438,17 +805,18 @@ async fn sigterm_mid_review_requeues_the_job_uncounted_and_the_restart_publishes
     assert!(!log.contains("attempt=2"), "{log}");
     assert!(!log.contains("re-queued jobs left running"), "{log}");
     drop(second);
-    h.fake.drain().await;
-    assert_published_exactly_once(&h.fake, std::slice::from_ref(&head));
-    h.fake.assert_clean();
+    app.fake.drain().await;
+    app.assert_published_exactly_once(std::slice::from_ref(&head));
+    app.fake.assert_clean();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_accepting_and_lets_a_running_review_finish_within_the_grace_period() {
-    let (h, listen) = binary_harness().await;
+    let listen = format!("127.0.0.1:{}", free_port());
+    let app = App::for_binary(&listen, &[]).await;
     let logs = tempfile::tempdir().expect("test step");
     let (mut first, head) = real_server_mid_review(
-        &h,
+        &app,
         &listen,
         &logs.path().join("first.log"),
         "30",
@@ -1464,7 +832,7 @@ async fn sigterm_stops_accepting_and_lets_a_running_review_finish_within_the_gra
         .build()
         .expect("test step");
     while client
-        .get(format!("{}/healthz", h.url))
+        .get(format!("{}/healthz", app.url))
         .send()
         .await
         .is_ok()
@@ -1477,7 +845,7 @@ async fn sigterm_stops_accepting_and_lets_a_running_review_finish_within_the_gra
     }
     assert!(first.running(), "exited without finishing the review");
     assert!(
-        h.fake.comments().is_empty(),
+        app.fake.comments().is_empty(),
         "the review finished too soon to test anything"
     );
     // The review finishes and is published before the process exits.
@@ -1487,9 +855,9 @@ async fn sigterm_stops_accepting_and_lets_a_running_review_finish_within_the_gra
         "exit {status:?}; log:\n{}",
         first.log_text()
     );
-    let events = h.fake.drain().await;
-    assert_eq!(conclusion_of(&events).1, "failure", "{events:#?}");
-    assert_eq!(h.fake.comments().len(), 1);
+    let events = Events(app.fake.drain().await);
+    assert_eq!(events.conclusion(), "failure", "{events:#?}");
+    assert_eq!(app.fake.comments().len(), 1);
     assert!(
         !first.log_text().contains("goes back to the queue"),
         "{}",
@@ -1498,21 +866,23 @@ async fn sigterm_stops_accepting_and_lets_a_running_review_finish_within_the_gra
 
     // A restart finds nothing to do: the job was recorded done before the exit.
     let _second = ServeProcess::spawn(
-        &h.fake.url,
-        h.data.path(),
+        &app.fake.url,
+        app.data.path(),
         &listen,
         &logs.path().join("second.log"),
         &["--shutdown-grace-secs", "1"],
     );
-    ServeProcess::wait_ready(&h.url).await;
-    let m = h.metrics().await;
-    assert!(m.contains("lockwatch_jobs{state=\"done\"} 1"), "{m}");
-    assert!(m.contains("lockwatch_jobs{state=\"queued\"} 0"), "{m}");
-    assert!(m.contains("lockwatch_jobs{state=\"running\"} 0"), "{m}");
+    ServeProcess::wait_ready(&app.url).await;
+    let jobs = app.jobs().await;
+    assert_eq!(
+        (jobs.done, jobs.queued, jobs.running),
+        (1, 0, 0),
+        "{jobs:?}"
+    );
     tokio::time::sleep(Duration::from_millis(700)).await;
-    assert!(h.fake.drain().await.is_empty());
-    assert_published_exactly_once(&h.fake, std::slice::from_ref(&head));
-    h.fake.assert_clean();
+    assert!(app.fake.drain().await.is_empty());
+    app.assert_published_exactly_once(std::slice::from_ref(&head));
+    app.fake.assert_clean();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1548,36 +918,23 @@ async fn a_version_published_after_an_earlier_review_is_found_in_the_index() {
     };
     let (s0, s1) = (publish("1.0.0"), publish("1.0.1"));
     let index = registry.index_url().to_string();
-    let h = Harness::new(&["--index-url", &index]).await;
-    let base = h.commit(&tree_with("1.0.0", &s0));
-    let head = h.commit(&tree_with("1.0.1", &s1));
-    h.fake.set_pr(13, &base, &head, false);
-    h.open(13, &base, &head).await;
-    let summary = |events: &[Published]| {
-        events
-            .iter()
-            .find_map(|e| match e {
-                Published::CheckRunUpdated {
-                    conclusion: Some(_),
-                    summary: Some(s),
-                    ..
-                } => Some(s.clone()),
-                _ => None,
-            })
-            .expect("a completed check run")
-    };
-    let first = summary(&h.fake.until(WAIT, is_completed).await);
+    let app = App::new(&["--index-url", &index]).await;
+    let base = app.commit(&tree_with("1.0.0", &s0));
+    let head = app.commit(&tree_with("1.0.1", &s1));
+    app.fake.set_pr(13, &base, &head, false);
+    app.open(13, &base, &head).await;
+    let first = app.next_completion().await.summary();
     assert!(!first.contains("not in the index"), "{first}");
 
     // memocrate 1.0.2 is released after that review; a pull request bumps to it.
     let s2 = publish("1.0.2");
-    let next = h.commit(&tree_with("1.0.2", &s2));
-    h.fake.set_pr(14, &head, &next, false);
-    h.open(14, &head, &next).await;
-    let second = summary(&h.fake.until(WAIT, is_completed).await);
+    let next = app.commit(&tree_with("1.0.2", &s2));
+    app.fake.set_pr(14, &head, &next, false);
+    app.open(14, &head, &next).await;
+    let second = app.next_completion().await.summary();
     assert!(!second.contains("not in the index"), "{second}");
-    h.fake.drain().await;
-    h.fake.assert_clean();
+    app.fake.drain().await;
+    app.fake.assert_clean();
 }
 
 /// Two `lockwatch serve` processes on one job database. Replica A is paused (SIGSTOP) in
@@ -1586,19 +943,7 @@ async fn a_version_published_after_an_earlier_review_is_found_in_the_index() {
 /// it. A, resumed, must publish nothing: one completed check run and one comment, both
 /// B's.
 async fn a_paused_replica_publishes_nothing_after_the_takeover(database_url: Option<&str>) {
-    let fake = FakeGitHub::start().await;
     let logs = tempfile::tempdir().expect("test step");
-    // SQLite: both processes on one data directory (as in a rolling update on one volume:
-    // the new process re-queues the running jobs it finds at start). PostgreSQL: a data
-    // directory each, one database.
-    let (data_a, data_b) = (
-        tempfile::tempdir().expect("test step"),
-        tempfile::tempdir().expect("test step"),
-    );
-    let data_b_path = match database_url {
-        Some(_) => data_b.path().to_path_buf(),
-        None => data_a.path().to_path_buf(),
-    };
     let mut extra = vec!["--job-lease-secs", "3"];
     if let Some(url) = database_url {
         extra.extend_from_slice(&["--database-url", url]);
@@ -1607,34 +952,33 @@ async fn a_paused_replica_publishes_nothing_after_the_takeover(database_url: Opt
         format!("127.0.0.1:{}", free_port()),
         format!("127.0.0.1:{}", free_port()),
     );
+    let app = App::for_binary(&listen_a, &extra).await;
+    // SQLite: both processes on one data directory (as in a rolling update on one volume:
+    // the new process re-queues the running jobs it finds at start). PostgreSQL: a data
+    // directory each, one database.
+    let data_b = tempfile::tempdir().expect("test step");
+    let data_b_path = match database_url {
+        Some(_) => data_b.path().to_path_buf(),
+        None => app.data.path().to_path_buf(),
+    };
     let a = ServeProcess::spawn(
-        &fake.url,
-        data_a.path(),
+        &app.fake.url,
+        app.data.path(),
         &listen_a,
         &logs.path().join("a.log"),
         &extra,
     );
-    let h = Harness {
-        fake,
-        server: None,
-        url: format!("http://{listen_a}"),
-        data: data_a,
-        extra: Vec::new(),
-    };
-    ServeProcess::wait_ready(&h.url).await;
-    let (base, head) = h.bump_pr(20);
-    h.fake.fail(
+    ServeProcess::wait_ready(&app.url).await;
+    let (base, head) = app.bump_pr(20);
+    app.fake.fail(
         "issues/list-comments",
         FaultKind::Slow(Duration::from_secs(6)),
         1,
     );
-    assert_eq!(h.open(20, &base, &head).await.0, 202);
-    let comments_read = format!(
-        "GET /repos/{}/issues/20/comments",
-        lockwatch_tests::fake_github::REPO
-    );
+    assert_eq!(app.open(20, &base, &head).await.0, 202);
+    let comments_read = format!("GET /repos/{REPO}/issues/20/comments");
     let deadline = tokio::time::Instant::now() + WAIT;
-    while !h.fake.world(|w| w.log.contains(&comments_read)) {
+    while !app.fake.world(|w| w.log.contains(&comments_read)) {
         assert!(
             tokio::time::Instant::now() < deadline,
             "A never reached the comment; log:\n{}",
@@ -1646,16 +990,16 @@ async fn a_paused_replica_publishes_nothing_after_the_takeover(database_url: Opt
     let paused = tokio::time::Instant::now();
 
     let b = ServeProcess::spawn(
-        &h.fake.url,
+        &app.fake.url,
         &data_b_path,
         &listen_b,
         &logs.path().join("b.log"),
         &extra,
     );
-    let mut events = h.fake.until(WAIT, is_completed).await;
+    let mut events = app.next_completion().await;
     // The comment follows the check run's completion.
     events.extend(
-        h.fake
+        app.fake
             .until(WAIT, |e| matches!(e, Published::CommentCreated { .. }))
             .await,
     );
@@ -1672,7 +1016,7 @@ async fn a_paused_replica_publishes_nothing_after_the_takeover(database_url: Opt
     // Time for A to publish, were it to: its next steps are an edit of the comment and the
     // completion of the check run, a few milliseconds each.
     tokio::time::sleep(Duration::from_secs(4)).await;
-    let after = h.fake.drain().await;
+    let after = app.fake.drain().await;
     let log_a = a.log_text();
     let log_b = b.log_text();
     assert!(
@@ -1683,10 +1027,10 @@ async fn a_paused_replica_publishes_nothing_after_the_takeover(database_url: Opt
             )),
         "A published after losing its lease: {after:#?}\nA's log:\n{log_a}"
     );
-    let runs = h.fake.check_runs();
+    let runs = app.fake.check_runs();
     assert_eq!(runs.len(), 1, "{runs:#?}");
     assert_eq!(runs[0].conclusion.as_deref(), Some("failure"));
-    assert_eq!(h.fake.comments().len(), 1);
+    assert_eq!(app.fake.comments().len(), 1);
     assert!(
         log_b
             .lines()
@@ -1698,7 +1042,7 @@ async fn a_paused_replica_publishes_nothing_after_the_takeover(database_url: Opt
         "A did not notice:\n{log_a}"
     );
     assert!(!log_a.contains("job done"), "{log_a}");
-    h.fake.assert_clean();
+    app.fake.assert_clean();
     drop((a, b));
 }
 
@@ -1723,18 +1067,19 @@ async fn a_process_paused_while_another_takes_its_sqlite_file_over_publishes_not
 async fn a_review_that_crashes_the_process_is_given_up_after_max_attempts(
     database_url: Option<&str>,
 ) {
-    let (h, listen) = binary_harness().await;
-    let logs = tempfile::tempdir().expect("test step");
     let mut extra = vec!["--max-attempts", "2", "--job-lease-secs", "3"];
     if let Some(url) = database_url {
         extra.extend_from_slice(&["--database-url", url]);
     }
-    let crash = format!("{}#21", lockwatch_tests::fake_github::REPO);
+    let listen = format!("127.0.0.1:{}", free_port());
+    let app = App::for_binary(&listen, &extra).await;
+    let logs = tempfile::tempdir().expect("test step");
+    let crash = format!("{REPO}#21");
     let env = [("LOCKWATCH_FAULT_ABORT_REVIEW", crash.as_str())];
     let start = |n: usize| {
         ServeProcess::spawn_with_env(
-            &h.fake.url,
-            h.data.path(),
+            &app.fake.url,
+            app.data.path(),
             &listen,
             &logs.path().join(format!("{n}.log")),
             &extra,
@@ -1742,13 +1087,13 @@ async fn a_review_that_crashes_the_process_is_given_up_after_max_attempts(
         )
     };
     let mut server = start(0);
-    ServeProcess::wait_ready(&h.url).await;
-    let (base, head) = h.bump_pr(21);
-    assert_eq!(h.open(21, &base, &head).await.0, 202);
+    ServeProcess::wait_ready(&app.url).await;
+    let (base, head) = app.bump_pr(21);
+    assert_eq!(app.open(21, &base, &head).await.0, 202);
     let mut crashes = 0;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     loop {
-        let done = h
+        let done = app
             .fake
             .check_runs()
             .iter()
@@ -1774,7 +1119,7 @@ async fn a_review_that_crashes_the_process_is_given_up_after_max_attempts(
     }
     // Attempts 1 and 2 crashed; the third claim gave the job up without running it.
     assert_eq!(crashes, 2);
-    let run = h
+    let run = app
         .fake
         .check_runs()
         .into_iter()
@@ -1786,18 +1131,17 @@ async fn a_review_that_crashes_the_process_is_given_up_after_max_attempts(
         summary.contains("crashed") && summary.contains("Re-run"),
         "{summary}"
     );
-    assert!(h.fake.comments().is_empty());
+    assert!(app.fake.comments().is_empty());
     assert!(server.running(), "{}", server.log_text());
-    let m = h.metrics().await;
-    assert!(m.contains("lockwatch_jobs{state=\"failed\"} 1"), "{m}");
+    assert_eq!(app.jobs().await.failed, 1);
     // The server still reviews: another pull request is published as usual.
-    let (base, other) = h.bump_pr(22);
-    assert_eq!(h.open(22, &base, &other).await.0, 202);
-    wait_all_completed(&h.fake, std::slice::from_ref(&other)).await;
-    h.idle().await;
+    let (base, other) = app.bump_pr(22);
+    assert_eq!(app.open(22, &base, &other).await.0, 202);
+    app.wait_all_completed(std::slice::from_ref(&other)).await;
+    app.idle().await;
     drop(server);
-    h.fake.drain().await;
-    h.fake.assert_clean();
+    app.fake.drain().await;
+    app.fake.assert_clean();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1819,52 +1163,22 @@ async fn on_postgres_a_review_that_crashes_the_process_is_given_up_after_max_att
 /// review. Only the same id with the same body is a duplicate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivery_id_seen_before_with_another_body_is_reviewed_not_dropped() {
-    let h = Harness::new(&[]).await;
-    let (base, head) = h.bump_pr(23);
+    let app = App::new(&[]).await;
+    let (base, head) = app.bump_pr(23);
     let id = delivery_id();
     let opened = webhooks::pull_request("opened", 23, &base, &head, false);
-    assert_eq!(h.deliver_as("pull_request", &id, &opened).await.0, 202);
-    let events = reviewed(&h).await;
-    assert_eq!(conclusion_of(&events).1, "failure");
-    let (status, text) = h.deliver_as("pull_request", &id, &opened).await;
+    assert_eq!(app.deliver_as("pull_request", &id, &opened).await.0, 202);
+    app.expect_check(&head, "failure").await;
+    let (status, text) = app.deliver_as("pull_request", &id, &opened).await;
     assert_eq!((status, text.trim()), (200, "duplicate delivery"));
 
     // The pull request moves on; a delivery under the same id announces the new head.
-    let fixed = h.commit(&tree(Some("1.5.5"), 0));
-    h.fake.set_pr(23, &base, &fixed, false);
+    let fixed = app.commit(&tree(Some("1.5.5"), 0));
+    app.fake.set_pr(23, &base, &fixed, false);
     let sync = webhooks::pull_request("synchronize", 23, &base, &fixed, false);
-    assert_eq!(h.deliver_as("pull_request", &id, &sync).await.0, 202);
-    let events = reviewed(&h).await;
-    let (reviewed, conclusion, _) = conclusion_of(&events);
-    assert_eq!((reviewed, conclusion.as_str()), (fixed, "success"));
-    h.finish().await;
-}
-
-/// The last completed check run on `head`: (conclusion, title).
-fn last_run_on(fake: &FakeGitHub, head: &str) -> Option<(Option<String>, usize)> {
-    let runs: Vec<_> = fake
-        .check_runs()
-        .into_iter()
-        .filter(|r| r.head_sha == head)
-        .collect();
-    runs.last().map(|r| (r.conclusion.clone(), runs.len()))
-}
-
-/// Wait (bounded) until `head` has a completed check run; (its conclusion, how many runs
-/// `head` has).
-async fn completed_run_on(h: &Harness, head: &str) -> (String, usize) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Some((Some(c), n)) = last_run_on(&h.fake, head) {
-            return (c, n);
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no completed check run on {head}: {:#?}",
-            h.fake.check_runs()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert_eq!(app.deliver_as("pull_request", &id, &sync).await.0, 202);
+    app.expect_check(&fixed, "success").await;
+    app.finish().await;
 }
 
 /// A delivery for an older head that arrives late (after the push that replaced it) while
@@ -1874,30 +1188,27 @@ async fn completed_run_on(h: &Harness, head: &str) -> (String, usize) {
 /// its own review (`failure`), and the comment is its review.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_delivery_for_an_older_head_does_not_supersede_the_running_review_of_the_head() {
-    let h = Harness::new(&[]).await;
-    let (base, first) = h.bump_pr(24);
-    h.open(24, &base, &first).await;
-    assert_eq!(
-        conclusion_of(&h.fake.until(WAIT, is_completed).await).1,
-        "failure"
-    );
+    let app = App::new(&[]).await;
+    let (base, first) = app.bump_pr(24);
+    app.open(24, &base, &first).await;
+    assert_eq!(app.next_completion().await.conclusion(), "failure");
     // A push: the new head's review is slow to list the files...
-    let head = h.commit(&tree(Some("1.5.4"), 2));
-    h.fake.fail(
+    let head = app.commit(&tree(Some("1.5.4"), 2));
+    app.fake.fail(
         "pulls/list-files",
         FaultKind::Slow(Duration::from_secs(2)),
         1,
     );
-    let pages = file_list_pages(&h.fake, 24);
-    h.push(24, &base, &head).await;
+    let pages = app.file_list_pages(24);
+    app.push_head(24, &base, &head).await;
     let deadline = tokio::time::Instant::now() + WAIT;
-    while file_list_pages(&h.fake, 24) == pages {
+    while app.file_list_pages(24) == pages {
         assert!(tokio::time::Instant::now() < deadline, "no file list read");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     // ...and meanwhile a delivery for the first head arrives, late.
     assert_eq!(
-        h.deliver(
+        app.deliver(
             "pull_request",
             &webhooks::pull_request("synchronize", 24, &base, &first, false)
         )
@@ -1905,10 +1216,10 @@ async fn a_late_delivery_for_an_older_head_does_not_supersede_the_running_review
         .0,
         202
     );
-    let (conclusion, runs) = completed_run_on(&h, &head).await;
-    h.idle().await;
+    let (conclusion, runs) = app.completed_run_on(&head).await;
+    app.idle().await;
     assert_eq!((conclusion.as_str(), runs), ("failure", 1));
-    let run = h
+    let run = app
         .fake
         .check_runs()
         .into_iter()
@@ -1919,13 +1230,10 @@ async fn a_late_delivery_for_an_older_head_does_not_supersede_the_running_review
         "the head's run must carry its own review"
     );
     // The first head keeps its own review; the comment shows the head's.
-    assert_eq!(
-        last_run_on(&h.fake, &first),
-        Some((Some("failure".into()), 1))
-    );
-    assert_eq!(h.fake.comments().len(), 1);
-    h.fake.drain().await;
-    h.finish().await;
+    assert_eq!(app.last_run_on(&first), Some((Some("failure".into()), 1)));
+    assert_eq!(app.fake.comments().len(), 1);
+    app.fake.drain().await;
+    app.finish().await;
 }
 
 /// The same late delivery while the real head's job waits in the queue (coalescing): it
@@ -1934,32 +1242,28 @@ async fn a_late_delivery_for_an_older_head_does_not_supersede_the_running_review
 /// request's head is another queues that head's review.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_delivery_for_an_older_head_does_not_leave_the_head_without_a_review() {
-    let h = Harness::new(&["--coalesce-ms", "1000"]).await;
-    let base = h.commit(&tree(None, 0));
-    let first = h.commit(&tree(Some("1.5.4"), 1));
-    let head = h.commit(&tree(Some("1.5.4"), 2));
-    h.fake.set_pr(25, &base, &head, false);
-    h.push(25, &base, &head).await;
+    let app = App::new(&["--coalesce-ms", "1000"]).await;
+    let base = app.commit(&tree(None, 0));
+    let first = app.commit(&tree(Some("1.5.4"), 1));
+    let head = app.commit(&tree(Some("1.5.4"), 2));
+    app.fake.set_pr(25, &base, &head, false);
+    app.push_head(25, &base, &head).await;
     // The `opened` delivery of the first head, late (GitHub does not promise an order).
-    h.open(25, &base, &first).await;
-    let (conclusion, runs) = completed_run_on(&h, &head).await;
-    h.idle().await;
+    app.open(25, &base, &first).await;
+    let (conclusion, runs) = app.completed_run_on(&head).await;
+    app.idle().await;
     assert_eq!((conclusion.as_str(), runs), ("failure", 1));
-    assert_eq!(
-        last_run_on(&h.fake, &first),
-        None,
-        "not the head: not reviewed"
-    );
-    assert_eq!(h.fake.comments().len(), 1);
-    h.fake.drain().await;
-    h.finish().await;
+    assert_eq!(app.last_run_on(&first), None, "not the head: not reviewed");
+    assert_eq!(app.fake.comments().len(), 1);
+    app.fake.drain().await;
+    app.finish().await;
 }
 
 /// Push `next` to pull request `pr` once GitHub has been asked for `op` of the running
 /// review (answered `slow`ly), so the head moves while that answer is on its way; the
 /// push's delivery is sent when `deliver` (and answered 202), or lost.
 async fn push_during(
-    h: &Harness,
+    app: &App,
     op: &str,
     slow: Duration,
     pr: u64,
@@ -1967,8 +1271,8 @@ async fn push_during(
     next: &str,
     deliver: bool,
 ) {
-    let count = |h: &Harness| {
-        h.fake.world(|w| {
+    let count = |app: &App| {
+        app.fake.world(|w| {
             w.log
                 .iter()
                 .filter(|l| match op {
@@ -1978,17 +1282,17 @@ async fn push_during(
                 .count()
         })
     };
-    let before = count(h);
-    h.fake.fail(op, FaultKind::Slow(slow), 1);
+    let before = count(app);
+    app.fake.fail(op, FaultKind::Slow(slow), 1);
     let deadline = tokio::time::Instant::now() + WAIT;
-    while count(h) == before {
+    while count(app) == before {
         assert!(tokio::time::Instant::now() < deadline, "{op} never asked");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     if deliver {
-        assert_eq!(h.push(pr, base, next).await.0, 202);
+        assert_eq!(app.push_head(pr, base, next).await.0, 202);
     } else {
-        h.fake.set_pr(pr, base, next, false);
+        app.fake.set_pr(pr, base, next, false);
     }
 }
 
@@ -1997,13 +1301,13 @@ async fn push_during(
 /// comment is left to the new head, and the new head is reviewed (`success`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_after_a_reviews_inputs_were_read_leaves_the_older_commit_its_own_review() {
-    let h = Harness::new(&[]).await;
-    let (base, first) = h.bump_pr(26);
-    let fixed = h.commit(&tree(Some("1.5.5"), 0));
+    let app = App::new(&[]).await;
+    let (base, first) = app.bump_pr(26);
+    let fixed = app.commit(&tree(Some("1.5.5"), 0));
     let (open, ()) = tokio::join!(
-        h.open(26, &base, &first),
+        app.open(26, &base, &first),
         push_during(
-            &h,
+            &app,
             "repos/get-content",
             Duration::from_secs(2),
             26,
@@ -2014,13 +1318,13 @@ async fn a_push_after_a_reviews_inputs_were_read_leaves_the_older_commit_its_own
     );
     assert_eq!(open.0, 202);
     assert_eq!(
-        completed_run_on(&h, &fixed).await,
+        app.completed_run_on(&fixed).await,
         ("success".to_string(), 1)
     );
-    let (conclusion, runs) = completed_run_on(&h, &first).await;
-    h.idle().await;
+    let (conclusion, runs) = app.completed_run_on(&first).await;
+    app.idle().await;
     assert_eq!((conclusion.as_str(), runs), ("failure", 1));
-    let old = h
+    let old = app
         .fake
         .check_runs()
         .into_iter()
@@ -2033,14 +1337,14 @@ async fn a_push_after_a_reviews_inputs_were_read_leaves_the_older_commit_its_own
         "{old}"
     );
     assert!(
-        h.fake
+        app.fake
             .comments()
             .iter()
             .all(|c| !c.body.contains("RUSTSEC-2022-0013")),
         "the older commit's review reached the pull request's comment"
     );
-    h.fake.drain().await;
-    h.finish().await;
+    app.fake.drain().await;
+    app.finish().await;
 }
 
 /// A push while the pull request's files are listed: the list may be the new head's, so
@@ -2058,13 +1362,13 @@ async fn a_push_whose_delivery_is_lost_still_gets_its_head_reviewed() {
 }
 
 async fn push_while_the_files_are_listed(deliver: bool) {
-    let h = Harness::new(&[]).await;
-    let (base, first) = h.bump_pr(27);
-    let next = h.commit(&tree(Some("1.5.4"), 3));
+    let app = App::new(&[]).await;
+    let (base, first) = app.bump_pr(27);
+    let next = app.commit(&tree(Some("1.5.4"), 3));
     let (open, ()) = tokio::join!(
-        h.open(27, &base, &first),
+        app.open(27, &base, &first),
         push_during(
-            &h,
+            &app,
             "pulls/list-files",
             Duration::from_secs(2),
             27,
@@ -2075,15 +1379,15 @@ async fn push_while_the_files_are_listed(deliver: bool) {
     );
     assert_eq!(open.0, 202);
     assert_eq!(
-        completed_run_on(&h, &next).await,
+        app.completed_run_on(&next).await,
         ("failure".to_string(), 1)
     );
     assert_eq!(
-        completed_run_on(&h, &first).await,
+        app.completed_run_on(&first).await,
         ("cancelled".to_string(), 1)
     );
-    h.idle().await;
-    let events = h.fake.drain().await;
+    app.idle().await;
+    let events = app.fake.drain().await;
     assert!(
         events.iter().any(
             |e| matches!(e, Published::CheckRunUpdated { head_sha, title: Some(t), .. }
@@ -2091,36 +1395,11 @@ async fn push_while_the_files_are_listed(deliver: bool) {
         ),
         "{events:#?}"
     );
-    assert_eq!(h.fake.comments().len(), 1);
-    h.finish().await;
+    assert_eq!(app.fake.comments().len(), 1);
+    app.finish().await;
 }
 
 // Issue 13: verdicts nobody can flip (fail closed).
-
-/// Every published event until the queue is idle, after the first completed check run:
-/// the comment comes after the check run now, and a note on the check run after that.
-async fn reviewed(h: &Harness) -> Vec<Published> {
-    let mut events = h.fake.until(WAIT, is_completed).await;
-    h.idle().await;
-    events.extend(h.fake.drain().await);
-    events
-}
-
-/// The summary of the completed check run (the last completion) among `events`.
-fn completed_summary(events: &[Published]) -> String {
-    events
-        .iter()
-        .rev()
-        .find_map(|e| match e {
-            Published::CheckRunUpdated {
-                conclusion: Some(_),
-                summary: Some(s),
-                ..
-            } => Some(s.clone()),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("no completed check run: {events:#?}"))
-}
 
 /// A throw-away workspace's lock file (`t/Cargo.lock`), serde at `serde`.
 fn throwaway_lock(i: usize, serde: &str) -> String {
@@ -2139,21 +1418,20 @@ fn throwaway_lock(i: usize, serde: &str) -> String {
 /// reviewed fails the check (`unreviewable`, naming how many).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lock_files_past_the_cap_neither_hide_the_root_lock_nor_pass() {
-    let h = Harness::new(&[]).await;
+    let app = App::new(&[]).await;
     let with_throwaways = |mut files: Vec<(String, String)>, serde: &str| {
         for i in 0..200 {
             files.push((format!("{i:04}/Cargo.lock"), throwaway_lock(i, serde)));
         }
         files
     };
-    let base = h.commit(&with_throwaways(tree(None, 0), "1.0.0"));
-    let head = h.commit(&with_throwaways(tree(Some("1.5.4"), 0), "1.0.1"));
-    h.fake.set_pr(31, &base, &head, false);
-    h.open(31, &base, &head).await;
-    let events = reviewed(&h).await;
-    let (_, conclusion, _) = conclusion_of(&events);
-    let summary = completed_summary(&events);
-    assert_eq!(conclusion, "failure", "{summary}");
+    let base = app.commit(&with_throwaways(tree(None, 0), "1.0.0"));
+    let head = app.commit(&with_throwaways(tree(Some("1.5.4"), 0), "1.0.1"));
+    app.fake.set_pr(31, &base, &head, false);
+    app.open(31, &base, &head).await;
+    let events = app.reviewed().await;
+    let summary = events.summary();
+    assert_eq!(events.conclusion(), "failure", "{summary}");
     assert!(summary.contains("RUSTSEC-2022-0013"), "{summary}");
     assert!(
         summary.contains("1 changed lock file was not reviewed"),
@@ -2169,17 +1447,17 @@ async fn lock_files_past_the_cap_neither_hide_the_root_lock_nor_pass() {
         }
         files
     };
-    let (base, head) = (h.commit(&many("1.0.0")), h.commit(&many("1.0.1")));
-    h.fake.set_pr(32, &base, &head, false);
-    h.open(32, &base, &head).await;
-    let events = reviewed(&h).await;
-    let summary = completed_summary(&events);
-    assert_eq!(conclusion_of(&events).1, "failure", "{summary}");
+    let (base, head) = (app.commit(&many("1.0.0")), app.commit(&many("1.0.1")));
+    app.fake.set_pr(32, &base, &head, false);
+    app.open(32, &base, &head).await;
+    let events = app.reviewed().await;
+    let summary = events.summary();
+    assert_eq!(events.conclusion(), "failure", "{summary}");
     assert!(
         summary.contains("1 changed lock file was not reviewed: 0200/Cargo.lock."),
         "{summary}"
     );
-    h.finish().await;
+    app.finish().await;
 }
 
 /// 13.2: a file listing cut short (pages that stop without `Link: next` before GitHub's
@@ -2188,8 +1466,8 @@ async fn lock_files_past_the_cap_neither_hide_the_root_lock_nor_pass() {
 /// incomplete, and an incomplete listing cannot pass.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_listing_cut_short_cannot_pass() {
-    let h = Harness::new(&[]).await;
-    let base = h.commit(&tree(None, 0));
+    let app = App::new(&[]).await;
+    let base = app.commit(&tree(None, 0));
     let mut head_tree = tree(None, 120);
     let nested = lock(
         3,
@@ -2199,19 +1477,19 @@ async fn a_file_listing_cut_short_cannot_pass() {
         ],
     );
     head_tree.push(("zz/Cargo.lock".into(), nested));
-    let head = h.commit(&head_tree);
-    h.fake.set_pr(33, &base, &head, false);
-    h.fake.world(|w| w.file_list_pages = Some(1));
-    h.open(33, &base, &head).await;
-    let events = reviewed(&h).await;
-    let summary = completed_summary(&events);
-    assert_eq!(file_list_pages(&h.fake, 33), 1);
-    assert_eq!(conclusion_of(&events).1, "failure", "{summary}");
+    let head = app.commit(&head_tree);
+    app.fake.set_pr(33, &base, &head, false);
+    app.fake.world(|w| w.file_list_pages = Some(1));
+    app.open(33, &base, &head).await;
+    let events = app.reviewed().await;
+    let summary = events.summary();
+    assert_eq!(app.file_list_pages(33), 1);
+    assert_eq!(events.conclusion(), "failure", "{summary}");
     assert!(
         summary.contains("GitHub's list of changed files stopped at 3,000 files"),
         "{summary}"
     );
-    h.finish().await;
+    app.finish().await;
 }
 
 /// 13.3: GitHub answered 404 for the head's `Cargo.lock`, which its own list of changed
@@ -2219,16 +1497,16 @@ async fn a_file_listing_cut_short_cannot_pass() {
 /// asked again, then the blob the list names; a file no way returns is `unreviewable`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_listed_lock_file_that_github_answers_404_for_is_not_absent() {
-    let h = Harness::new(&[]).await;
+    let app = App::new(&[]).await;
     // The contents API keeps answering 404; the blob API has it: reviewed as usual.
-    let (base, head) = h.bump_pr(34);
-    h.fake.hide(&head, "Cargo.lock", false);
-    h.open(34, &base, &head).await;
-    let events = reviewed(&h).await;
-    let summary = completed_summary(&events);
-    assert_eq!(conclusion_of(&events).1, "failure", "{summary}");
+    let (base, head) = app.bump_pr(34);
+    app.fake.hide(&head, "Cargo.lock", false);
+    app.open(34, &base, &head).await;
+    let events = app.reviewed().await;
+    let summary = events.summary();
+    assert_eq!(events.conclusion(), "failure", "{summary}");
     assert!(summary.contains("RUSTSEC-2022-0013"), "{summary}");
-    let blob_reads = h
+    let blob_reads = app
         .fake
         .world(|w| w.log.iter().filter(|l| l.contains("/git/blobs/")).count());
     assert_eq!(blob_reads, 1);
@@ -2236,18 +1514,18 @@ async fn a_listed_lock_file_that_github_answers_404_for_is_not_absent() {
     // Neither way returns it (head side), then the base side: `unreviewable`, failing.
     for side in ["head", "base"] {
         let pr = if side == "head" { 35 } else { 36 };
-        let base = h.commit(&tree(None, 0));
-        let head = h.commit(&tree(Some("1.5.5"), 0));
-        h.fake.set_pr(pr, &base, &head, false);
-        h.fake.hide(
+        let base = app.commit(&tree(None, 0));
+        let head = app.commit(&tree(Some("1.5.5"), 0));
+        app.fake.set_pr(pr, &base, &head, false);
+        app.fake.hide(
             if side == "head" { &head } else { &base },
             "Cargo.lock",
             true,
         );
-        h.open(pr, &base, &head).await;
-        let events = reviewed(&h).await;
-        let summary = completed_summary(&events);
-        assert_eq!(conclusion_of(&events).1, "failure", "{side}: {summary}");
+        app.open(pr, &base, &head).await;
+        let events = app.reviewed().await;
+        let summary = events.summary();
+        assert_eq!(events.conclusion(), "failure", "{side}: {summary}");
         assert!(
             summary.contains(&format!(
                 "Cargo.lock could not be read at the {side} commit"
@@ -2255,7 +1533,7 @@ async fn a_listed_lock_file_that_github_answers_404_for_is_not_absent() {
             "{side}: {summary}"
         );
     }
-    h.finish().await;
+    app.finish().await;
 }
 
 /// 13.4: another user's comment carrying lockwatch's marker was taken for lockwatch's; the
@@ -2263,39 +1541,33 @@ async fn a_listed_lock_file_that_github_answers_404_for_is_not_absent() {
 /// sticky comment is the marker comment written by the App's own bot account (`GET /app`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commenters_marker_comment_is_neither_edited_nor_a_reason_to_pass() {
-    let h = Harness::new(&[]).await;
-    let (base, head) = h.bump_pr(37);
+    let app = App::new(&[]).await;
+    // Mallory plants a comment with lockwatch's marker before the pull request is opened.
     let planted = format!(
         "{}\nlockwatch: nothing to flag",
         lockwatch::report::COMMENT_MARKER
     );
-    let theirs = h.fake.comment_as(37, "mallory", &planted);
-    h.open(37, &base, &head).await;
-    let events = reviewed(&h).await;
-    assert_eq!(conclusion_of(&events).1, "failure");
-    let comments = h.fake.comments();
+    let theirs = app.comment(37, "mallory", &planted);
+    let mut pr = app
+        .open_pr(37, &tree(None, 0), &tree(Some("1.5.4"), 0))
+        .await;
+    app.expect_check(&pr.head, "failure").await;
+    let comments = app.fake.comments();
     assert_eq!(comments.len(), 2, "{comments:#?}");
     let mallorys = comments.iter().find(|c| c.id == theirs).expect("test step");
     assert_eq!(mallorys.body, planted, "someone else's comment was edited");
-    let ours = comments.iter().find(|c| c.id != theirs).expect("test step");
-    assert_eq!(ours.author, lockwatch_tests::fake_github::BOT_LOGIN);
+    let ours = app.expect_comment(37);
+    assert_ne!(ours.id, theirs);
     assert!(ours.body.contains("RUSTSEC-2022-0013"), "{}", ours.body);
-    assert!(h.fake.world(|w| w.log.iter().any(|l| l == "GET /app")));
+    assert!(app.fake.world(|w| w.log.iter().any(|l| l == "GET /app")));
 
     // The next push edits lockwatch's own comment, still not mallory's.
-    let fixed = h.commit(&tree(Some("1.5.5"), 0));
-    h.push(37, &base, &fixed).await;
-    let events = reviewed(&h).await;
-    assert_eq!(conclusion_of(&events).1, "success");
-    assert!(
-        events
-            .iter()
-            .any(|e| matches!(e, Published::CommentEdited { id, .. } if *id == ours.id)),
-        "{events:#?}"
-    );
-    assert_eq!(h.fake.comments().len(), 2);
+    let fixed = app.push(&mut pr, &tree(Some("1.5.5"), 0)).await;
+    let events = app.expect_check(&fixed, "success").await;
+    assert!(events.comment_edited(ours.id).is_some(), "{events:#?}");
+    assert_eq!(app.fake.comments().len(), 2);
     assert_eq!(
-        h.fake
+        app.fake
             .comments()
             .iter()
             .find(|c| c.id == theirs)
@@ -2303,7 +1575,7 @@ async fn a_commenters_marker_comment_is_neither_edited_nor_a_reason_to_pass() {
             .body,
         planted
     );
-    h.finish().await;
+    app.finish().await;
 }
 
 /// 13.5: a comment GitHub would not take turned a failing review `neutral` ("could not
@@ -2311,21 +1583,16 @@ async fn a_commenters_marker_comment_is_neither_edited_nor_a_reason_to_pass() {
 /// tried, and its failure is said in the check run's text and counted, nothing more.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_comment_that_cannot_be_published_does_not_change_the_conclusion() {
-    let h = Harness::new(&["--max-attempts", "2"]).await;
-    let (base, head) = h.bump_pr(38);
-    h.fake
+    let app = App::new(&["--max-attempts", "2"]).await;
+    let (base, head) = app.bump_pr(38);
+    app.fake
         .fail("issues/create-comment", FaultKind::ServerError, 1000);
-    h.open(38, &base, &head).await;
-    let events = reviewed(&h).await;
-    let conclusions: Vec<&String> = events
-        .iter()
-        .filter_map(|e| match e {
-            Published::CheckRunUpdated {
-                conclusion: Some(c),
-                ..
-            } => Some(c),
-            _ => None,
-        })
+    app.open(38, &base, &head).await;
+    let events = app.reviewed().await;
+    let conclusions: Vec<String> = events
+        .completions()
+        .into_iter()
+        .map(|(_, c, _)| c)
         .collect();
     assert_eq!(conclusions, ["failure"], "{events:#?}");
     assert!(
@@ -2333,19 +1600,19 @@ async fn a_comment_that_cannot_be_published_does_not_change_the_conclusion() {
             if s.starts_with("> **The pull-request comment could not be published**") && s.contains("RUSTSEC-2022-0013"))),
         "{events:#?}"
     );
-    let runs = h.fake.check_runs();
+    let runs = app.fake.check_runs();
     assert_eq!(runs.len(), 1);
     assert_eq!(
         (runs[0].status.as_str(), runs[0].conclusion.as_deref()),
         ("completed", Some("failure"))
     );
-    assert!(h.fake.comments().is_empty());
-    let m = h.metrics().await;
-    assert!(
-        m.contains("lockwatch_publish_failures_total{what=\"comment\"} 1"),
-        "{m}"
+    assert!(app.fake.comments().is_empty());
+    assert_eq!(
+        app.metric("lockwatch_publish_failures_total{what=\"comment\"}")
+            .await,
+        Some(1)
     );
-    h.finish().await;
+    app.finish().await;
 }
 
 /// 13.5: a check-run PATCH that kept failing left the run `in_progress` for good (the job
@@ -2354,22 +1621,21 @@ async fn a_comment_that_cannot_be_published_does_not_change_the_conclusion() {
 /// and the metrics count it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_check_run_that_cannot_be_completed_is_retried_until_it_is() {
-    let h = Harness::new(&["--max-attempts", "2"]).await;
-    let (base, head) = h.bump_pr(39);
+    let app = App::new(&["--max-attempts", "2"]).await;
+    let (base, head) = app.bump_pr(39);
     // Each request is tried three times by the client: this outlasts both attempts.
-    h.fake.fail("checks/update", FaultKind::ServerError, 15);
-    h.open(39, &base, &head).await;
-    let events = reviewed(&h).await;
-    assert_eq!(conclusion_of(&events).1, "failure", "{events:#?}");
-    let runs = h.fake.check_runs();
+    app.fake.fail("checks/update", FaultKind::ServerError, 15);
+    app.open(39, &base, &head).await;
+    app.expect_check(&head, "failure").await;
+    let runs = app.fake.check_runs();
     assert_eq!(runs.len(), 1, "{runs:#?}");
     assert_eq!(runs[0].status, "completed");
-    let m = h.metrics().await;
-    assert!(
-        !m.contains("lockwatch_publish_failures_total{what=\"check_run\"} 0"),
-        "{m}"
+    assert_ne!(
+        app.metric("lockwatch_publish_failures_total{what=\"check_run\"}")
+            .await,
+        Some(0)
     );
-    h.finish().await;
+    app.finish().await;
 }
 
 /// Issue 13.1 through the App: a comment (or another spelling of the number) in the lock
@@ -2377,8 +1643,8 @@ async fn a_check_run_that_cannot_be_completed_is_retried_until_it_is() {
 /// file. And a head lock file lockwatch cannot read fails the check, it never passes it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_reads_a_format_line_with_a_comment_and_fails_an_unreadable_lock() {
-    let h = Harness::new(&[]).await;
-    let base = h.commit(&tree(None, 0));
+    let app = App::new(&[]).await;
+    let base = app.commit(&tree(None, 0));
     for (pr, edit) in [
         (31, "version = 3 # reviewed"),
         (32, "version = 0x3"),
@@ -2390,23 +1656,11 @@ async fn the_app_reads_a_format_line_with_a_comment_and_fails_an_unreadable_lock
             .find(|(p, _)| p == "Cargo.lock")
             .unwrap();
         lock.1 = lock.1.replacen("version = 3", edit, 1);
-        let head = h.commit(&head_tree);
-        h.fake.set_pr(pr, &base, &head, false);
-        assert_eq!(h.open(pr, &base, &head).await.0, 202);
-        let events = reviewed(&h).await;
-        let (sha_done, conclusion, _) = conclusion_of(&events);
-        assert_eq!(
-            (sha_done.as_str(), conclusion.as_str()),
-            (head.as_str(), "failure"),
-            "{edit}: {events:#?}"
-        );
-        let body = events
-            .iter()
-            .find_map(|e| match e {
-                Published::CommentCreated { body, .. } => Some(body.clone()),
-                _ => None,
-            })
-            .unwrap_or_else(|| panic!("{edit}: no comment: {events:#?}"));
+        let head = app.commit(&head_tree);
+        app.fake.set_pr(pr, &base, &head, false);
+        assert_eq!(app.open(pr, &base, &head).await.0, 202);
+        app.expect_check(&head, "failure").await;
+        let body = app.expect_comment(pr).body;
         if pr == 33 {
             assert!(body.contains("unreviewable"), "{body}");
         } else {
@@ -2414,5 +1668,5 @@ async fn the_app_reads_a_format_line_with_a_comment_and_fails_an_unreadable_lock
             assert!(body.contains("RUSTSEC-2022-0013"), "{edit}: {body}");
         }
     }
-    h.fake.assert_clean();
+    app.fake.assert_clean();
 }

@@ -3,6 +3,7 @@
 use lockwatch_tests::bin::{fixture_db, repo_root, run_lockwatch};
 use lockwatch_tests::gitrepo::GitRepo;
 use lockwatch_tests::lockgen::{lock, member, reg};
+use lockwatch_tests::scenario::{findings, json_of};
 use lockwatch_tests::shared::shared_path;
 use serde_json::Value;
 use std::path::Path;
@@ -13,16 +14,6 @@ fn example(name: &str) -> String {
         .join(name)
         .display()
         .to_string()
-}
-
-fn json_of(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): stdout={} stderr={}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }
 
 fn check_files(base: &str, head: &str, extra: &[&str], scratch: &Path) -> std::process::Output {
@@ -38,15 +29,6 @@ fn check_files(base: &str, head: &str, extra: &[&str], scratch: &Path) -> std::p
     ];
     args.extend_from_slice(extra);
     run_lockwatch(&args, scratch)
-}
-
-fn findings<'a>(v: &'a Value, code: &str) -> Vec<&'a Value> {
-    v["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter(|f| f["code"] == code)
-        .collect()
 }
 
 #[test]

@@ -2,53 +2,21 @@
 //! against a real `lockwatch serve`, one bound per test. None of these tests sends a body
 //! it announces: each shows that the server answers (or closes) without waiting for it.
 
-use clap::Parser;
-use lockwatch::cli::{Cli, Command};
-use lockwatch::server::{RunningServer, ServeArgs};
-use lockwatch_tests::bin::fixture_db;
+use lockwatch::server::RunningServer;
+use lockwatch_tests::fake_github::FakeGitHub;
 use lockwatch_tests::fake_github::webhooks::{self, Sign, delivery_id};
-use lockwatch_tests::fake_github::{FakeGitHub, test_key_path};
+use lockwatch_tests::harness::{SECRET, serve_args};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-const SECRET: &str = "test-webhook-secret";
 /// Bound on every wait of these tests: long enough never to be hit by a correct server.
 const WAIT: Duration = Duration::from_secs(30);
 
 async fn start(extra: &[&str]) -> (FakeGitHub, RunningServer, tempfile::TempDir) {
     let fake = FakeGitHub::start().await;
     let data = tempfile::tempdir().expect("test step");
-    let key = test_key_path().display().to_string();
-    let db = fixture_db().display().to_string();
-    let data_dir = data.path().display().to_string();
-    let app_id = lockwatch_tests::fake_github::APP_ID.to_string();
-    let mut argv = vec![
-        "lockwatch",
-        "serve",
-        "--app-id",
-        &app_id,
-        "--private-key-file",
-        &key,
-        "--webhook-secret",
-        SECRET,
-        "--github-api-url",
-        &fake.url,
-        "--listen",
-        "127.0.0.1:0",
-        "--data-dir",
-        &data_dir,
-        "--advisory-db",
-        &db,
-        "--no-fetch",
-        "--coalesce-ms",
-        "0",
-    ];
-    argv.extend_from_slice(extra);
-    let args: ServeArgs = match Cli::try_parse_from(argv).expect("serve flags").command {
-        Command::Serve(args) => *args,
-        _ => unreachable!(),
-    };
+    let args = serve_args(&fake.url, data.path(), SECRET, extra);
     let server = lockwatch::server::start(args).await.expect("server starts");
     (fake, server, data)
 }

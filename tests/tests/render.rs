@@ -14,9 +14,8 @@ use lockwatch::engine::Review;
 use lockwatch::report::{
     MAX_COMMENT_CHARS, ReportContext, Subject, render_check, render_markdown, render_terminal,
 };
-use lockwatch_tests::bin::repo_root;
 use lockwatch_tests::reviews;
-use std::path::PathBuf;
+use lockwatch_tests::snapshot::assert_snapshot as snapshot;
 use std::process::{Command, Stdio};
 
 const HEAD: &str = "1111111111111111111111111111111111111111";
@@ -27,45 +26,6 @@ fn context() -> ReportContext {
         .commits(Some(BASE), Some(HEAD))
         .policy_file(Some(".github/lockwatch.toml"))
         .full_report_url(Some("https://github.com/octo/app/runs/42".into()))
-}
-
-fn snapshot_dir() -> PathBuf {
-    repo_root().join("tests/snapshots")
-}
-
-/// Compare with (or, with `LOCKWATCH_BLESS=1`, write) a snapshot. The version in the
-/// footer is replaced so that a release does not rewrite every snapshot.
-fn snapshot(name: &str, actual: &str) {
-    let actual = actual.replace(
-        &format!("lockwatch {}", env!("CARGO_PKG_VERSION")),
-        "lockwatch VERSION",
-    );
-    let path = snapshot_dir().join(name);
-    if std::env::var_os("LOCKWATCH_BLESS").is_some_and(|v| v == "1") {
-        std::fs::create_dir_all(snapshot_dir()).unwrap();
-        std::fs::write(&path, &actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run with LOCKWATCH_BLESS=1 to write it",
-            path.display()
-        )
-    });
-    if expected != actual {
-        let first = expected
-            .lines()
-            .zip(actual.lines())
-            .position(|(a, b)| a != b)
-            .unwrap_or(expected.lines().count().min(actual.lines().count()));
-        panic!(
-            "{} differs from what is rendered now, first at line {}:\n  snapshot: {:?}\n  now:      {:?}\nrun with LOCKWATCH_BLESS=1 to accept the change",
-            path.display(),
-            first + 1,
-            expected.lines().nth(first),
-            actual.lines().nth(first)
-        );
-    }
 }
 
 /// `cmark-gfm` with GitHub's extensions, raw HTML kept (GitHub keeps `<details>`), or

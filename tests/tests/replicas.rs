@@ -8,7 +8,6 @@
 use lockwatch_tests::bin::{fixture_db, lockwatch_bin};
 use lockwatch_tests::fake_github::webhooks::{self, delivery_id};
 use lockwatch_tests::fake_github::{APP_ID, FakeGitHub, FaultKind, test_key_path};
-use lockwatch_tests::lockgen::{lock, member, reg};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -282,25 +281,13 @@ fn sha() -> String {
 /// advisory (the review fails), 1.5.5 fixes it (the review passes). Its policy asks for a
 /// comment on every reviewed pull request.
 fn tree(regex: Option<&str>) -> Vec<(String, String)> {
-    let mut pkgs = vec![reg("serde", "1.0.0")];
-    let mut deps = vec!["serde"];
-    let mut manifest = "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nserde = \"1\"\n".to_string();
-    if let Some(v) = regex {
-        pkgs.push(reg("regex", v));
-        deps.push("regex");
-        manifest.push_str(&format!("regex = \"={v}\"\n"));
-    }
-    pkgs.push(member("app", "0.1.0").deps(&deps));
-    vec![
-        ("Cargo.toml".to_string(), manifest),
-        ("Cargo.lock".to_string(), lock(3, &pkgs)),
-        ("src/main.rs".to_string(), "fn main() {}\n".to_string()),
-        // Every reviewed pull request gets a comment (passing or not), kept up to date.
-        (
-            ".github/lockwatch.toml".to_string(),
-            "comment = \"always\"\n".to_string(),
-        ),
-    ]
+    let mut files = lockwatch_tests::harness::tree(regex, 0);
+    // Every reviewed pull request gets a comment (passing or not), kept up to date.
+    files.push((
+        ".github/lockwatch.toml".to_string(),
+        "comment = \"always\"\n".to_string(),
+    ));
+    files
 }
 
 fn commit(fake: &FakeGitHub, files: &[(String, String)]) -> String {
