@@ -5,6 +5,7 @@ mod diff;
 mod graph;
 mod lines;
 mod parse;
+mod resolve;
 mod source;
 
 pub use diff::{Change, ChangeKind, LockDiff, UpdateKind, diff};
