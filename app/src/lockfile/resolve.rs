@@ -40,10 +40,7 @@ fn written(s: &str) -> Option<Written> {
         None => None,
     };
     let source = match parts.next() {
-        Some(s) if s.len() >= 2 && s.starts_with('(') && s.ends_with(')') => {
-            Some(s[1..s.len() - 1].parse().ok()?)
-        }
-        Some(_) => return None,
+        Some(s) => Some(s.strip_prefix('(')?.strip_suffix(')')?.parse().ok()?),
         None => None,
     };
     if parts.next().is_some() {
@@ -105,8 +102,7 @@ fn fast(mut table: toml::Table) -> Option<Lockfile> {
     if v1 {
         // The first checksum key (in key order) that names the package, as `cargo-lock`'s
         // `find_checksum`.
-        let mut checksums: HashMap<(Name, Version), &cargo_lock::MetadataValue> =
-            HashMap::new();
+        let mut checksums: HashMap<(Name, Version), &cargo_lock::MetadataValue> = HashMap::new();
         for (key, value) in &metadata {
             if let Ok(dep) = key.checksum_dependency() {
                 checksums.entry((dep.name, dep.version)).or_insert(value);
@@ -117,7 +113,7 @@ fn fast(mut table: toml::Table) -> Option<Lockfile> {
                 .get(&(package.name.clone(), package.version.clone()))
                 .and_then(|v| v.checksum().ok());
         }
-        lock.metadata = metadata.clone();
+        lock.metadata = metadata;
     }
     // The first package (in file order) of the dependency's name, and version if written,
     // when no source is written; else the dependency as written, which then needs a version.
@@ -135,9 +131,9 @@ fn fast(mut table: toml::Table) -> Option<Lockfile> {
                 None
             } else {
                 by_name.get(d.name.as_str()).and_then(|list| {
-                    list.iter().map(|&i| &lock.packages[i]).find(|p| {
-                        d.version.as_ref().is_none_or(|v| *v == p.version)
-                    })
+                    list.iter()
+                        .map(|&i| &lock.packages[i])
+                        .find(|p| d.version.as_ref().is_none_or(|v| *v == p.version))
                 })
             };
             out.push(match found {
@@ -183,8 +179,15 @@ mod tests {
     #[test]
     fn real_lock_files_read_as_cargo_lock_reads_them() {
         let mut seen = 0;
-        for dir in ["tests/scenarios", "tests/bench/data", "fuzz/corpus/lock_file", "tests/corpus"] {
-            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir);
+        for dir in [
+            "tests/scenarios",
+            "tests/bench/data",
+            "fuzz/corpus/lock_file",
+            "tests/corpus",
+        ] {
+            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(dir);
             let mut stack = vec![root];
             while let Some(d) = stack.pop() {
                 let Ok(entries) = std::fs::read_dir(&d) else {
@@ -226,7 +229,11 @@ mod tests {
             let cases = [
                 // unambiguous by name; by name and version; with a source; two versions
                 vec![
-                    pkg("app", "0.1.0", &["a", "b 2.0.0", &format!("b 1.0.0 ({SRC})")]),
+                    pkg(
+                        "app",
+                        "0.1.0",
+                        &["a", "b 2.0.0", &format!("b 1.0.0 ({SRC})")],
+                    ),
                     pkg("a", "1.0.0", &[]),
                     pkg("b", "1.0.0", &[]),
                     pkg("b", "2.0.0", &["a"]),
@@ -243,8 +250,12 @@ mod tests {
                 assert_same(&format!("{version_line}{}", case.concat()));
             }
         }
-        assert_same("version = 3\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\ndependencies = \"x\"\n");
-        assert_same("version = 3\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\ndependencies = [1]\n");
+        assert_same(
+            "version = 3\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\ndependencies = \"x\"\n",
+        );
+        assert_same(
+            "version = 3\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\ndependencies = [1]\n",
+        );
         assert_same("version = 3\npackage = 5\n");
         assert_same("version = 3\n");
         assert_same("");
@@ -267,7 +278,11 @@ mod tests {
         assert_same(&text);
         assert_same(&format!("version = 1\n{text}"));
         // A dependency without a version cannot be resolved in format 1.
-        assert_same(&text.replace("\"a 1.0.0 (", "\"a (").replace(&format!("a ({SRC})"), "a"));
+        assert_same(
+            &text
+                .replace("\"a 1.0.0 (", "\"a (")
+                .replace(&format!("a ({SRC})"), "a"),
+        );
         // Checksums in both places.
         assert_same(&text.replace(
             "name = \"c\"\nversion = \"1.0.0\"\n",
