@@ -26,7 +26,7 @@ use crate::finding::{Code, Evidence, Finding, Level};
 use crate::lockfile::{Change, ChangeKind, ParsedLock};
 use crate::policy::Policy;
 use crate::typosquat::{SquatHit, TyposquatChecker};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// A crate whose first release is younger than this is young.
 pub const YOUNG_DAYS: i64 = 90;
@@ -139,10 +139,14 @@ pub fn typosquat_findings(
 ) {
     let (new_names, base_names) = new_crate_names(base, changes);
     let now = facts.map(|f| f.now);
+    // The first added change of each name (looked up once per flagged name: a lock file can
+    // add tens of thousands of crates).
+    let mut added: HashMap<&str, &Change> = HashMap::new();
+    for c in changes.iter().filter(|c| c.kind == ChangeKind::Added) {
+        added.entry(c.name.as_str()).or_insert(c);
+    }
     for (name, hits) in checker.check(&new_names, &base_names) {
-        let change = changes
-            .iter()
-            .find(|c| c.name == name && c.kind == ChangeKind::Added);
+        let change = added.get(name.as_str()).copied();
         let version = change.and_then(Change::new_version);
         let mut evidence: Vec<Evidence> = hits
             .iter()
@@ -491,6 +495,18 @@ mod malicious {
         let judged = judge(name, hits, unavailable, None, Some(NOW), &mut ev);
         assert_eq!(judged.map(|(l, _, _)| l), Some(Level::Deny));
         assert!(ev[0].text.contains("not available: offline"), "{ev:?}");
+    }
+
+    /// The indexed comparison finds exactly what the exhaustive one found for these names.
+    #[test]
+    fn rustsec_malicious_names_get_exactly_the_exhaustive_findings() {
+        let names: Vec<String> = RUSTSEC_MALICIOUS.iter().map(|s| s.to_string()).collect();
+        crate::typosquat::equivalence::assert_same(&names, &HashSet::new());
+        let existing: HashSet<String> = ["tracing", "serde", "postgres", "mycompany-auth"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        crate::typosquat::equivalence::assert_same(&names, &existing);
     }
 
     #[test]

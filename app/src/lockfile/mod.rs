@@ -6,6 +6,7 @@ mod graph;
 mod input;
 mod lines;
 mod parse;
+mod resolve;
 mod source;
 
 pub use diff::{Change, ChangeKind, LockDiff, UpdateKind, diff};

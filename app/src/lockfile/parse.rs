@@ -2,7 +2,6 @@
 
 use super::lines::LineIndex;
 use cargo_lock::Lockfile;
-use std::str::FromStr;
 
 /// Lock files larger than this are refused: the largest real ones are a few MB, and parsing
 /// tens of MB of attacker-supplied TOML is a denial of service on the review.
@@ -59,8 +58,8 @@ pub fn parse_lock(bytes: &[u8]) -> Result<ParsedLock, LockError> {
     let text = std::str::from_utf8(bytes).map_err(|e| LockError::NotUtf8 {
         offset: e.valid_up_to(),
     })?;
-    check_version_key(text)?;
-    let lock = Lockfile::from_str(text).map_err(|e| LockError::Invalid {
+    let table = check_version_key(text)?;
+    let lock = super::resolve::lockfile(table, text).map_err(|e| LockError::Invalid {
         reason: one_line(&e.to_string()),
     })?;
     let mut seen = std::collections::HashSet::new();
@@ -84,13 +83,14 @@ pub fn parse_lock(bytes: &[u8]) -> Result<ParsedLock, LockError> {
 /// The `version` key, read the way Cargo reads it: the file is TOML, so `version = 4 #
 /// reviewed`, `version = 0x4`, `+4`, `0b100` and `0o4` all mean 4. `cargo-lock` maps unknown
 /// values to an error with a vague message; say it plainly.
-fn check_version_key(text: &str) -> Result<(), LockError> {
+/// Returns the parsed TOML, which the lock file is then read from.
+fn check_version_key(text: &str) -> Result<toml::Table, LockError> {
     let table: toml::Table = toml::from_str(text).map_err(|e| LockError::Invalid {
         reason: one_line(e.message()),
     })?;
     match table.get("version") {
-        None => Ok(()),
-        Some(toml::Value::Integer(n)) if (1..=4).contains(n) => Ok(()),
+        None => Ok(table),
+        Some(toml::Value::Integer(n)) if (1..=4).contains(n) => Ok(table),
         Some(toml::Value::Integer(n)) => Err(LockError::UnknownVersion {
             version: n.to_string(),
         }),

@@ -12,6 +12,9 @@
 //! popular names (the corpus crates.io itself uses) and the crates of the base lock file.
 
 mod corpus;
+#[cfg(test)]
+pub(crate) mod equivalence;
+mod index;
 mod rules;
 
 pub use corpus::PopularCrates;

@@ -1,10 +1,11 @@
 //! The checks themselves.
 
 use super::corpus::PopularCrates;
+use super::index::{DeletionIndex, WordTrie, deletion_variants};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
-use typomania::checks::{Check, Omitted, Squat, SwappedWords, Typos};
-use typomania::{AuthorSet, Corpus, Harness, Package};
+use typomania::checks::{Check, Omitted, Repeated, Squat, SwappedCharacters, Typos, Version};
+use typomania::{AuthorSet, Corpus, Package};
 
 /// Characters allowed in crate names.
 const ALPHABET: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
@@ -60,18 +61,6 @@ impl Corpus for NameCorpus {
     }
 }
 
-fn harness(names: &[String]) -> Harness<NameCorpus> {
-    let typos = typo_table();
-    Harness::builder()
-        .with_check(Omitted::new(ALPHABET))
-        .with_check(SwappedWords::new("-_"))
-        .with_check(Typos::new(typos.into_iter()))
-        .with_check(FlippedBit)
-        .build(NameCorpus(
-            names.iter().map(|n| (n.clone(), Anonymous)).collect(),
-        ))
-}
-
 /// typomania's `Bitflips` precomputes every one-bit flip of every corpus name (about 0.7 s
 /// for 3,000 names in a debug build). A bit flip is its own inverse, so flipping the new
 /// name's characters and looking the results up finds the same targets with ~100 lookups.
@@ -105,7 +94,7 @@ impl Check for FlippedBit {
 }
 
 /// Keyboard neighbours and look-alikes (after crates.io's table, in our own words).
-fn typo_table() -> Vec<(char, Vec<String>)> {
+pub(super) fn typo_table() -> Vec<(char, Vec<String>)> {
     let rows: &[(char, &str)] = &[
         ('1', "2 q i l"),
         ('2', "1 3 q w z"),
@@ -153,11 +142,66 @@ fn typo_table() -> Vec<(char, Vec<String>)> {
     table
 }
 
+/// One side of the comparison (the popular targets, or the crates of the base lock file),
+/// indexed so that a new name is compared only with the names that can be near it.
+struct Side {
+    /// In the order their hits are reported: popular names by rank, base-lock names sorted.
+    names: Vec<String>,
+    corpus: NameCorpus,
+    deletions: DeletionIndex,
+    words: WordTrie,
+}
+
+impl Side {
+    fn new(names: Vec<String>) -> Self {
+        Side {
+            corpus: NameCorpus(names.iter().map(|n| (n.clone(), Anonymous)).collect()),
+            deletions: DeletionIndex::new(&names),
+            words: WordTrie::new(&names),
+            names,
+        }
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.corpus.0.contains_key(name)
+    }
+}
+
+/// One of crates.io's checks, in the order its harness runs them.
+enum Step {
+    /// A check that only finds names within two edits of the new name (a repeated, swapped,
+    /// omitted or mistyped character, a flipped bit): skipped when no name of the side can be
+    /// that near (see [`TyposquatChecker::may_be_near`]).
+    Near(Box<dyn Check>),
+    /// A check that may find names further away (a version suffix removed).
+    Far(Box<dyn Check>),
+    /// The swapped-words check, through the side's [`WordTrie`].
+    SwappedWords,
+}
+
+/// The steps of typomania's `Harness::builder()` (repeated, swapped characters, version)
+/// followed by ours (omitted, swapped words, typos, bit flips), in that order.
+fn steps() -> Vec<Step> {
+    vec![
+        Step::Near(Box::new(Repeated)),
+        Step::Near(Box::new(SwappedCharacters)),
+        Step::Far(Box::new(Version)),
+        Step::Near(Box::new(Omitted::new(ALPHABET))),
+        Step::SwappedWords,
+        Step::Near(Box::new(Typos::new(typo_table().into_iter()))),
+        Step::Near(Box::new(FlippedBit)),
+    ]
+}
+
 /// Checks new crate names; build once per process (the popular side) and reuse.
 pub struct TyposquatChecker {
     popular: PopularCrates,
-    popular_harness: Harness<NameCorpus>,
+    popular_side: Side,
     canonical: HashMap<String, String>,
+    steps: Vec<Step>,
+    /// Typos that replace one character by two (`w` -> `vv`, `m` -> `rn`): the only near
+    /// findings two edits away, looked up directly.
+    long_typos: Vec<(char, String)>,
 }
 
 impl std::fmt::Debug for TyposquatChecker {
@@ -174,16 +218,23 @@ fn canonical(name: &str) -> String {
 
 impl TyposquatChecker {
     pub fn new(popular: PopularCrates) -> Self {
-        let popular_harness = harness(&popular.targets);
+        let popular_side = Side::new(popular.targets.clone());
         let canonical = popular
             .all
             .iter()
             .map(|n| (canonical(n), n.clone()))
             .collect();
+        let long_typos = typo_table()
+            .into_iter()
+            .flat_map(|(c, subs)| subs.into_iter().map(move |s| (c, s)))
+            .filter(|(_, s)| s.chars().count() > 1)
+            .collect();
         TyposquatChecker {
             popular,
-            popular_harness,
+            popular_side,
             canonical,
+            steps: steps(),
+            long_typos,
         }
     }
 
@@ -205,14 +256,21 @@ impl TyposquatChecker {
             v.sort();
             v
         };
-        let existing_harness = harness(&existing_list);
         let existing_canonical: HashMap<String, String> = existing_list
             .iter()
             .map(|n| (canonical(n), n.clone()))
             .collect();
+        let existing_side = Side::new(existing_list);
+        let mut scratch = Scratch::default();
         let mut out = Vec::new();
         for name in new_names.iter().filter(|n| n.len() <= MAX_CRATE_NAME_LEN) {
-            let hits = self.check_one(name, &existing_list, &existing_harness, &existing_canonical);
+            let hits = self.check_one(
+                name,
+                existing,
+                &existing_side,
+                &existing_canonical,
+                &mut scratch,
+            );
             if !hits.is_empty() {
                 out.push((name.clone(), hits));
             }
@@ -223,11 +281,12 @@ impl TyposquatChecker {
     fn check_one(
         &self,
         name: &str,
-        existing: &[String],
-        existing_harness: &Harness<NameCorpus>,
+        existing: &HashSet<String>,
+        existing_side: &Side,
         existing_canonical: &HashMap<String, String>,
+        scratch: &mut Scratch,
     ) -> Vec<SquatHit> {
-        if self.popular.all.contains(name) || existing.iter().any(|e| e == name) {
+        if self.popular.all.contains(name) || existing.contains(name) {
             return Vec::new();
         }
         let mut hits: Vec<SquatHit> = Vec::new();
@@ -250,40 +309,90 @@ impl TyposquatChecker {
                 );
             }
         }
-        for (h, popular) in [(&self.popular_harness, true), (existing_harness, false)] {
-            if let Ok(squats) = h.check_package(name, Box::new(Anonymous)) {
-                for s in squats {
-                    add(s.package(), format!("{s}"), popular);
-                }
+        deletion_variants(name, &mut scratch.variants);
+        let sides = [(&self.popular_side, true), (existing_side, false)];
+        for (side, popular) in sides {
+            for s in self.squats(side, name, &scratch.variants) {
+                add(s.package(), format!("{s}"), popular);
             }
         }
-        let popular_targets: HashSet<&str> =
-            self.popular.targets.iter().map(String::as_str).collect();
         for (target, reason) in affix_targets(name) {
-            if popular_targets.contains(target.as_str()) {
+            if self.popular_side.contains(&target) {
                 add(&target, reason, true);
             } else if existing.contains(&target) {
                 add(&target, reason, false);
             }
         }
         if name.len() >= MIN_EDIT_LEN {
-            let candidates = self
-                .popular
-                .targets
-                .iter()
-                .map(|t| (t, true))
-                .chain(existing.iter().map(|t| (t, false)));
-            for (target, popular) in candidates {
-                if target.len() >= MIN_EDIT_LEN
-                    && target.len().abs_diff(name.len()) <= 1
-                    && strsim::osa_distance(name, target) == 1
-                {
-                    add(target, format!("is one edit from `{target}`"), popular);
+            // Every name within one edit shares a deletion variant with `name`; the others
+            // are never compared. Candidates come in list order, as an exhaustive walk would
+            // find them.
+            for (side, popular) in sides {
+                side.deletions
+                    .candidates(&scratch.variants, &mut scratch.candidates);
+                for &i in &scratch.candidates {
+                    let target = &side.names[i as usize];
+                    if target.len() >= MIN_EDIT_LEN
+                        && target.len().abs_diff(name.len()) <= 1
+                        && strsim::osa_distance(name, target) == 1
+                    {
+                        add(target, format!("is one edit from `{target}`"), popular);
+                    }
                 }
             }
         }
         hits
     }
+
+    /// What crates.io's checks find for `name` against one side (as typomania's
+    /// `Harness::check_package` with our checks would), without running the near checks
+    /// when no name of the side can be near.
+    fn squats(&self, side: &Side, name: &str, variants: &[u64]) -> Vec<Squat> {
+        let mut out = Vec::new();
+        if side.contains(name) {
+            return out;
+        }
+        let near = self.may_be_near(side, name, variants);
+        for step in &self.steps {
+            let found = match step {
+                Step::Near(check) if near => check.check(&side.corpus, name, &Anonymous),
+                Step::Near(_) => continue,
+                Step::Far(check) => check.check(&side.corpus, name, &Anonymous),
+                Step::SwappedWords => {
+                    side.words.swapped(name, &side.names, &mut out);
+                    continue;
+                }
+            };
+            // NameCorpus never fails.
+            out.extend(found.unwrap_or_default());
+        }
+        out
+    }
+
+    /// Whether a near check can find anything for `name` on this side. Each of them finds a
+    /// name one edit away (a character inserted, removed, replaced or swapped with its
+    /// neighbour: the two share a deletion variant), or one of the typos that replace a
+    /// character by two, looked up here directly. False only when none can.
+    fn may_be_near(&self, side: &Side, name: &str, variants: &[u64]) -> bool {
+        if side.deletions.any(variants) {
+            return true;
+        }
+        name.char_indices().any(|(i, c)| {
+            self.long_typos.iter().any(|(from, to)| {
+                *from == c && {
+                    let typo = format!("{}{to}{}", &name[..i], &name[i + c.len_utf8()..]);
+                    side.contains(&typo)
+                }
+            })
+        })
+    }
+}
+
+/// Buffers reused from one new name to the next.
+#[derive(Default)]
+struct Scratch {
+    variants: Vec<u64>,
+    candidates: Vec<u32>,
 }
 
 /// Names the new name would be if an affix were removed (`rust-foo` -> `foo`).
