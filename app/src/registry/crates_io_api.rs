@@ -808,7 +808,7 @@ fn check_version(v: &PublishedVersion) -> Result<(), String> {
                 .as_deref()
                 .is_none_or(|r| charset(r, 200, b"-_./") && !r.contains(".."))
             && t.run.as_deref().is_none_or(|r| charset(r, 64, b"-_"))
-            && t.sha.as_deref().is_none_or(|s| charset(s, 64, b""));
+            && t.sha.as_deref().is_none_or(|s| charset(s, 64, b"-_"));
         if !ok {
             return Err(format!("release {} has a malformed `trustpub_data`", v.num));
         }
