@@ -45,7 +45,10 @@ pub enum PublishedBy {
     /// Trusted publishing from a GitHub repository (`owner/name`) and workflow run.
     GitHub { repository: String, run_id: String },
     /// Trusted publishing from GitLab CI.
-    GitLab { project_path: String, job_id: String },
+    GitLab {
+        project_path: String,
+        job_id: String,
+    },
     /// Before crates.io recorded publishers (`published_by: null`, no `trustpub_data`).
     Unknown,
 }
@@ -206,10 +209,7 @@ fn encodable(name: &str, r: &Release) -> Value {
                 json!([{ "action": "publish", "time": time, "user": u }]),
             )
         }
-        PublishedBy::GitHub {
-            repository,
-            run_id,
-        } => (
+        PublishedBy::GitHub { repository, run_id } => (
             Value::Null,
             json!({ "provider": "github", "repository": repository, "run_id": run_id, "sha": "0123456789abcdef0123456789abcdef01234567" }),
             json!([]),
@@ -313,7 +313,10 @@ async fn handle(State(state): State<Shared>, req: Request) -> Response {
         return body.clone().into_response();
     }
     if st.huge.iter().any(|n| n == name) {
-        let chunk = format!("{{\"versions\": [{}", "{\"num\": \"1.0.0\"},".repeat(1 << 14));
+        let chunk = format!(
+            "{{\"versions\": [{}",
+            "{\"num\": \"1.0.0\"},".repeat(1 << 14)
+        );
         return Body::from(chunk.repeat(80)).into_response(); // about 20 MB
     }
     let Some(releases) = st.crates.get(name) else {
@@ -341,7 +344,11 @@ async fn handle(State(state): State<Shared>, req: Request) -> Response {
         );
     };
     if per_page == 0 || per_page > 100 {
-        return (StatusCode::BAD_REQUEST, "cannot request more than 100 items").into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            "cannot request more than 100 items",
+        )
+            .into_response();
     }
     let offset = params
         .get("seek")

@@ -66,7 +66,14 @@ fn check(
     let db = scratch.join("empty-db").display().to_string();
     let mut all = vec!["--advisory-db", db.as_str()];
     all.extend_from_slice(args);
-    run_check_env(&lock(3, &base), &lock(3, &head), registry, scratch, &all, &[])
+    run_check_env(
+        &lock(3, &base),
+        &lock(3, &head),
+        registry,
+        scratch,
+        &all,
+        &[],
+    )
 }
 
 fn codes(v: &Value, krate: &str) -> Vec<String> {
@@ -75,7 +82,13 @@ fn codes(v: &Value, krate: &str) -> Vec<String> {
         .unwrap()
         .iter()
         .filter(|f| f["crate"] == krate)
-        .map(|f| format!("{}:{}", f["code"].as_str().unwrap(), f["level"].as_str().unwrap()))
+        .map(|f| {
+            format!(
+                "{}:{}",
+                f["code"].as_str().unwrap(),
+                f["level"].as_str().unwrap()
+            )
+        })
         .collect();
     c.sort();
     c
@@ -168,7 +181,11 @@ async fn a_new_publisher_and_a_dropped_trusted_publisher_are_reported() {
 
     // carol is new too, but tool's history has no account to compare with (only trusted
     // publishing): only the dropped trusted publisher is said.
-    assert_eq!(codes(&v, "tool"), ["trusted-publishing-dropped:warn"], "{v}");
+    assert_eq!(
+        codes(&v, "tool"),
+        ["trusted-publishing-dropped:warn"],
+        "{v}"
+    );
     let f = finding(&v, "trusted-publishing-dropped", "tool");
     let msg = f["message"].as_str().unwrap();
     assert!(msg.contains("`carol`"), "{msg}");
@@ -188,9 +205,15 @@ async fn a_new_publisher_and_a_dropped_trusted_publisher_are_reported() {
     let requests = api.requests();
     assert_eq!(requests.len(), 4, "{requests:?}");
     for r in &requests {
-        assert!(r.target.contains("/versions?per_page=50&sort=date"), "{r:?}");
+        assert!(
+            r.target.contains("/versions?per_page=50&sort=date"),
+            "{r:?}"
+        );
         let ua = r.user_agent.as_deref().unwrap_or("");
-        assert!(ua.starts_with("lockwatch/") && ua.contains("https://"), "{ua}");
+        assert!(
+            ua.starts_with("lockwatch/") && ua.contains("https://"),
+            "{ua}"
+        );
     }
     for pair in requests.windows(2) {
         let gap = pair[1].at.duration_since(pair[0].at);
@@ -322,7 +345,10 @@ async fn hostile_answers_are_a_note_and_the_other_crates_are_still_checked() {
     assert_eq!(notes.len(), 1, "{v}");
     let note = &notes[0];
     assert!(note.contains("did not run for 6 of 7"), "{note}");
-    assert!(!note.contains("evil.example") && !note.contains("<img"), "{note}");
+    assert!(
+        !note.contains("evil.example") && !note.contains("<img"),
+        "{note}"
+    );
     assert!(note.len() < 1_000, "{note}");
     for n in &hostile[..6] {
         assert!(codes(&v, &n.name).is_empty(), "{}: {v}", n.name);
@@ -426,7 +452,12 @@ async fn the_api_is_asked_only_about_crates_io_updates_and_only_when_on() {
         &["--crates-io-api", url.as_str(), "--offline"][..],
     ] {
         let (_, v) = check(&registry, scratch.path(), &[&solo], (&[], &[]), args);
-        assert!(codes(&v, "solo").iter().all(|c| !c.starts_with("publisher")), "{v}");
+        assert!(
+            codes(&v, "solo")
+                .iter()
+                .all(|c| !c.starts_with("publisher")),
+            "{v}"
+        );
         assert!(publisher_notes(&v).is_empty(), "{v}");
     }
     assert!(api.requests().is_empty(), "{:?}", api.requests());

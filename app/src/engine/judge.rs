@@ -103,11 +103,7 @@ pub fn review(input: &ReviewInput<'_>, policy: &Policy) -> Review {
         findings.push(budget_cut(cut.clone()));
     }
     // The crates.io API could not answer for some crates: one note, no finding.
-    notes.extend(
-        input
-            .facts
-            .and_then(|f| f.publishers.not_run.clone()),
-    );
+    notes.extend(input.facts.and_then(|f| f.publishers.not_run.clone()));
     if !policy.require_split {
         findings.retain(|f| f.code != Code::MixedPr);
     }

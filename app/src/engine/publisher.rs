@@ -36,7 +36,8 @@ pub fn publisher_findings(path: &str, c: &Change, facts: &CrateFacts, out: &mut 
     if let Some(f) = new_publisher(&c.name, &new_v, released, &earlier, history) {
         out.push(at(f));
     }
-    if let Some(f) = trusted_publishing_dropped(&c.name, &new_v, &old_v, released, &earlier, history)
+    if let Some(f) =
+        trusted_publishing_dropped(&c.name, &new_v, &old_v, released, &earlier, history)
     {
         out.push(at(f));
     }

@@ -488,8 +488,9 @@ impl CratesIoApi {
             *budget -= 1;
             let url = self.page_url(name, seek.as_deref())?;
             let body = self.get(&url).await?;
-            let (versions, next, total) = parse_page(&body)
-                .map_err(|e| ApiError::Crate(format!("the answer for `{name}` is not usable: {e}")))?;
+            let (versions, next, total) = parse_page(&body).map_err(|e| {
+                ApiError::Crate(format!("the answer for `{name}` is not usable: {e}"))
+            })?;
             history.total = total.or(history.total);
             for v in versions {
                 if history.version(&v.num).is_none() {
@@ -800,7 +801,10 @@ fn check_version(v: &PublishedVersion) -> Result<(), String> {
     if let Some(login) = &v.publisher
         && !charset(login, 64, b"-_.")
     {
-        return Err(format!("release {} has a malformed `published_by.login`", v.num));
+        return Err(format!(
+            "release {} has a malformed `published_by.login`",
+            v.num
+        ));
     }
     if let Some(t) = &v.trusted {
         let ok = charset(&t.provider, 32, b"-_")
@@ -932,14 +936,16 @@ mod tests {
 
     #[test]
     fn a_history_covers_an_update_once_the_publisher_is_seen_earlier() {
-        let updates: BTreeSet<(String, String)> =
-            [("1.0.0".to_owned(), "1.1.0".to_owned())].into();
+        let updates: BTreeSet<(String, String)> = [("1.0.0".to_owned(), "1.1.0".to_owned())].into();
         let mut h = PublishHistory {
             versions: vec![v("1.2.0", 30, Some("a")), v("1.1.0", 20, Some("b"))],
             complete: false,
             total: Some(40),
         };
-        assert!(!h.covers(&updates), "no old version, no earlier release by b");
+        assert!(
+            !h.covers(&updates),
+            "no old version, no earlier release by b"
+        );
         h.versions.push(v("1.0.5", 15, Some("B")));
         assert!(!h.covers(&updates), "the old version is still missing");
         h.versions.push(v("1.0.0", 10, Some("a")));
@@ -971,8 +977,8 @@ mod tests {
         ] {
             assert!(CratesIoApiConfig::new(bad, None).is_err(), "{bad}");
         }
-        let api = CratesIoApi::new(CratesIoApiConfig::new("http://h:1/mirror/", None).unwrap())
-            .unwrap();
+        let api =
+            CratesIoApi::new(CratesIoApiConfig::new("http://h:1/mirror/", None).unwrap()).unwrap();
         assert_eq!(
             api.page_url("serde", Some("abc")).unwrap().as_str(),
             "http://h:1/mirror/api/v1/crates/serde/versions?per_page=50&sort=date&seek=abc"
