@@ -33,6 +33,9 @@ pub struct Inputs {
     pub base: Option<String>,
     pub head: Option<String>,
     pub fetch_crates: bool,
+    /// `crates-io-api`: `auto` (the default), `off` or the API's URL (see
+    /// `lockwatch::setup::crates_io_api`).
+    pub crates_io_api: String,
     /// The login the token comments as (`comment-author`; `github-actions[bot]` for the
     /// workflow token): only a marker comment written by it is lockwatch's sticky comment.
     pub comment_author: String,
@@ -85,6 +88,7 @@ impl Inputs {
             base: rev("base")?,
             head: rev("head")?,
             fetch_crates,
+            crates_io_api: env.input("crates-io-api").unwrap_or("auto").to_string(),
             comment_author: env
                 .input("comment-author")
                 .unwrap_or(WORKFLOW_TOKEN_LOGIN)

@@ -18,7 +18,7 @@ use lockwatch::policy::CommentMode;
 use lockwatch::report::publication::{self, CommentPlan, Subject};
 use lockwatch::report::{ReportContext, Subject as Wording, render_markdown};
 use lockwatch::setup::inputs::{change_set, from_repo, full_scan};
-use lockwatch::setup::{load_advisories, names_of, registry_gatherer};
+use lockwatch::setup::{crates_io_api, load_advisories, names_of, registry_gatherer};
 use std::io::Write;
 
 /// Exit codes, as the CLI's: 0 passed, 1 failed by `fail-on`, 2 could not review.
@@ -222,7 +222,10 @@ async fn try_run(env: &ActionEnv, out: &mut dyn Write) -> anyhow::Result<Outcome
                 .index_url
                 .clone()
                 .unwrap_or_else(|| "sparse+https://index.crates.io/".into());
-            pipeline.gatherer = Some(registry_gatherer(&index, &policy.registries, &cache_dir)?);
+            let api = crates_io_api(Some(&inputs.crates_io_api), &index, &cache_dir)?;
+            pipeline.gatherer = Some(
+                registry_gatherer(&index, &policy.registries, &cache_dir)?.with_crates_io_api(api),
+            );
         }
         // Like the App: nothing fetched, said once in the report.
         _ => {}

@@ -101,6 +101,8 @@ codes! {
     LicenseNotAllowed = "license-not-allowed", Deny, "a new or changed crate's license is not allowed by the policy's `[licenses] allow` list";
     YankForcedUpgrade = "yank-forced-upgrade", Warn, "the base version is yanked and the update goes to a release inside the cooldown; deny together with new dependencies or build-time code";
     YankBurst = "yank-burst", Warn, "the releases just before the new one are yanked and the new one is inside the cooldown; deny together with new dependencies or build-time code";
+    PublisherNew = "publisher-new", Warn, "the new version was published by a crates.io account that published none of the crate's earlier releases (crates.io API)";
+    TrustedPublishingDropped = "trusted-publishing-dropped", Warn, "the new version was published with an API token although the release before it was published through trusted publishing (crates.io API)";
     MixedPr = "mixed-pr", Deny, "the pull request changes code and also bumps dependencies its manifest changes do not explain";
     RequirementRaised = "requirement-raised", Warn, "a manifest raises an existing version requirement";
     PolicyChanged = "policy-changed", Warn, "the pull request edits the lockwatch policy file (it takes effect after merge)";

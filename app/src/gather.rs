@@ -51,6 +51,8 @@ pub struct Gatherer {
     pub analysis_dir: Option<PathBuf>,
     /// Crate versions fetched per review (see `MAX_CRATES_PER_REVIEW`).
     pub max_crates: usize,
+    /// Who published the updated crates (`registry/crates_io_api.rs`); None: not asked.
+    pub crates_io_api: Option<crate::registry::crates_io_api::CratesIoApi>,
 }
 
 impl std::fmt::Debug for Gatherer {
@@ -141,6 +143,7 @@ impl Gatherer {
         let mut budget_cuts = Vec::new();
         let mut left_out = HashSet::new();
         let mut resembled: Vec<Resembled> = Vec::new();
+        let mut publishers = crate::registry::crates_io_api::PublisherQueue::default();
         for lf in lockfiles {
             // An unreadable head is unreviewable (the engine says so); an unreadable base
             // reads as no base, so every head crate counts as new.
@@ -162,6 +165,7 @@ impl Gatherer {
                 .iter()
                 .filter(|c| wants_fetch(c) && c.name.len() <= MAX_CRATE_NAME_LEN)
             {
+                publishers.add(c);
                 for side in [
                     c.new.as_ref(),
                     c.old
@@ -205,6 +209,12 @@ impl Gatherer {
                 (r.name, repo)
             });
         }
+        // The crates.io API at one request a second: beside the downloads, not after them.
+        let api = self
+            .crates_io_api
+            .clone()
+            .filter(|_| !publishers.is_empty())
+            .map(|api| tokio::spawn(async move { api.publisher_facts(publishers).await }));
         let mut set = JoinSet::new();
         for w in wanted {
             let this = self.clone();
@@ -229,7 +239,23 @@ impl Gatherer {
                 facts.repositories.insert(name, repo);
             }
         }
+        if let Some(api) = api {
+            facts.publishers = api.await.unwrap_or_else(|e| {
+                crate::registry::crates_io_api::PublisherFacts::failed(&format!(
+                    "the crates.io API task stopped: {e}"
+                ))
+            });
+        }
         facts
+    }
+
+    /// Ask the crates.io API about the publishers of updated crates (`api`: None, off).
+    pub fn with_crates_io_api(
+        mut self,
+        api: Option<crate::registry::crates_io_api::CratesIoApi>,
+    ) -> Self {
+        self.crates_io_api = api;
+        self
     }
 
     /// The index releases of crates that were not fetched but whose fix suggestions need

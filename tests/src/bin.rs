@@ -90,6 +90,7 @@ pub fn run_lockwatch_env(args: &[&str], scratch: &std::path::Path, env: &[(&str,
         .env_remove("LOCKWATCH_ADVISORY_DB")
         .env_remove("LOCKWATCH_CACHE_DIR")
         .env_remove("LOCKWATCH_MAX_CRATES")
+        .env_remove("LOCKWATCH_CRATES_IO_API")
         .envs(env.iter().copied())
         .output()
         .expect("run lockwatch")

@@ -2,6 +2,7 @@
 
 pub mod bin;
 pub mod bumps;
+pub mod fake_crates_io;
 pub mod fake_github;
 pub mod gitrepo;
 pub mod harness;

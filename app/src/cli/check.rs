@@ -9,7 +9,7 @@ use crate::pipeline::{ChangeSet, Pipeline};
 use crate::report::{
     ReportContext, render_json, render_markdown, render_sarif, render_terminal, use_color,
 };
-use crate::setup::{inputs, load_advisories, names_of, registry_gatherer};
+use crate::setup::{crates_io_api, inputs, load_advisories, names_of, registry_gatherer};
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -64,6 +64,12 @@ pub struct CheckArgs {
         default_value = "sparse+https://index.crates.io/"
     )]
     pub index_url: String,
+    /// The crates.io web API, asked who published each updated crate and whether through
+    /// trusted publishing (`publisher-new`, `trusted-publishing-dropped`): a URL such as
+    /// https://crates.io, `auto` (crates.io's when --index-url is crates.io's own) or `off`
+    /// (the default; always off with --offline). At most one request a second.
+    #[arg(long, value_name = "URL", env = "LOCKWATCH_CRATES_IO_API")]
+    pub crates_io_api: Option<String>,
     /// Hours a release must be old before it stops being a `fresh-release` (default: the policy's, 72).
     #[arg(long, value_name = "HOURS")]
     pub cooldown: Option<u64>,
@@ -155,11 +161,11 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<i32> {
         pipeline.no_fetch_reason = "--offline".into();
     } else {
         let (policy, _) = crate::pipeline::resolve_policy(&change);
-        pipeline.gatherer = Some(registry_gatherer(
-            &args.index_url,
-            &policy.registries,
-            &cache_dir,
-        )?);
+        let api = crates_io_api(args.crates_io_api.as_deref(), &args.index_url, &cache_dir)?;
+        pipeline.gatherer = Some(
+            registry_gatherer(&args.index_url, &policy.registries, &cache_dir)?
+                .with_crates_io_api(api),
+        );
     }
     let result = pipeline.review(&change).await;
     let text = match args.format {

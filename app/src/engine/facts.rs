@@ -86,6 +86,8 @@ pub struct CrateFacts {
     pub repositories: HashMap<String, Result<Option<String>, String>>,
     /// Index releases of crates that were not fetched but need them (advisory fixes).
     pub releases: HashMap<String, Vec<Release>>,
+    /// Who published the updated crates, from the crates.io API (empty when it is off).
+    pub publishers: crate::registry::crates_io_api::PublisherFacts,
 }
 
 impl CrateFacts {

@@ -102,6 +102,8 @@ pub fn review(input: &ReviewInput<'_>, policy: &Policy) -> Review {
     for cut in input.facts.iter().flat_map(|f| &f.budget_cuts) {
         findings.push(budget_cut(cut.clone()));
     }
+    // The crates.io API could not answer for some crates: one note, no finding.
+    notes.extend(input.facts.and_then(|f| f.publishers.not_run.clone()));
     if !policy.require_split {
         findings.retain(|f| f.code != Code::MixedPr);
     }
@@ -152,6 +154,7 @@ fn review_lockfile(
         if let Some(facts) = input.facts {
             fact_findings(path, c, facts, policy, &mut findings, notes);
             super::provenance::release_findings(path, c, facts, policy, &mut findings);
+            super::publisher::publisher_findings(path, c, facts, &mut findings);
         }
     }
     // Git and unknown-registry crates are never fetched; their own findings say so.

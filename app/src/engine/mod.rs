@@ -5,6 +5,7 @@ mod input;
 mod judge;
 mod policy_apply;
 mod provenance;
+mod publisher;
 mod review;
 mod squat;
 

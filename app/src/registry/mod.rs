@@ -7,11 +7,13 @@
 //! - [`RegistryClient`]: fetches index files and downloads, contacting only
 //!   allowlisted hosts, with timeouts, retries, size limits and a concurrency bound.
 //! - [`CrateCache`]: `.crate` files on disk, keyed by SHA-256.
+//! - [`crates_io_api::CratesIoApi`]: who published a release, and how (crates.io web API).
 //! - [`fake::FakeRegistry`]: an in-process fake registry for tests.
 
 mod cache;
 mod client;
 mod config;
+pub mod crates_io_api;
 mod entry;
 mod error;
 pub mod fake;

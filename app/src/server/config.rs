@@ -107,6 +107,16 @@ pub struct ServeArgs {
         default_value = "sparse+https://index.crates.io/"
     )]
     pub index_url: String,
+    /// The crates.io web API, asked who published each updated crate and whether through
+    /// trusted publishing: `auto` (crates.io's own when --index-url is crates.io's), a URL,
+    /// or `off`. At most one request a second for the whole process.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "LOCKWATCH_CRATES_IO_API",
+        default_value = "auto"
+    )]
+    pub crates_io_api: String,
     /// Do not fetch or inspect crates (advisories, typosquats and the diff still run; the
     /// report notes that crate contents were not inspected).
     #[arg(long, env = "LOCKWATCH_NO_FETCH")]

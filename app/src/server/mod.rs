@@ -94,8 +94,20 @@ async fn load_pipeline(args: &ServeArgs) -> Pipeline {
     // With --no-fetch the pipeline's default reason stands (the same words as the Action's
     // `fetch-crates: false`, so both publish the same comment).
     if !args.no_fetch {
-        match crate::setup::registry_gatherer(&args.index_url, &[], &args.data_dir.join("cache")) {
-            Ok(g) => p.gatherer = Some(g),
+        let cache = args.data_dir.join("cache");
+        match crate::setup::registry_gatherer(&args.index_url, &[], &cache) {
+            Ok(g) => {
+                let api =
+                    crate::setup::crates_io_api(Some(&args.crates_io_api), &args.index_url, &cache)
+                        .unwrap_or_else(|e| {
+                            tracing::warn!(error = %e, "the crates.io API is off");
+                            p.notes.push(format!(
+                                "Publisher checks (`publisher-new`, `trusted-publishing-dropped`) are off: {e:#}"
+                            ));
+                            None
+                        });
+                p.gatherer = Some(g.with_crates_io_api(api));
+            }
             Err(e) => p.no_fetch_reason = format!("the registry client could not be set up: {e:#}"),
         }
     }

@@ -8,4 +8,4 @@ mod gatherer;
 pub mod inputs;
 
 pub use advisories::{load_advisories, names_of};
-pub use gatherer::registry_gatherer;
+pub use gatherer::{crates_io_api, registry_gatherer};
