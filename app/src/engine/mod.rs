@@ -6,6 +6,7 @@ mod judge;
 mod policy_apply;
 mod provenance;
 mod review;
+mod runtime_reach;
 mod squat;
 
 pub use crate::finding::{AdvisoryRef, AdvisoryStatus, Code, Evidence, Finding, Level};

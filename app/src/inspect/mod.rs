@@ -17,6 +17,7 @@ mod limits;
 mod manifest;
 mod provenance;
 mod rust_source;
+mod runtime_reach;
 mod surface;
 mod tree;
 
@@ -26,6 +27,7 @@ pub use delta::{SurfaceDelta, compare};
 pub use error::InspectError;
 pub use limits::InspectLimits;
 pub use provenance::{Provenance, VcsInfo, owner_of};
+pub use runtime_reach::{ReachKind, ReachSignal, RuntimeReach};
 pub use surface::{
     BinaryFile, BinaryKind, BuildScript, Capability, CapabilityKind, CrateSurface, SOURCE_CAP,
     SuspiciousFile,
@@ -113,8 +115,11 @@ pub fn inspect_crate(
             .collect::<Result<_, _>>()?,
     };
     let mut build_script = None;
+    // Build-time code is judged as such; the library scan leaves it out.
+    let mut build_files: std::collections::HashSet<String> = build_roots.iter().cloned().collect();
     for (i, root) in build_roots.iter().enumerate() {
         let scan = tree::scan_tree(&env, files, root, true, &mut budget, limits)?;
+        build_files.extend(scan.modules.iter().cloned());
         capabilities.extend(scan.capabilities);
         notes.extend(scan.notes);
         uninspected.extend(scan.uninspected);
@@ -163,6 +168,7 @@ pub fn inspect_crate(
     build_dependencies.sort();
     build_dependencies.dedup();
 
+    let runtime = runtime_reach::scan(files, &build_files, limits);
     let inv = inventory::classify(files);
     let provenance = provenance::read(files, &manifest);
     Ok(CrateSurface {
@@ -177,6 +183,7 @@ pub fn inspect_crate(
         suspicious_files: inv.suspicious_files,
         capabilities,
         provenance,
+        runtime,
         file_count: files.len(),
         total_bytes: contents.total_bytes,
         notes,
