@@ -33,8 +33,12 @@ fn main() {
         let result = inspect_crate(name, version, bytes.as_slice(), &limits);
         let ms = t.elapsed().as_millis();
         let row = match result {
-            Ok(s) => serde_json::json!({"name": name, "version": version, "ms": ms, "runtime": s.runtime}),
-            Err(e) => serde_json::json!({"name": name, "version": version, "ms": ms, "error": e.to_string()}),
+            Ok(s) => {
+                serde_json::json!({"name": name, "version": version, "ms": ms, "runtime": s.runtime})
+            }
+            Err(e) => {
+                serde_json::json!({"name": name, "version": version, "ms": ms, "error": e.to_string()})
+            }
         };
         println!("{row}");
     }

@@ -24,7 +24,11 @@ fn release(name: &str, version: &str, lib: &str) -> Krate {
 }
 
 /// Reviews `base` -> `head` lock files made of `app` and these packages.
-fn review(registry: &FakeRegistry, base: &[(&str, &str, &str)], head: &[(&str, &str, &str)]) -> Value {
+fn review(
+    registry: &FakeRegistry,
+    base: &[(&str, &str, &str)],
+    head: &[(&str, &str, &str)],
+) -> Value {
     let scratch = tempfile::tempdir().unwrap();
     let db = scratch.path().join("empty-db");
     std::fs::create_dir_all(db.join("crates")).unwrap();
@@ -55,7 +59,13 @@ fn runtime_codes(v: &Value, krate: &str) -> Vec<String> {
             let code = f["code"].as_str().unwrap();
             code.starts_with("runtime-") || code == "unreviewable"
         })
-        .map(|f| format!("{}:{}", f["code"].as_str().unwrap(), f["level"].as_str().unwrap()))
+        .map(|f| {
+            format!(
+                "{}:{}",
+                f["code"].as_str().unwrap(),
+                f["level"].as_str().unwrap()
+            )
+        })
         .collect();
     c.sort();
     c
@@ -92,16 +102,48 @@ fn flush_remote() -> std::io::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_that_reads_keys_and_posts_them_is_denied() {
     let registry = FakeRegistry::start().await;
-    let a = registry.publish("fastlog", "1.0.0", release("fastlog", "1.0.0", PLAIN_LOGGER).build(), vec![]);
-    let b = registry.publish("fastlog", "1.0.1", release("fastlog", "1.0.1", STEALING_LOGGER).build(), vec![]);
-    let v = review(&registry, &[("fastlog", "1.0.0", &a)], &[("fastlog", "1.0.1", &b)]);
-    assert_eq!(runtime_codes(&v, "fastlog"), vec!["runtime-exfiltration:deny"], "{v}");
+    let a = registry.publish(
+        "fastlog",
+        "1.0.0",
+        release("fastlog", "1.0.0", PLAIN_LOGGER).build(),
+        vec![],
+    );
+    let b = registry.publish(
+        "fastlog",
+        "1.0.1",
+        release("fastlog", "1.0.1", STEALING_LOGGER).build(),
+        vec![],
+    );
+    let v = review(
+        &registry,
+        &[("fastlog", "1.0.0", &a)],
+        &[("fastlog", "1.0.1", &b)],
+    );
+    assert_eq!(
+        runtime_codes(&v, "fastlog"),
+        vec!["runtime-exfiltration:deny"],
+        "{v}"
+    );
     let f = findings(&v, "runtime-exfiltration", "fastlog")[0];
     let message = f["message"].as_str().unwrap();
-    assert!(message.contains("`.ssh/`") && message.contains("network"), "{f}");
-    let texts: Vec<&str> = f["evidence"].as_array().unwrap().iter().map(|e| e["text"].as_str().unwrap()).collect();
-    assert!(texts.iter().any(|t| t.contains("solana/id.json")), "{texts:?}");
-    assert!(texts.iter().any(|t| t.contains("TcpStream::connect")), "{texts:?}");
+    assert!(
+        message.contains("`.ssh/`") && message.contains("network"),
+        "{f}"
+    );
+    let texts: Vec<&str> = f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.contains("solana/id.json")),
+        "{texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.contains("TcpStream::connect")),
+        "{texts:?}"
+    );
     assert_eq!(v["verdict"], "fail", "{v}");
 }
 
@@ -121,9 +163,23 @@ pub fn post(url: &str, body: &str) -> Result<String, reqwest::Error> {
     reqwest::blocking::Client::new().post(url).body(body.to_owned()).send()?.text()
 }
 "#;
-    let a = registry.publish("webget", "0.3.0", release("webget", "0.3.0", old).build(), vec![]);
-    let b = registry.publish("webget", "0.3.1", release("webget", "0.3.1", new).build(), vec![]);
-    let v = review(&registry, &[("webget", "0.3.0", &a)], &[("webget", "0.3.1", &b)]);
+    let a = registry.publish(
+        "webget",
+        "0.3.0",
+        release("webget", "0.3.0", old).build(),
+        vec![],
+    );
+    let b = registry.publish(
+        "webget",
+        "0.3.1",
+        release("webget", "0.3.1", new).build(),
+        vec![],
+    );
+    let v = review(
+        &registry,
+        &[("webget", "0.3.0", &a)],
+        &[("webget", "0.3.1", &b)],
+    );
     assert!(runtime_codes(&v, "webget").is_empty(), "{v}");
     assert_eq!(v["verdict"], "pass", "{v}");
 }
@@ -139,13 +195,34 @@ pub fn log(msg: &str) {
     let _ = E.len();
 }
 "#;
-    let a = registry.publish("qlog", "2.1.0", release("qlog", "2.1.0", PLAIN_LOGGER).build(), vec![]);
-    let b = registry.publish("qlog", "2.1.1", release("qlog", "2.1.1", new).build(), vec![]);
-    let v = review(&registry, &[("qlog", "2.1.0", &a)], &[("qlog", "2.1.1", &b)]);
-    assert_eq!(runtime_codes(&v, "qlog"), vec!["runtime-exfiltration:deny"], "{v}");
+    let a = registry.publish(
+        "qlog",
+        "2.1.0",
+        release("qlog", "2.1.0", PLAIN_LOGGER).build(),
+        vec![],
+    );
+    let b = registry.publish(
+        "qlog",
+        "2.1.1",
+        release("qlog", "2.1.1", new).build(),
+        vec![],
+    );
+    let v = review(
+        &registry,
+        &[("qlog", "2.1.0", &a)],
+        &[("qlog", "2.1.1", &b)],
+    );
+    assert_eq!(
+        runtime_codes(&v, "qlog"),
+        vec!["runtime-exfiltration:deny"],
+        "{v}"
+    );
     let f = findings(&v, "runtime-exfiltration", "qlog")[0];
     assert!(
-        f["message"].as_str().unwrap().contains("https://collect.example.net/up"),
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("https://collect.example.net/up"),
         "{f}"
     );
     assert_eq!(v["verdict"], "fail", "{v}");
@@ -163,12 +240,36 @@ pub fn send(name: &str) -> std::io::Result<usize> {
     sock.send_to(count(name).as_bytes(), "127.0.0.1:8125")
 }
 "#;
-    let a = registry.publish("statsy", "0.4.2", release("statsy", "0.4.2", old).build(), vec![]);
-    let b = registry.publish("statsy", "0.4.3", release("statsy", "0.4.3", new).build(), vec![]);
-    let v = review(&registry, &[("statsy", "0.4.2", &a)], &[("statsy", "0.4.3", &b)]);
-    assert_eq!(runtime_codes(&v, "statsy"), vec!["runtime-capability:warn"], "{v}");
+    let a = registry.publish(
+        "statsy",
+        "0.4.2",
+        release("statsy", "0.4.2", old).build(),
+        vec![],
+    );
+    let b = registry.publish(
+        "statsy",
+        "0.4.3",
+        release("statsy", "0.4.3", new).build(),
+        vec![],
+    );
+    let v = review(
+        &registry,
+        &[("statsy", "0.4.2", &a)],
+        &[("statsy", "0.4.3", &b)],
+    );
+    assert_eq!(
+        runtime_codes(&v, "statsy"),
+        vec!["runtime-capability:warn"],
+        "{v}"
+    );
     let f = findings(&v, "runtime-capability", "statsy")[0];
-    assert!(f["message"].as_str().unwrap().ends_with("newly uses: network"), "{f}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("newly uses: network"),
+        "{f}"
+    );
     assert_ne!(v["verdict"], "fail", "{v}");
 }
 
@@ -181,9 +282,27 @@ pub fn get(url: &str) -> Result<String, reqwest::Error> {
     reqwest::blocking::get(format!("{url}?m={token}"))?.text()
 }
 "#;
-    let a = registry.publish("httpish", "1.2.0", release("httpish", "1.2.0", client).build(), vec![]);
-    let b = registry.publish("logfast", "0.1.0", release("logfast", "0.1.0", STEALING_LOGGER).build(), vec![]);
-    let v = review(&registry, &[], &[("httpish", "1.2.0", &a), ("logfast", "0.1.0", &b)]);
+    let a = registry.publish(
+        "httpish",
+        "1.2.0",
+        release("httpish", "1.2.0", client).build(),
+        vec![],
+    );
+    let b = registry.publish(
+        "logfast",
+        "0.1.0",
+        release("logfast", "0.1.0", STEALING_LOGGER).build(),
+        vec![],
+    );
+    let v = review(
+        &registry,
+        &[],
+        &[("httpish", "1.2.0", &a), ("logfast", "0.1.0", &b)],
+    );
     assert!(runtime_codes(&v, "httpish").is_empty(), "{v}");
-    assert_eq!(runtime_codes(&v, "logfast"), vec!["runtime-exfiltration:deny"], "{v}");
+    assert_eq!(
+        runtime_codes(&v, "logfast"),
+        vec!["runtime-exfiltration:deny"],
+        "{v}"
+    );
 }

@@ -259,7 +259,9 @@ mod tests {
         let mut out = Vec::new();
         let mut notes = Vec::new();
         runtime_findings("c", "1.0.1", old, new, &|f| f, &mut out, &mut notes);
-        out.into_iter().map(|f| (f.code, f.level, f.message)).collect()
+        out.into_iter()
+            .map(|f| (f.code, f.level, f.message))
+            .collect()
     }
 
     #[test]

@@ -16,8 +16,8 @@ mod launch;
 mod limits;
 mod manifest;
 mod provenance;
-mod rust_source;
 mod runtime_reach;
+mod rust_source;
 mod surface;
 mod tree;
 

@@ -138,10 +138,11 @@ pub const UNREAD_SHOWN: usize = 20;
 /// Top folders that are not part of the library.
 const NOT_LIBRARY: &[&str] = &["tests", "benches", "examples"];
 
-/// Words that a file must contain for any rule to fire in it (case-sensitive substrings).
-/// A file without any of them is not parsed.
-const TRIGGERS: &[&str] = &[
-    // network: std::net (and `use std::{net, ..}`), HTTP client crates
+/// Names that must appear *as a path segment* (`net::`, `{net,`, `net}`, `net;`, `net as`) for
+/// the network and process rules to fire in a file: the scanner resolves paths through the
+/// file's own `use` declarations and full paths, which always spell them so.
+const PATH_WORDS: &[&str] = &[
+    // network: std::net, HTTP client crates
     "net",
     "reqwest",
     "ureq",
@@ -155,7 +156,11 @@ const TRIGGERS: &[&str] = &[
     "process",
     "libc",
     "nix",
-    // encoded URLs: base64 of `http` at each alignment, hex, reversed, byte arrays
+];
+
+/// Substrings that make a file worth parsing: encoded URLs (base64 of `http` at each
+/// alignment, hex, reversed, byte arrays).
+const TRIGGERS: &[&str] = &[
     "aHR0c",
     "h0dH",
     "odHRw",
@@ -293,7 +298,8 @@ pub(crate) fn scan(
         let path = rec.path.clone();
         let mod_dir = parent(&path).to_owned();
         let scanned = on_parser_thread(|| {
-            parse_file(text, limits.max_rust_tokens).map(|file| file_signals(&file, &path, &mod_dir, &env))
+            parse_file(text, limits.max_rust_tokens)
+                .map(|file| file_signals(&file, &path, &mod_dir, &env))
         })
         .and_then(|r| r);
         match scanned {
@@ -322,8 +328,28 @@ fn parent(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(d, _)| d)
 }
 
+/// Whether `word` occurs as a path segment: a whole word followed by `::`, `,`, `}`, `;` or
+/// ` as `.
+fn used_as_path(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            return false;
+        }
+        let rest = &text[i + word.len()..];
+        if rest.starts_with(|c: char| c.is_alphanumeric() || c == '_') {
+            return false;
+        }
+        let after = rest.trim_start();
+        after.starts_with("::")
+            || after.starts_with([',', '}', ';'])
+            || (after.starts_with("as") && after[2..].starts_with(char::is_whitespace))
+    })
+}
+
 fn mentions_any(text: &str) -> bool {
-    TRIGGERS.iter().any(|t| text.contains(t))
+    PATH_WORDS.iter().any(|w| used_as_path(text, w))
+        || TRIGGERS.iter().any(|t| text.contains(t))
         || (text.contains("env") && SECRET_WORDS.iter().any(|w| text.contains(w)))
         || CREDENTIAL_MARKERS.iter().any(|m| text.contains(m))
         || KEY_CLASSES.iter().any(|m| text.contains(m))
@@ -371,9 +397,7 @@ fn file_signals(
                 net.get_or_insert(cap.line);
                 out.push(sig(ReachKind::Network, "network", cap.line, &cap.evidence));
             }
-            CapabilityKind::Process
-            | CapabilityKind::BuildTool
-            | CapabilityKind::PackageScript => {
+            CapabilityKind::Process | CapabilityKind::BuildTool | CapabilityKind::PackageScript => {
                 proc_.get_or_insert(cap.line);
                 out.push(sig(ReachKind::Process, "process", cap.line, &cap.evidence));
             }
@@ -461,7 +485,10 @@ fn literal_signals(value: &str) -> Vec<(ReachKind, String, String)> {
         out.push((
             ReachKind::ExfilHost,
             (*h).to_owned(),
-            format!("string literal with the paste or webhook service `{h}`: {}", shown()),
+            format!(
+                "string literal with the paste or webhook service `{h}`: {}",
+                shown()
+            ),
         ));
     }
     if let Some(k) = key_pattern(value) {
@@ -475,7 +502,10 @@ fn literal_signals(value: &str) -> Vec<(ReachKind, String, String)> {
         out.push((
             ReachKind::EncodedEndpoint,
             url.clone(),
-            format!("string literal {} decodes to `{url}`", truncate(&format!("{value:?}"), 60)),
+            format!(
+                "string literal {} decodes to `{url}`",
+                truncate(&format!("{value:?}"), 60)
+            ),
         ));
     }
     out
@@ -669,12 +699,7 @@ impl<'ast> Visit<'ast> for LiteralCollector {
                 })
                 .collect();
             if let Some(bytes) = bytes {
-                let line = a
-                    .bracket_token
-                    .span
-                    .open()
-                    .start()
-                    .line;
+                let line = a.bracket_token.span.open().start().line;
                 self.byte_arrays
                     .push((bytes, u32::try_from(line).unwrap_or(u32::MAX)));
                 return;
@@ -726,8 +751,14 @@ mod tests {
         );
         let k = kinds(&r);
         assert!(k.contains(&(ReachKind::Network, "network".into())), "{k:?}");
-        assert!(k.contains(&(ReachKind::CredentialPath, ".ssh/".into())), "{k:?}");
-        assert!(k.contains(&(ReachKind::SecretVar, "GITHUB_TOKEN".into())), "{k:?}");
+        assert!(
+            k.contains(&(ReachKind::CredentialPath, ".ssh/".into())),
+            "{k:?}"
+        );
+        assert!(
+            k.contains(&(ReachKind::SecretVar, "GITHUB_TOKEN".into())),
+            "{k:?}"
+        );
         assert!(
             k.contains(&(ReachKind::ExfilHost, "discord.com/api/webhooks".into())),
             "{k:?}"
@@ -738,23 +769,32 @@ mod tests {
 
     #[test]
     fn encoded_endpoints_are_decoded() {
-        // base64, hex, reversed and an integer array of `https://evil.example/c`
+        // base64, hex, reversed and an integer array of `https://evil.example/{a,b,c,d}`
         let r = reach(
             r#"
-            const A: &str = "aHR0cHM6Ly9ldmlsLmV4YW1wbGUvYw==";
-            const B: &str = "68747470733a2f2f6576696c2e6578616d706c652f63";
+            const A: &str = "aHR0cHM6Ly9ldmlsLmV4YW1wbGUvYQ==";
+            const B: &str = "68747470733a2f2f6576696c2e6578616d706c652f62";
             const C: &str = "c/elpmaxe.live//:sptth";
-            const D: [u8; 22] = [104, 116, 116, 112, 115, 58, 47, 47, 101, 118, 105, 108, 46, 101, 120, 97, 109, 112, 108, 101, 47, 99];
+            const D: [u8; 22] = [104, 116, 116, 112, 115, 58, 47, 47, 101, 118, 105, 108, 46, 101, 120, 97, 109, 112, 108, 101, 47, 100];
             "#,
         );
-        let urls: Vec<&str> = r
+        let mut urls: Vec<&str> = r
             .signals
             .iter()
             .filter(|s| s.kind == ReachKind::EncodedEndpoint)
             .map(|s| s.key.as_str())
             .collect();
-        assert_eq!(urls.len(), 4, "{r:?}");
-        assert!(urls.iter().all(|u| *u == "https://evil.example/c"), "{urls:?}");
+        urls.sort();
+        assert_eq!(
+            urls,
+            [
+                "https://evil.example/a",
+                "https://evil.example/b",
+                "https://evil.example/c",
+                "https://evil.example/d"
+            ],
+            "{r:?}"
+        );
     }
 
     #[test]
@@ -769,6 +809,21 @@ mod tests {
             "#,
         );
         assert!(r.signals.is_empty(), "{:?}", r.signals);
+    }
+
+    #[test]
+    fn path_words_must_be_paths() {
+        assert!(used_as_path("use std::net::TcpStream;", "net"));
+        assert!(used_as_path("use std::{net, fs};", "net"));
+        assert!(used_as_path("use std::net as n;", "net"));
+        assert!(used_as_path("extern crate reqwest;", "reqwest"));
+        assert!(!used_as_path(
+            "#[cfg(unix)] fn f() {} // the net effect",
+            "nix"
+        ));
+        assert!(!used_as_path("// the net effect", "net"));
+        assert!(!used_as_path("fn process(x: u8) {}", "process"));
+        assert!(!used_as_path("let internet = 1;", "net"));
     }
 
     #[test]
@@ -791,17 +846,33 @@ mod tests {
             "#,
         );
         let k = kinds(&r);
-        for want in [ReachKind::Network, ReachKind::Process, ReachKind::DownloadAndRun] {
+        for want in [
+            ReachKind::Network,
+            ReachKind::Process,
+            ReachKind::DownloadAndRun,
+        ] {
             assert!(k.iter().any(|(kind, _)| *kind == want), "{want}: {k:?}");
         }
     }
 
     #[test]
     fn secret_names_are_words() {
-        for yes in ["GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "DB_PASSWORD", "OPENAI_APIKEY", "NPM_TOKEN"] {
+        for yes in [
+            "GITHUB_TOKEN",
+            "AWS_SECRET_ACCESS_KEY",
+            "DB_PASSWORD",
+            "OPENAI_APIKEY",
+            "NPM_TOKEN",
+        ] {
             assert!(is_secret_name(yes), "{yes}");
         }
-        for no in ["HOME", "KEYBOARD_LAYOUT", "RUST_LOG", "MONKEY", "TOKENIZERS_PARALLELISM_X"] {
+        for no in [
+            "HOME",
+            "KEYBOARD_LAYOUT",
+            "RUST_LOG",
+            "MONKEY",
+            "TOKENIZERS_PARALLELISM_X",
+        ] {
             assert!(!is_secret_name(no), "{no}");
         }
     }
@@ -813,8 +884,8 @@ mod tests {
             ..InspectLimits::default()
         };
         let bytes = Krate::new("foo", "1.0.0")
-            .file("src/lib.rs", "pub mod a; pub fn f() { let _ = std::net::TcpStream::connect(\"x:1\"); }\n")
-            .file("src/a.rs", "pub const P: &str = \"/home/u/.config/solana/id.json\"; fn n() { std::net::TcpStream::connect(\"y:2\").ok(); }\n")
+            .file("src/lib.rs", "pub mod z; pub fn f() { let _ = std::net::TcpStream::connect(\"x:1\"); }\n")
+            .file("src/z.rs", "pub const P: &str = \"/home/u/.config/solana/id.json\"; fn n() { std::net::TcpStream::connect(\"y:2\").ok(); }\n")
             .build();
         let c = read_archive("foo", "1.0.0", bytes.as_slice(), &limits).unwrap();
         let r = scan(&c.files, &HashSet::new(), &limits);
@@ -824,7 +895,7 @@ mod tests {
         assert!(
             r.unparsed_markers
                 .iter()
-                .any(|m| m.kind == ReachKind::CredentialPath && m.file == "src/a.rs"),
+                .any(|m| m.kind == ReachKind::CredentialPath && m.file == "src/z.rs"),
             "{r:?}"
         );
     }
@@ -833,9 +904,18 @@ mod tests {
     fn tests_benches_examples_and_build_scripts_are_not_library_code() {
         let bytes = Krate::new("foo", "1.0.0")
             .file("src/lib.rs", "pub fn f() {}\n")
-            .file("tests/t.rs", "fn t() { std::net::TcpStream::connect(\"x:1\").ok(); }\n")
-            .file("examples/e.rs", "fn main() { std::process::Command::new(\"sh\"); }\n")
-            .file("build.rs", "fn main() { std::net::TcpStream::connect(\"x:1\").ok(); }\n")
+            .file(
+                "tests/t.rs",
+                "fn t() { std::net::TcpStream::connect(\"x:1\").ok(); }\n",
+            )
+            .file(
+                "examples/e.rs",
+                "fn main() { std::process::Command::new(\"sh\"); }\n",
+            )
+            .file(
+                "build.rs",
+                "fn main() { std::net::TcpStream::connect(\"x:1\").ok(); }\n",
+            )
             .build();
         let limits = InspectLimits::default();
         let c = read_archive("foo", "1.0.0", bytes.as_slice(), &limits).unwrap();
