@@ -88,6 +88,8 @@ codes! {
     NativeCode = "native-code", Warn, "new native (C, C++, assembly) sources";
     PrebuiltBinary = "prebuilt-binary", Warn, "new prebuilt binaries or object files";
     LinksAdded = "links-added", Warn, "a new `links` key (links a native library)";
+    RuntimeCapability = "runtime-capability", Warn, "an updated crate's library code newly uses the network, processes, credential paths, secret variables, key searches, paste or webhook services, or downloads and runs";
+    RuntimeExfiltration = "runtime-exfiltration", Deny, "library code reads credentials or secrets and reaches the network (one side new), or hides an endpoint in an encoded literal";
     Typosquat = "typosquat", Deny, "a new crate name is a small mangling of a popular crate or of a crate already in the lock file";
     FreshRelease = "fresh-release", Warn, "the new version was published less than the cooldown ago";
     NewDependencyInPatch = "new-dependency-in-patch", Warn, "a patch or minor update brings in dependencies the old version did not have";

@@ -27,7 +27,8 @@ use tokio::task::JoinSet;
 /// 5: `provenance` in the surface (VCS record, `Cargo.toml.orig`, links, license, authors).
 /// 6: launches judged anew: `package-script`, variables named after their fallback tool,
 /// the file's own `macro_rules!`, `cmd.arg(..)` statements.
-const ANALYSIS_VERSION: u32 = 6;
+/// 7: `runtime` in the surface: the run-time reach of the library code (issue 17.6).
+const ANALYSIS_VERSION: u32 = 7;
 
 /// Crate versions fetched and inspected for one review by default (`LOCKWATCH_MAX_CRATES`).
 /// A fresh lock file of a large workspace has 500 to 1,000 packages; past the budget the

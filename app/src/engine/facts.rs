@@ -138,6 +138,8 @@ const TRUSTABLE: &[Code] = &[
     Code::NativeCode,
     Code::PrebuiltBinary,
     Code::LinksAdded,
+    Code::RuntimeCapability,
+    Code::RuntimeExfiltration,
 ];
 
 /// Findings from registry metadata and the inspected build surface of one change; the
@@ -518,4 +520,13 @@ fn judge_facts(
             format!("`{}` {version} links the native library `{links}`", c.name),
         )));
     }
+    super::runtime_reach::runtime_findings(
+        &c.name,
+        &version,
+        old_surface,
+        new_surface,
+        &at,
+        out,
+        notes,
+    );
 }

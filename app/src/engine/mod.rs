@@ -7,6 +7,7 @@ mod policy_apply;
 mod provenance;
 mod publisher;
 mod review;
+mod runtime_reach;
 mod squat;
 
 pub use crate::finding::{AdvisoryRef, AdvisoryStatus, Code, Evidence, Finding, Level};

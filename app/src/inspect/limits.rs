@@ -27,6 +27,21 @@ pub struct InspectLimits {
     /// guard): bounds the depth of the syntax tree so that parsing and
     /// visiting a hostile file cannot exhaust the stack.
     pub max_rust_tokens: usize,
+    /// Library (run-time) Rust files parsed per crate; only files that mention something the
+    /// run-time rules look for count (`inspect/runtime_reach.rs`).
+    #[serde(default = "default_max_library_files")]
+    pub max_library_files: usize,
+    /// Bytes of library Rust code parsed per crate.
+    #[serde(default = "default_max_library_bytes")]
+    pub max_library_bytes: u64,
+}
+
+fn default_max_library_files() -> usize {
+    1_000
+}
+
+fn default_max_library_bytes() -> u64 {
+    16 * 1024 * 1024
 }
 
 fn default_max_kept_bytes() -> u64 {
@@ -42,6 +57,8 @@ impl Default for InspectLimits {
             max_kept_bytes: default_max_kept_bytes(),
             max_source_files: 200,
             max_rust_tokens: 250_000,
+            max_library_files: default_max_library_files(),
+            max_library_bytes: default_max_library_bytes(),
         }
     }
 }
@@ -59,5 +76,7 @@ mod tests {
         assert_eq!(l.max_kept_bytes, 67_108_864);
         assert_eq!(l.max_source_files, 200);
         assert!(l.max_rust_tokens > 10_000);
+        assert_eq!(l.max_library_files, 1_000);
+        assert_eq!(l.max_library_bytes, 16_777_216);
     }
 }

@@ -16,6 +16,7 @@ mod launch;
 mod limits;
 mod manifest;
 mod provenance;
+mod runtime_reach;
 mod rust_source;
 mod surface;
 mod tree;
@@ -26,6 +27,7 @@ pub use delta::{SurfaceDelta, compare};
 pub use error::InspectError;
 pub use limits::InspectLimits;
 pub use provenance::{Provenance, VcsInfo, owner_of};
+pub use runtime_reach::{ReachKind, ReachSignal, RuntimeReach};
 pub use surface::{
     BinaryFile, BinaryKind, BuildScript, Capability, CapabilityKind, CrateSurface, SOURCE_CAP,
     SuspiciousFile,
@@ -105,8 +107,11 @@ pub fn inspect_crate(
             .collect::<Result<_, _>>()?,
     };
     let mut build_script = None;
+    // Build-time code is judged as such; the library scan leaves it out.
+    let mut build_files: std::collections::HashSet<String> = build_roots.iter().cloned().collect();
     for (i, root) in build_roots.iter().enumerate() {
         let scan = tree::scan_tree(&env, files, root, true, &mut budget, limits)?;
+        build_files.extend(scan.modules.iter().cloned());
         capabilities.extend(scan.capabilities);
         notes.extend(scan.notes);
         uninspected.extend(scan.uninspected);
@@ -155,6 +160,7 @@ pub fn inspect_crate(
     build_dependencies.sort();
     build_dependencies.dedup();
 
+    let runtime = runtime_reach::scan(files, &build_files, limits);
     let inv = inventory::classify(files);
     let provenance = provenance::read(files, &manifest);
     Ok(CrateSurface {
@@ -169,6 +175,7 @@ pub fn inspect_crate(
         suspicious_files: inv.suspicious_files,
         capabilities,
         provenance,
+        runtime,
         file_count: files.len(),
         total_bytes: contents.total_bytes,
         notes,

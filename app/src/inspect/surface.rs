@@ -31,6 +31,10 @@ pub struct CrateSurface {
     /// What the release records about its origin (VCS commit, links, license, authors).
     #[serde(default)]
     pub provenance: super::Provenance,
+    /// What the library (run-time) code can do: network, processes, credential paths,
+    /// secrets, exfiltration patterns (`inspect/runtime_reach.rs`).
+    #[serde(default)]
+    pub runtime: super::RuntimeReach,
     /// Number of regular files in the archive.
     pub file_count: usize,
     /// Sum of the sizes of the regular files.

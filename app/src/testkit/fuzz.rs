@@ -22,6 +22,8 @@ fn limits() -> InspectLimits {
         max_kept_bytes: 1 << 20,
         max_source_files: 20,
         max_rust_tokens: 50_000,
+        max_library_files: 20,
+        max_library_bytes: 1 << 20,
     }
 }
 
