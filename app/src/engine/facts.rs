@@ -86,6 +86,11 @@ pub struct CrateFacts {
     pub repositories: HashMap<String, Result<Option<String>, String>>,
     /// Index releases of crates that were not fetched but need them (advisory fixes).
     pub releases: HashMap<String, Vec<Release>>,
+    /// By new crate name: the names it may imitate that were looked up in the index
+    /// (only for new crates that are young or have few releases; `engine/lookalike.rs`).
+    pub lookalikes: HashMap<String, super::lookalike::LookalikeFacts>,
+    /// Why some new crates' look-alikes were not looked up (a budget): said as a note.
+    pub lookalike_cut: Option<String>,
 }
 
 impl CrateFacts {

@@ -36,5 +36,6 @@ pub fn registry_gatherer(
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(crate::gather::MAX_CRATES_PER_REVIEW),
+        lookalike_misses: Default::default(),
     })
 }
