@@ -77,7 +77,12 @@ fn publish_target(registry: &FakeRegistry) -> Pkg {
     publish(
         registry,
         TARGET,
-        &[("0.1.0", 1500), ("0.2.0", 1000), ("0.3.0", 600), ("1.0.0", 200)],
+        &[
+            ("0.1.0", 1500),
+            ("0.2.0", 1000),
+            ("0.3.0", 600),
+            ("1.0.0", 200),
+        ],
         Some(TARGET_REPO),
     )
 }
@@ -150,7 +155,12 @@ async fn an_established_new_crate_is_not_flagged_and_looks_nothing_up() {
     let fork = publish(
         &registry,
         "quartz-json-rs",
-        &[("0.1.0", 1400), ("0.2.0", 900), ("0.3.0", 500), ("0.4.0", 100)],
+        &[
+            ("0.1.0", 1400),
+            ("0.2.0", 900),
+            ("0.3.0", 500),
+            ("0.4.0", 100),
+        ],
         Some("https://github.com/someone/quartz-json-fork"),
     );
     let v = review_adding(&registry, &[], &fork, &[]);
@@ -170,12 +180,7 @@ async fn an_established_new_crate_is_not_flagged_and_looks_nothing_up() {
 async fn a_young_crate_whose_look_alike_is_young_too_is_not_flagged() {
     let registry = FakeRegistry::start().await;
     // Both new: nothing says which imitates which.
-    publish(
-        &registry,
-        TARGET,
-        &[("0.1.0", 20)],
-        Some(TARGET_REPO),
-    );
+    publish(&registry, TARGET, &[("0.1.0", 20)], Some(TARGET_REPO));
     let other = publish(
         &registry,
         "quartz-json-rs",

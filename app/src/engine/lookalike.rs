@@ -55,7 +55,9 @@ pub struct TargetFacts {
 /// Young (first release under 90 days ago) or few releases (at most 3 within a year, or
 /// undated): the typosquat rule's definitions, for the fetch stage's gate.
 pub fn is_fresh(history: &ReleaseHistory, now: i64) -> bool {
-    let age_days = history.first_published.map(|first| (now - first).max(0) / DAY);
+    let age_days = history
+        .first_published
+        .map(|first| (now - first).max(0) / DAY);
     let young = age_days.is_some_and(|d| d < YOUNG_DAYS);
     let few = history.releases <= FEW_RELEASES && age_days.is_none_or(|d| d < FEW_RELEASES_DAYS);
     history.releases > 0 && (young || few)
@@ -253,7 +255,10 @@ mod tests {
         assert!(is_fresh(&h(3, 300), NOW));
         assert!(!is_fresh(&h(4, 300), NOW));
         assert!(!is_fresh(&h(3, 400), NOW));
-        assert!(!is_fresh(&ReleaseHistory::default(), NOW), "no releases: nothing known");
+        assert!(
+            !is_fresh(&ReleaseHistory::default(), NOW),
+            "no releases: nothing known"
+        );
         let undated = ReleaseHistory {
             releases: 2,
             first_published: None,
@@ -261,7 +266,10 @@ mod tests {
         assert!(is_fresh(&undated, NOW));
 
         assert!(is_established_before(&h(20, 900), &h(1, 3), NOW));
-        assert!(!is_established_before(&h(2, 30), &h(1, 3), NOW), "young target");
+        assert!(
+            !is_established_before(&h(2, 30), &h(1, 3), NOW),
+            "young target"
+        );
         // A target only a little older than the new crate: not "long before".
         assert!(!is_established_before(&h(10, 300), &h(2, 250), NOW));
         assert!(is_established_before(&h(10, 400), &h(2, 250), NOW));

@@ -13,9 +13,7 @@ pub use crate::finding::{AdvisoryRef, AdvisoryStatus, Code, Evidence, Finding, L
 pub use facts::{CrateFacts, IndexFacts, Release, ReleaseHistory, VersionFacts, wants_fetch};
 pub use input::{AdvisorySource, LockfileInput, ParsedLockfile, ReviewInput};
 pub use judge::review;
-pub use lookalike::{
-    CandidateFacts, LookalikeFacts, TargetFacts, is_established_before, is_fresh,
-};
+pub use lookalike::{CandidateFacts, LookalikeFacts, TargetFacts, is_established_before, is_fresh};
 pub use review::{
     ChangeRow, LockfileReview, LockfileStatus, Review, SCHEMA_VERSION, Summary, Verdict,
 };
