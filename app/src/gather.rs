@@ -10,7 +10,8 @@
 //! lock file is attacker-controlled): the engine reports them instead.
 
 use crate::engine::{
-    CrateFacts, IndexFacts, ParsedLockfile, Release, ReleaseHistory, VersionFacts, new_crate_names,
+    CandidateFacts, CrateFacts, IndexFacts, LookalikeFacts, ParsedLockfile, Release,
+    ReleaseHistory, TargetFacts, VersionFacts, is_established_before, is_fresh, new_crate_names,
     wants_fetch,
 };
 use crate::inspect::{CrateSurface, InspectError, InspectLimits, inspect_crate};
@@ -18,8 +19,11 @@ use crate::lockfile::{ParsedLock, diff};
 use crate::registry::{DepKind, FetchError, IndexEntry, IndexUrl, RegistryClient};
 use crate::typosquat::MAX_CRATE_NAME_LEN;
 use crate::typosquat::TyposquatChecker;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use tokio::task::JoinSet;
 
 /// Bump when inspection changes, so cached results are recomputed.
@@ -42,6 +46,52 @@ const CONCURRENT_INSPECTIONS: usize = 3;
 static INSPECTIONS: tokio::sync::Semaphore =
     tokio::sync::Semaphore::const_new(CONCURRENT_INSPECTIONS);
 
+/// New crates (young or with few releases) whose look-alikes outside the lock file are
+/// looked up per review, at most: each costs up to `typosquat::candidates::MAX_CANDIDATES`
+/// index reads. Past it, a note says how many were not looked up.
+pub const MAX_LOOKALIKE_NAMES: usize = 64;
+/// Established look-alikes of one new crate whose `repository` is read (one `.crate` each).
+const MAX_LOOKALIKE_TARGETS: usize = 3;
+/// Names remembered as absent from the index (404) per process, at most.
+const MAX_REMEMBERED_MISSES: usize = 50_000;
+
+/// Look-alike candidates the index answered 404 for, remembered for the index TTL so that
+/// repeated reviews (`lockwatch serve`) do not ask again. Only candidate look-ups use it:
+/// the crates of a lock file are always asked anew.
+#[derive(Debug, Clone, Default)]
+pub struct LookalikeMisses(Arc<Mutex<HashMap<(String, String), Instant>>>);
+
+impl LookalikeMisses {
+    fn is_recent(&self, registry: &IndexUrl, name: &str, ttl: std::time::Duration) -> bool {
+        let map = match self.0.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.get(&(registry.to_string(), name.to_owned()))
+            .is_some_and(|at| at.elapsed() <= ttl)
+    }
+
+    fn remember(&self, registry: &IndexUrl, name: &str) {
+        let mut map = match self.0.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if map.len() >= MAX_REMEMBERED_MISSES {
+            map.clear();
+        }
+        map.insert((registry.to_string(), name.to_owned()), Instant::now());
+    }
+}
+
+/// What the look-alike look-up of one new crate came to.
+enum Lookup {
+    /// Not young, no few releases, or its own index unreadable: nothing looked up.
+    Skipped,
+    /// Past `MAX_LOOKALIKE_NAMES`.
+    Cut,
+    Done(LookalikeFacts),
+}
+
 /// Fetches and inspects crates for reviews.
 #[derive(Clone)]
 pub struct Gatherer {
@@ -54,6 +104,8 @@ pub struct Gatherer {
     pub max_crates: usize,
     /// Who published the updated crates (`registry/crates_io_api.rs`); None: not asked.
     pub crates_io_api: Option<crate::registry::crates_io_api::CratesIoApi>,
+    /// Look-alike candidates known to be absent from the index (shared by clones).
+    pub lookalike_misses: LookalikeMisses,
 }
 
 impl std::fmt::Debug for Gatherer {
@@ -145,6 +197,7 @@ impl Gatherer {
         let mut left_out = HashSet::new();
         let mut resembled: Vec<Resembled> = Vec::new();
         let mut publishers = crate::registry::crates_io_api::PublisherQueue::default();
+        let mut lookalike_names: Vec<String> = Vec::new();
         for lf in lockfiles {
             // An unreadable head is unreviewable (the engine says so); an unreadable base
             // reads as no base, so every head crate counts as new.
@@ -153,11 +206,32 @@ impl Gatherer {
             let changes = diff(base, head.as_ref()).changes;
             if let Some(checker) = squat {
                 let (new_names, base_names) = new_crate_names(base, &changes);
-                for (_, hits) in checker.check(&new_names, &base_names) {
+                let mut flagged = HashSet::new();
+                for (name, hits) in checker.check(&new_names, &base_names) {
+                    flagged.insert(name);
                     for h in hits {
                         if !resembled.iter().any(|r| r.name == h.target) {
                             resembled.push(self.locate(&h.target, [head.as_ref(), base]));
                         }
+                    }
+                }
+                // Names the typosquat rule did not flag, from the default registry: their
+                // look-alikes outside the lock file are looked up (`lookalikes_of`).
+                let default = &self.client.config().index_url;
+                for c in changes.iter().filter(|c| {
+                    c.kind == crate::lockfile::ChangeKind::Added
+                        && new_names.contains(&c.name)
+                        && !flagged.contains(&c.name)
+                        && c.name.len() <= MAX_CRATE_NAME_LEN
+                }) {
+                    let from_default = c
+                        .new
+                        .as_ref()
+                        .and_then(|p| p.source_id.as_deref())
+                        .and_then(|s| self.client.registry_for_source(s))
+                        .is_some_and(|r| &r == default);
+                    if from_default && !lookalike_names.contains(&c.name) {
+                        lookalike_names.push(c.name.clone());
                     }
                 }
             }
@@ -216,6 +290,17 @@ impl Gatherer {
             .clone()
             .filter(|_| !publishers.is_empty())
             .map(|api| tokio::spawn(async move { api.publisher_facts(publishers).await }));
+        // In parallel with the fetches below; a new crate's own index file is read once
+        // (memoized by the client) for both.
+        let looked_up = Arc::new(AtomicUsize::new(0));
+        let mut looks = JoinSet::new();
+        for name in lookalike_names {
+            let (this, looked_up) = (self.clone(), looked_up.clone());
+            looks.spawn(async move {
+                let lookup = this.lookalikes_of(&name, now, &looked_up).await;
+                (name, lookup)
+            });
+        }
         let mut set = JoinSet::new();
         for w in wanted {
             let this = self.clone();
@@ -247,6 +332,22 @@ impl Gatherer {
                 ))
             });
         }
+        let mut cut = 0;
+        while let Some(joined) = looks.join_next().await {
+            match joined {
+                Ok((name, Lookup::Done(found))) => {
+                    facts.lookalikes.insert(name, found);
+                }
+                Ok((_, Lookup::Cut)) => cut += 1,
+                _ => {}
+            }
+        }
+        if cut > 0 {
+            facts.lookalike_cut = Some(format!(
+                "the look-alikes of {} outside the lock file were not looked up: a review looks up those of at most {MAX_LOOKALIKE_NAMES}",
+                crate::finding::count(cut, "young new crate", "young new crates")
+            ));
+        }
         facts
     }
 
@@ -257,6 +358,96 @@ impl Gatherer {
     ) -> Self {
         self.crates_io_api = api;
         self
+    }
+
+    /// For a new crate that is young or has few releases: which of the names it may imitate
+    /// (`typosquat::candidates`) exist in the default registry's index, with their history,
+    /// and the `repository` of the established ones (the sibling evidence).
+    async fn lookalikes_of(&self, name: &str, now: i64, looked_up: &AtomicUsize) -> Lookup {
+        let registry = self.client.config().index_url.clone();
+        let Ok(entries) = self.client.index_entries(&registry, name).await else {
+            return Lookup::Skipped;
+        };
+        let history = history_of(&entries);
+        if !is_fresh(&history, now) {
+            return Lookup::Skipped;
+        }
+        if looked_up.fetch_add(1, Ordering::Relaxed) >= MAX_LOOKALIKE_NAMES {
+            return Lookup::Cut;
+        }
+        let mut set = JoinSet::new();
+        for (i, c) in crate::typosquat::candidates::candidates(name)
+            .into_iter()
+            .enumerate()
+        {
+            let (this, registry) = (self.clone(), registry.clone());
+            set.spawn(async move {
+                let found = this.candidate_history(&registry, &c.name).await;
+                (i, c, found)
+            });
+        }
+        let mut found = Vec::new();
+        while let Some(joined) = set.join_next().await {
+            if let Ok(one) = joined {
+                found.push(one);
+            }
+        }
+        found.sort_by_key(|(i, _, _)| *i);
+        let mut candidates = Vec::new();
+        let mut read = 0;
+        for (_, c, history_found) in found {
+            let found = match history_found {
+                Ok(Some(target)) => {
+                    let repository = if is_established_before(&target, &history, now)
+                        && read < MAX_LOOKALIKE_TARGETS
+                    {
+                        read += 1;
+                        let r = Resembled {
+                            name: c.name.clone(),
+                            at: None,
+                        };
+                        self.repository_of(&r).await
+                    } else {
+                        Err("not read: not an established crate older than the new one".into())
+                    };
+                    Ok(Some(TargetFacts {
+                        history: target,
+                        repository,
+                    }))
+                }
+                Ok(None) => Ok(None),
+                Err(e) => Err(e),
+            };
+            candidates.push(CandidateFacts {
+                name: c.name,
+                how: c.how,
+                found,
+            });
+        }
+        Lookup::Done(LookalikeFacts {
+            history,
+            candidates,
+        })
+    }
+
+    /// A candidate's release history; `Ok(None)` when the index has no such crate.
+    async fn candidate_history(
+        &self,
+        registry: &IndexUrl,
+        name: &str,
+    ) -> Result<Option<ReleaseHistory>, String> {
+        let ttl = self.client.config().index_ttl;
+        if self.lookalike_misses.is_recent(registry, name, ttl) {
+            return Ok(None);
+        }
+        match self.client.index_entries(registry, name).await {
+            Ok(entries) => Ok(Some(history_of(&entries))),
+            Err(FetchError::NotFound { .. }) => {
+                self.lookalike_misses.remember(registry, name);
+                Ok(None)
+            }
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     /// The index releases of crates that were not fetched but whose fix suggestions need

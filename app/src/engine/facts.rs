@@ -88,6 +88,11 @@ pub struct CrateFacts {
     pub releases: HashMap<String, Vec<Release>>,
     /// Who published the updated crates, from the crates.io API (empty when it is off).
     pub publishers: crate::registry::crates_io_api::PublisherFacts,
+    /// By new crate name: the names it may imitate that were looked up in the index
+    /// (only for new crates that are young or have few releases; `engine/lookalike.rs`).
+    pub lookalikes: HashMap<String, super::lookalike::LookalikeFacts>,
+    /// Why some new crates' look-alikes were not looked up (a budget): said as a note.
+    pub lookalike_cut: Option<String>,
 }
 
 impl CrateFacts {

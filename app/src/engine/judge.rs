@@ -207,6 +207,17 @@ fn review_lockfile(
             &mut findings,
         );
     }
+    if input.typosquat.is_some() {
+        super::lookalike::lookalike_findings(
+            path,
+            &d.changes,
+            base,
+            head,
+            input.facts,
+            &mut findings,
+            notes,
+        );
+    }
     let status = match (base, head) {
         (None, Some(_)) => LockfileStatus::Added,
         (Some(_), None) => LockfileStatus::Removed,

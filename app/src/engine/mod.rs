@@ -3,6 +3,7 @@
 mod facts;
 mod input;
 mod judge;
+mod lookalike;
 mod policy_apply;
 mod provenance;
 mod publisher;
@@ -15,6 +16,7 @@ pub use crate::lockfile::{LockfileInput, ParsedLockfile};
 pub use facts::{CrateFacts, IndexFacts, Release, ReleaseHistory, VersionFacts, wants_fetch};
 pub use input::{AdvisorySource, ReviewInput};
 pub use judge::review;
+pub use lookalike::{CandidateFacts, LookalikeFacts, TargetFacts, is_established_before, is_fresh};
 pub use review::{
     ChangeRow, LockfileReview, LockfileStatus, Review, SCHEMA_VERSION, Summary, Verdict,
 };

@@ -38,6 +38,7 @@ pub fn registry_gatherer(
             .and_then(|v| v.parse().ok())
             .unwrap_or(crate::gather::MAX_CRATES_PER_REVIEW),
         crates_io_api: None,
+        lookalike_misses: Default::default(),
     })
 }
 

@@ -11,6 +11,7 @@
 //! popular crates, and by running the broad single-edit rule only against the 3,000 most
 //! popular names (the corpus crates.io itself uses) and the crates of the base lock file.
 
+pub mod candidates;
 mod corpus;
 #[cfg(test)]
 pub(crate) mod equivalence;
