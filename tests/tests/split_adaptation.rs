@@ -7,7 +7,8 @@
 use lockwatch_tests::lockgen::{Pkg, lock, member, reg};
 use lockwatch_tests::scenario::{Scenario, findings};
 
-const DEPS: &str = "[dependencies]\ntempfile = \"3.16\"\nregex = \"1.5\"\nlog = \"0.4\"\nserde = \"1\"\n";
+const DEPS: &str =
+    "[dependencies]\ntempfile = \"3.16\"\nregex = \"1.5\"\nlog = \"0.4\"\nserde = \"1\"\n";
 
 fn manifest(deps: &str, msrv: &str) -> String {
     format!(
@@ -29,9 +30,11 @@ fn pkgs(tempfile: &str, regex: &str, log: &str) -> Vec<Pkg> {
 
 const INSTALL: &str = "use std::path::Path;\nuse tempfile::{NamedTempFile, TempPath};\n\npub fn copy(dir: &Path) -> std::io::Result<()> {\n    let dst = TempPath::from_path(dir.join(\"data.cpy\"));\n    let file = std::fs::File::create(&dst)?;\n    let _f = NamedTempFile::from_parts(file, dst);\n    Ok(())\n}\n";
 
-const TIDY: &str = "pub const LICENSES: &[&str] = &[\n    \"Apache-2.0 OR MIT\",\n    \"MIT\",\n];\n";
+const TIDY: &str =
+    "pub const LICENSES: &[&str] = &[\n    \"Apache-2.0 OR MIT\",\n    \"MIT\",\n];\n";
 
-const FEATURE: &str = "use regex::Regex;\n\npub fn matches(s: &str) -> bool {\n    s.is_empty()\n}\n";
+const FEATURE: &str =
+    "use regex::Regex;\n\npub fn matches(s: &str) -> bool {\n    s.is_empty()\n}\n";
 
 fn base() -> Scenario {
     Scenario::new(&[
@@ -108,11 +111,17 @@ fn a_feature_with_a_cargo_update_whose_code_uses_no_upgraded_crate_gets_the_spli
         ),
         (
             "src/lib.rs",
-            Some(FEATURE.replace("s.is_empty()", "Regex::new(\"a+\").is_ok_and(|r| r.is_match(s))")),
+            Some(FEATURE.replace(
+                "s.is_empty()",
+                "Regex::new(\"a+\").is_ok_and(|r| r.is_match(s))",
+            )),
         ),
     ]);
     let m = mixed_crates(&v).expect("split request");
-    assert!(m.contains("regex 1.5.5 -> 1.11.1") && m.contains("log"), "{m}");
+    assert!(
+        m.contains("regex 1.5.5 -> 1.11.1") && m.contains("log"),
+        "{m}"
+    );
 }
 
 #[test]
@@ -127,7 +136,8 @@ fn an_upgrade_whose_code_also_uses_other_crates_is_still_mixed() {
         )),
     ));
     let v = s.head(&head);
-    let m = mixed_crates(&v).expect("split request: the code also uses log, which was not upgraded");
+    let m =
+        mixed_crates(&v).expect("split request: the code also uses log, which was not upgraded");
     assert!(m.contains("regex 1.5.5 -> 1.11.1"), "{m}");
 }
 
@@ -148,7 +158,11 @@ fn code_with_no_evidence_of_adaptation_or_a_non_rust_work_file_keeps_the_split_r
     let mut head = upgrade_with_refresh();
     head.push((
         "src/install.rs",
-        Some(INSTALL.replace("from_path(", "try_from_path(").replace("));", "))?;")),
+        Some(
+            INSTALL
+                .replace("from_path(", "try_from_path(")
+                .replace("));", "))?;"),
+        ),
     ));
     head.push(("README.md", Some("# app\nNew docs.\n".into())));
     let v = s.head(&head);
@@ -171,7 +185,10 @@ fn a_regenerated_file_that_says_so_in_its_header_is_not_work() {
     let mut head = upgrade_with_refresh();
     head.push((
         "src/lib.rs",
-        Some(format!("// @generated\n{}", FEATURE.replace("s.is_empty()", "s.len() > 1"))),
+        Some(format!(
+            "// @generated\n{}",
+            FEATURE.replace("s.is_empty()", "s.len() > 1")
+        )),
     ));
     let v = s.head(&head);
     assert!(mixed_crates(&v).is_some(), "{v:#}");

@@ -73,10 +73,12 @@ impl PrContext {
     /// supplied, too large or not UTF-8 on a side it has).
     fn source(&self, path: &str) -> Option<(Option<&str>, Option<&str>)> {
         let s = self.sources.iter().find(|s| s.path == path)?;
-        let side = |b: &Option<Vec<u8>>| match b {
-            None => Some(None),
-            Some(bytes) => content::text(Some(bytes)).map(Some),
-        };
+        fn side(b: &Option<Vec<u8>>) -> Option<Option<&str>> {
+            match b {
+                None => Some(None),
+                Some(bytes) => content::text(Some(bytes)).map(Some),
+            }
+        }
         Some((side(&s.base)?, side(&s.head)?))
     }
 
@@ -212,8 +214,8 @@ pub struct LockAnalysis {
 }
 
 /// The adaptation rule (`docs/split.md` §1, "Decision on code that adapts to an upgrade"):
-/// the pull request changes the version requirement of dependencies whose locked version
-/// moved, and its work is only Rust code whose changed lines use those dependencies (or no
+/// the pull request changes the version requirement of dependencies whose locked versions
+/// changed (updated, or a copy added or removed: `0.0.4` gone when `0.0.7` was locked too), and its work is only Rust code whose changed lines use those dependencies (or no
 /// dependency at all, with at least one file that uses an upgraded one). Such code is the
 /// adaptation the upgrade needed, not a feature a bump hides in.
 fn adaptation(
@@ -233,7 +235,10 @@ fn adaptation(
             c.name == krate
                 && matches!(
                     c.kind,
-                    ChangeKind::Updated | ChangeKind::Downgraded | ChangeKind::Added
+                    ChangeKind::Updated
+                        | ChangeKind::Downgraded
+                        | ChangeKind::Added
+                        | ChangeKind::Removed
                 )
         })
     };
