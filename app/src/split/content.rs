@@ -67,15 +67,14 @@ impl LineDiff {
         }
         let mut d = LineDiff::default();
         // In file order, each differing line as often as its count says.
-        let mut left = count.clone();
         for l in base.lines().map(str::trim_end) {
-            if let Some(n) = left.get_mut(l).filter(|n| **n < 0) {
+            if let Some(n) = count.get_mut(l).filter(|n| **n < 0) {
                 *n += 1;
                 d.removed.push(l.to_string());
             }
         }
         for l in head.lines().map(str::trim_end) {
-            if let Some(n) = left.get_mut(l).filter(|n| **n > 0) {
+            if let Some(n) = count.get_mut(l).filter(|n| **n > 0) {
                 *n -= 1;
                 d.added.push(l.to_string());
             }
