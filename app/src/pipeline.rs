@@ -26,6 +26,9 @@ pub struct ChangeSet {
     pub changed_files: Vec<ChangedPath>,
     /// `Cargo.toml` files beside the changed lock files and changed manifests, both sides.
     pub manifests: Vec<LockfileInput>,
+    /// Both sides of the few changed work files the split rule reads
+    /// (`split::content::sources_to_read`).
+    pub sources: Vec<LockfileInput>,
     /// `.github/lockwatch.toml` at the base revision (the policy that applies).
     pub base_policy: Option<Vec<u8>>,
     /// `.github/lockwatch.toml` at the head revision (validated and shown, never applied).
@@ -180,6 +183,7 @@ fn pr_context(change: &ChangeSet) -> Option<PrContext> {
     (!change.changed_files.is_empty()).then(|| PrContext {
         changed_files: change.changed_files.clone(),
         manifests: change.manifests.clone(),
+        sources: change.sources.clone(),
         head_policy: change.head_policy.clone(),
         base_ref: change.base_ref.clone(),
     })

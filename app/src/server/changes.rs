@@ -256,6 +256,20 @@ pub async fn collect(
             change.manifests.push(m);
         }
     }
+    // The few work files whose content the split rule reads (a `rust-version` edit in a
+    // template, a generated file, code adapting to an upgrade). Evidence only: a file
+    // GitHub does not serve is judged by its path, as before.
+    for path in crate::split::content::sources_to_read(&change.changed_files) {
+        let status = change
+            .changed_files
+            .iter()
+            .find(|f| f.path == path)
+            .map_or("modified", |f| f.status.as_str())
+            .to_string();
+        if let Ok(s) = both_sides(repo, &path, &path, base, head, &status).await {
+            change.sources.push(s);
+        }
+    }
     change.lockfiles.sort_by(|a, b| a.path.cmp(&b.path));
     change.base_policy = repo.file_at(POLICY_PATH, base).await?;
     if files.files.iter().any(|f| f.filename == POLICY_PATH) {

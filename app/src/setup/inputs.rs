@@ -43,6 +43,8 @@ pub struct RepoChange {
     pub manifests: Vec<LockfileInput>,
     /// `.github/lockwatch.toml` at the head (commit or work tree).
     pub head_policy: Option<Vec<u8>>,
+    /// Both sides of the few changed work files the split rule reads.
+    pub sources: Vec<LockfileInput>,
 }
 
 /// The manifests the split rule reads, by path: every changed file whose content it reads
@@ -105,6 +107,44 @@ fn manifests_of(
     Ok(out)
 }
 
+/// Both sides of the changed work files the split rule reads (at most
+/// `split::content::MAX_SOURCES`, none when more changed).
+fn sources_of(
+    repo: &Repo,
+    base: &str,
+    head: Option<&str>,
+    changed: &[ChangedFile],
+) -> anyhow::Result<Vec<LockfileInput>> {
+    let listed: Vec<ChangedPath> = changed
+        .iter()
+        .map(|f| ChangedPath {
+            path: f.path.clone(),
+            status: String::new(),
+        })
+        .collect();
+    let mut out = Vec::new();
+    for path in crate::split::content::sources_to_read(&listed) {
+        let f = changed.iter().find(|f| f.path == path);
+        let old = f.and_then(|f| f.old_path.clone()).unwrap_or(path.clone());
+        let base_bytes = if f.is_some_and(|f| f.status == 'A') {
+            None
+        } else {
+            repo.file_at(base, &old)?
+        };
+        let head_bytes = match head {
+            Some(h) => repo.file_at(h, &path)?,
+            None => repo.file_in_worktree(&path),
+        };
+        out.push(LockfileInput {
+            path,
+            base_path: None,
+            base: base_bytes,
+            head: head_bytes,
+        });
+    }
+    Ok(out)
+}
+
 /// Every changed `Cargo.lock` between `base` and `head` (or the work tree).
 pub fn from_repo(dir: &Path, base: &str, head: Option<&str>) -> anyhow::Result<RepoChange> {
     let repo = Repo::open(dir)?;
@@ -158,12 +198,14 @@ pub fn from_repo(dir: &Path, base: &str, head: Option<&str>) -> anyhow::Result<R
         Some(h) => repo.file_at(h, crate::policy::POLICY_PATH)?,
         None => repo.file_in_worktree(crate::policy::POLICY_PATH),
     };
+    let sources = sources_of(&repo, &base_commit, head_commit.as_deref(), &changed)?;
     Ok(RepoChange {
         lockfiles,
         changed,
         base_commit,
         manifests,
         head_policy,
+        sources,
     })
 }
 
@@ -190,6 +232,7 @@ pub fn change_set(dir: &Path, rc: RepoChange) -> anyhow::Result<ChangeSet> {
         lockfiles: rc.lockfiles,
         changed_files,
         manifests: rc.manifests,
+        sources: rc.sources,
         base_policy,
         head_policy: rc.head_policy,
         ..Default::default()

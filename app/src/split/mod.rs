@@ -12,6 +12,7 @@
 
 pub mod classify;
 pub mod commands;
+pub mod content;
 pub mod explain;
 pub mod manifest;
 pub mod policy_diff;
@@ -47,6 +48,10 @@ pub struct PrContext {
     pub head_policy: Option<Vec<u8>>,
     /// What the author calls the base in commands (`origin/main`); default `origin/HEAD`.
     pub base_ref: Option<String>,
+    /// Both sides of the changed files the path rules count as work, when there are few
+    /// (`content::sources_to_read`): their content can show a `rust-version` edit, a
+    /// generated file, or code that adapts to an upgraded dependency.
+    pub sources: Vec<LockfileInput>,
 }
 
 impl PrContext {
@@ -61,6 +66,19 @@ impl PrContext {
                 )
             })
             .unwrap_or_default()
+    }
+
+    /// Both sides of a work file as text, when the front end supplied it (`None`: not
+    /// supplied, too large or not UTF-8 on a side it has).
+    fn source(&self, path: &str) -> Option<(Option<&str>, Option<&str>)> {
+        let s = self.sources.iter().find(|s| s.path == path)?;
+        fn side(b: &Option<Vec<u8>>) -> Option<Option<&str>> {
+            match b {
+                None => Some(None),
+                Some(bytes) => content::text(Some(bytes)).map(Some),
+            }
+        }
+        Some((side(&s.base)?, side(&s.head)?))
     }
 
     fn changed(&self, path: &str) -> bool {
@@ -93,7 +111,17 @@ pub fn classify_files(pr: &PrContext) -> Vec<Classified> {
     pr.changed_files
         .iter()
         .map(|f| {
-            let kind = classify_path(&f.path);
+            let mut kind = classify_path(&f.path);
+            if kind == FileKind::Other
+                && let Some((base, head)) = pr.source(&f.path)
+            {
+                let d = content::LineDiff::of(base.unwrap_or(""), head.unwrap_or(""));
+                if base.is_some() && head.is_some() && content::rust_version_only(&d) {
+                    kind = FileKind::Toolchain;
+                } else if content::generated_marker(base, head).is_some() {
+                    kind = FileKind::Regenerated;
+                }
+            }
             let manifest = pr
                 .manifests
                 .iter()
@@ -178,6 +206,59 @@ pub struct LockAnalysis {
     pub work: Vec<Classified>,
     pub edits: Vec<DepEdit>,
     pub explanation: Explanation,
+    /// When every work file is code adapting to dependencies this pull request upgrades
+    /// (see `adaptation`): file -> the upgraded crates its changed lines use. The pull
+    /// request is then a dependency pull request, and its work list is empty.
+    pub adapted: Option<std::collections::BTreeMap<String, Vec<String>>>,
+}
+
+/// The adaptation rule (`docs/split.md` §1, "Decision on code that adapts to an upgrade"):
+/// the pull request changes the version requirement of dependencies whose locked versions
+/// changed (updated, or a copy added or removed: `0.0.4` gone when `0.0.7` was locked too), and its work is only Rust code whose changed lines use those dependencies (or no
+/// dependency at all, with at least one file that uses an upgraded one). Such code is the
+/// adaptation the upgrade needed, not a feature a bump hides in.
+fn adaptation(
+    pr: &PrContext,
+    work: &[Classified],
+    edits: &[DepEdit],
+    base: &ParsedLock,
+    head: &ParsedLock,
+    changes: &[Change],
+) -> Option<std::collections::BTreeMap<String, Vec<String>>> {
+    if work.is_empty() {
+        return None;
+    }
+    let rust = |n: &str| n.replace('-', "_");
+    let moved = |krate: &str| {
+        changes.iter().any(|c| {
+            c.name == krate
+                && matches!(
+                    c.kind,
+                    ChangeKind::Updated
+                        | ChangeKind::Downgraded
+                        | ChangeKind::Added
+                        | ChangeKind::Removed
+                )
+        })
+    };
+    let upgraded: BTreeSet<String> = edits
+        .iter()
+        .filter(|e| e.kind == manifest::EditKind::Changed)
+        .filter(|e| matches!((&e.old_req, &e.new_req), (Some(o), Some(n)) if o != n))
+        .filter(|e| moved(&e.krate))
+        .flat_map(|e| [rust(&e.key), rust(&e.krate)])
+        .collect();
+    let external: BTreeSet<String> = [&base.lock, &head.lock]
+        .into_iter()
+        .flat_map(|l| l.packages.iter())
+        .filter(|p| p.source.is_some())
+        .map(|p| rust(p.name.as_str()))
+        .collect();
+    content::adaptation(
+        work.iter().map(|w| (w.path.as_str(), pr.source(&w.path))),
+        &external,
+        &upgraded,
+    )
 }
 
 /// Analyse one lock file (both sides present).
@@ -196,11 +277,14 @@ pub fn analyze(
     let edited: BTreeSet<String> = edits.iter().map(|e| e.krate.clone()).collect();
     let (bg, hg) = (LockGraph::new(&base.lock), LockGraph::new(&head.lock));
     let explanation = explain(Some(&bg), Some(&hg), changes, &edited);
+    let adapted = adaptation(pr, &work, &edits, base, head, changes);
+    let work = if adapted.is_some() { Vec::new() } else { work };
     (
         LockAnalysis {
             work,
             edits,
             explanation,
+            adapted,
         },
         bg,
         hg,
