@@ -531,7 +531,7 @@ fn encoded_literal_endpoint(value: &str) -> Option<String> {
     if t.len() < 12 || t.len() > 64 * 1024 {
         return None;
     }
-    let bytes = if t.len() % 2 == 0 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let bytes = if t.len().is_multiple_of(2) && t.bytes().all(|b| b.is_ascii_hexdigit()) {
         hex::decode(t).ok()?
     } else {
         base64_decode(t)?
