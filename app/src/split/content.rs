@@ -172,7 +172,9 @@ fn tokens(s: &str) -> Vec<Tok> {
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
-        if c == '/' && b.get(i + 1) == Some(&'/') {
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '/' && b.get(i + 1) == Some(&'/') {
             // Line comment: skip to the end of the line.
             while i < b.len() && b[i] != '\n' {
                 i += 1;
