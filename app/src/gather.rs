@@ -32,7 +32,8 @@ use tokio::task::JoinSet;
 /// 6: launches judged anew: `package-script`, variables named after their fallback tool,
 /// the file's own `macro_rules!`, `cmd.arg(..)` statements.
 /// 7: `runtime` in the surface: the run-time reach of the library code (issue 17.6).
-const ANALYSIS_VERSION: u32 = 7;
+/// 8: the crate's own test code (`#[cfg(test)]`, `#[test]`) is not run-time reach.
+const ANALYSIS_VERSION: u32 = 8;
 
 /// Crate versions fetched and inspected for one review by default (`LOCKWATCH_MAX_CRATES`).
 /// A fresh lock file of a large workspace has 500 to 1,000 packages; past the budget the

@@ -8,6 +8,10 @@ Lock files (written as Cargo writes them):
   hostile.py summary JSON STDERR      one line about a `lockwatch check --format json` output
   hostile.py big MAX_BYTES OUT        as many crates.io packages as fit in MAX_BYTES, in a
                                       tree of fan-out 8 under app; prints the count
+  hostile.py bombs N MB DIR URL       a sparse registry in DIR (served at URL) with N crates
+                                      whose .crate inflates to MB megabytes each (zeros in
+                                      one file, about 1/1000 of that on the wire), and
+                                      DIR/head.lock adding them all under app
 
 Webhook intake (raw TCP against a running `lockwatch serve` on ADDR = host:port); each
 prints one line of key=value:
@@ -219,6 +223,74 @@ async def intake(addr, scenario):
     print(line)
 
 
+def bomb_crate(name, version, megabytes):
+    """A real .crate (gzipped tar) whose one data file inflates to `megabytes` MB of zeros."""
+    import gzip
+    import io
+    import tarfile
+
+    class Zeros(io.RawIOBase):
+        def __init__(self, n):
+            self.left = n
+
+        def readable(self):
+            return True
+
+        def readinto(self, b):
+            k = min(len(b), self.left)
+            b[:k] = bytes(k)
+            self.left -= k
+            return k
+
+    raw = io.BytesIO()
+    with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as gz:
+        with tarfile.open(fileobj=gz, mode="w") as tar:
+            root = f"{name}-{version}"
+            manifest = f'[package]\nname = "{name}"\nversion = "{version}"\nedition = "2021"\n'.encode()
+            info = tarfile.TarInfo(f"{root}/Cargo.toml")
+            info.size = len(manifest)
+            tar.addfile(info, io.BytesIO(manifest))
+            size = megabytes * 1_000_000
+            info = tarfile.TarInfo(f"{root}/data/blob.bin")
+            info.size = size
+            tar.addfile(info, io.BufferedReader(Zeros(size), buffer_size=1 << 20))
+    return raw.getvalue()
+
+
+def cmd_bombs(n, megabytes, root, url):
+    import json
+    import os
+
+    os.makedirs(f"{root}/index", exist_ok=True)
+    with open(f"{root}/index/config.json", "w") as f:
+        json.dump({"dl": f"{url}/dl/{{crate}}/{{version}}"}, f)
+    packages = [("app", "0.1.0", tuple(f"bomb{i}" for i in range(n)), False)]
+    lines = []
+    for i in range(n):
+        name, version = f"bomb{i}", "1.0.0"
+        blob = bomb_crate(name, version, megabytes)
+        digest = hashlib.sha256(blob).hexdigest()
+        os.makedirs(f"{root}/dl/{name}", exist_ok=True)
+        with open(f"{root}/dl/{name}/{version}", "wb") as f:
+            f.write(blob)
+        os.makedirs(f"{root}/index/bo/mb", exist_ok=True)
+        entry = {"name": name, "vers": version, "deps": [], "cksum": digest,
+                 "features": {}, "yanked": False, "pubtime": "2024-01-01T00:00:00Z"}
+        with open(f"{root}/index/bo/mb/{name}", "w") as f:
+            f.write(json.dumps(entry) + "\n")
+        packages.append((name, version, (), True, digest))
+        lines.append(len(blob))
+    text = HEADER
+    for p in sorted(packages, key=lambda p: p[0]):
+        if p[3]:
+            text += f'\n[[package]]\nname = "{p[0]}"\nversion = "{p[1]}"\nsource = "{CRATES_IO}"\nchecksum = "{p[4]}"\n'
+        else:
+            text += package(*p)
+    with open(f"{root}/head.lock", "w") as f:
+        f.write(text)
+    print(n, sum(lines))
+
+
 def cmd_summary(json_path, err_path):
     """The verdict and the commonest finding codes of a `check --format json` output, or
     the last line of its standard error when there is no JSON."""
@@ -253,6 +325,8 @@ def main():
         cmd_longname(int(args[0]), args[1])
     elif cmd == "big":
         cmd_big(int(args[0]), args[1])
+    elif cmd == "bombs":
+        cmd_bombs(int(args[0]), int(args[1]), args[2], args[3])
     elif cmd == "intake":
         asyncio.run(intake(args[0], args[1]))
     else:

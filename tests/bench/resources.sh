@@ -32,6 +32,7 @@ work=$(mktemp -d)
 server_pid=
 cleanup() {
     if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+    if [ -n "${registry_pid:-}" ]; then kill "$registry_pid" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -45,11 +46,13 @@ read -r big_n big_bytes < <(gen big $((16 * 1024 * 1024 - 4096)) "$work/big.lock
 
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 
-# check LABEL HEAD -> a table row
+# check LABEL HEAD [ARGS...] -> a table row (ARGS default: --offline)
 check() {
     local label=$1 head=$2 code=0
+    shift 2
+    [ $# -gt 0 ] || set -- --offline
     /usr/bin/time -v -o "$work/time" taskset -c 0 "$LOCKWATCH_BIN" check \
-        --base-lock "$work/base.lock" --head-lock "$head" --offline --advisory-db "$DB" \
+        --base-lock "$work/base.lock" --head-lock "$head" "$@" --advisory-db "$DB" \
         --format json >"$work/out.json" 2>"$work/err" || code=$?
     local rss wall verdict
     rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.0f MB", $2 / 1000 }' "$work/time")
@@ -66,6 +69,22 @@ check "chain app -> c0 -> ... -> c9999, all new ($(mib "$(stat -c %s "$work/chai
 check "one new crate with a 40,000-character name" "$work/long.lock"
 check "--head-lock /dev/zero" /dev/zero
 check "$big_n new crates.io packages, $(mib "$big_bytes") (limit 16 MiB)" "$work/big.lock"
+
+# Six new crates that inflate to 500 MB each, fetched from a local sparse registry
+# (python3 -m http.server) as the App fetches from crates.io.
+REG_PORT=$((PORT + 1))
+read -r bombs_n bombs_bytes < <(gen bombs 6 500 "$work/registry" "http://127.0.0.1:$REG_PORT")
+python3 -m http.server --bind 127.0.0.1 "$REG_PORT" --directory "$work/registry" \
+    >"$work/registry.log" 2>&1 &
+registry_pid=$!
+for _ in $(seq 50); do
+    curl -s -o /dev/null "http://127.0.0.1:$REG_PORT/index/config.json" && break
+    sleep 0.1
+done
+check "$bombs_n new crates that inflate to 500 MB each ($(mib "$bombs_bytes") downloaded), fetched" \
+    "$work/registry/head.lock" --index-url "sparse+http://127.0.0.1:$REG_PORT/index/" \
+    --cache-dir "$work/crate-cache"
+kill "$registry_pid" 2>/dev/null || true
 
 hwm() { awk '/VmHWM/ { printf "%.0f MB", $2 / 1024 }' "/proc/$1/status"; }
 healthz() { curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz" | grep -q 200 && echo yes || echo no; }

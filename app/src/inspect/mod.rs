@@ -19,6 +19,7 @@ mod provenance;
 mod runtime_reach;
 mod rust_source;
 mod surface;
+mod test_only;
 mod tree;
 
 use std::io::Read;

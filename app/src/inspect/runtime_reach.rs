@@ -23,7 +23,8 @@
 //!   a process.
 //!
 //! Bounded: only `.rs` files of the library are considered (not `tests/`, `benches/`,
-//! `examples/` or the build script, which is judged at build time); a file is parsed only
+//! `examples/` or the build script, which is judged at build time, and not the crate's own
+//! test code: `#[cfg(test)]` modules and `#[test]` functions, see [`super::test_only`]); a file is parsed only
 //! when its text contains a word one of the rules looks for (a file without one cannot yield a
 //! signal); at most [`InspectLimits::max_library_files`] files and
 //! [`InspectLimits::max_library_bytes`] bytes are parsed per crate. What the budget or a limit
@@ -44,6 +45,7 @@ use super::capabilities::{ScanEnv, scan_file};
 use super::manifest::truncate;
 use super::rust_source::{on_parser_thread, parse_file};
 use super::surface::CapabilityKind;
+use super::test_only;
 
 /// What one piece of library code can do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -265,6 +267,17 @@ pub(crate) fn scan(
             !NOT_LIBRARY.contains(&top)
         })
         .collect();
+    // Out-of-line test modules (`#[cfg(test)] mod tests;`) are not library code either.
+    let test_only: HashSet<String> = candidates
+        .iter()
+        .filter_map(|r| {
+            let text = std::str::from_utf8(r.content.as_deref()?).ok()?;
+            text.contains("test")
+                .then(|| test_only::test_only_files(&r.path, text))
+        })
+        .flatten()
+        .collect();
+    candidates.retain(|r| !test_only::is_in(&r.path, &test_only));
     out.files = candidates.len();
     // `src/` first: that is where a library lives.
     candidates.sort_by_key(|r| (!r.path.starts_with("src/"), r.path.clone()));
@@ -298,8 +311,10 @@ pub(crate) fn scan(
         let path = rec.path.clone();
         let mod_dir = parent(&path).to_owned();
         let scanned = on_parser_thread(|| {
-            parse_file(text, limits.max_rust_tokens)
-                .map(|file| file_signals(&file, &path, &mod_dir, &env))
+            parse_file(text, limits.max_rust_tokens).map(|mut file| {
+                test_only::strip(&mut file);
+                file_signals(&file, &path, &mod_dir, &env)
+            })
         })
         .and_then(|r| r);
         match scanned {
@@ -898,6 +913,50 @@ mod tests {
                 .any(|m| m.kind == ReachKind::CredentialPath && m.file == "src/z.rs"),
             "{r:?}"
         );
+    }
+
+    #[test]
+    fn the_crates_own_test_code_is_not_library_code() {
+        // security-framework 2.11.1 and hf-hub 0.5.0: their unit tests read `PASSWORD` /
+        // `HF_TOKEN` and open sockets; nothing a dependent compiles.
+        let bytes = Krate::new("foo", "1.0.0")
+            .file(
+                "src/lib.rs",
+                "pub fn f() {}\n#[cfg(test)]\nmod helpers;\n#[cfg(test)]\nmod tests {\n    fn creds() { let _ = std::env::var(\"PASSWORD\"); }\n    fn net() { let _ = std::net::TcpStream::connect((\"localhost\", 1)); }\n}\n#[test]\nfn t() { let _ = std::env::var(\"HF_TOKEN\"); }\n",
+            )
+            .file(
+                "src/helpers.rs",
+                "pub fn h() { let _ = std::env::var(\"API_TOKEN\"); let _ = std::net::TcpStream::connect(\"x:1\"); }\n",
+            )
+            .build();
+        let limits = InspectLimits::default();
+        let c = read_archive("foo", "1.0.0", bytes.as_slice(), &limits).unwrap();
+        let r = scan(&c.files, &HashSet::new(), &limits);
+        assert_eq!(r.files, 1, "src/helpers.rs is a test module's file");
+        assert!(r.signals.is_empty(), "{:?}", r.signals);
+
+        // The same code outside the test build is seen.
+        let bytes = Krate::new("foo", "1.0.1")
+            .file(
+                "src/lib.rs",
+                "pub fn f() { let _ = std::env::var(\"PASSWORD\"); let _ = std::net::TcpStream::connect((\"localhost\", 1)); }\n#[cfg(not(test))]\nmod helpers;\n",
+            )
+            .file(
+                "src/helpers.rs",
+                "pub fn h() { let _ = std::env::var(\"API_TOKEN\"); }\n",
+            )
+            .build();
+        let c = read_archive("foo", "1.0.1", bytes.as_slice(), &limits).unwrap();
+        let r = scan(&c.files, &HashSet::new(), &limits);
+        assert_eq!(r.files, 2);
+        let got = kinds(&r);
+        for want in [
+            (ReachKind::SecretVar, "PASSWORD".to_owned()),
+            (ReachKind::SecretVar, "API_TOKEN".to_owned()),
+            (ReachKind::Network, "network".to_owned()),
+        ] {
+            assert!(got.contains(&want), "{want:?} in {got:?}");
+        }
     }
 
     #[test]
