@@ -52,6 +52,7 @@ use syn::visit::{self, Visit};
 use syn::{Expr, Lit, Token, UseTree};
 
 use super::archive::FileRecord;
+use super::credentials;
 use super::inventory::{is_high_entropy, known_compressed};
 use super::launch::{ArgLists, FnKey, Launch, LaunchIndex, fn_key};
 use super::manifest::truncate;
@@ -114,27 +115,19 @@ const CARGO_ENV: &[&str] = &[
     "PATH",
 ];
 const SECRET_ENV_MARKERS: &[&str] = &["TOKEN", "SECRET", "KEY", "PASSWORD", "CREDENTIAL"];
-const CREDENTIAL_LITERALS: &[&str] = &[
-    ".ssh",
-    "id_rsa",
-    "id_ed25519",
-    "id_ecdsa",
-    ".cargo/credentials",
-    ".git-credentials",
-    ".npmrc",
-    ".pypirc",
-    ".netrc",
-    ".gnupg",
-    ".aws/credentials",
-    ".docker/config.json",
-    ".kube/config",
-    ".config/gh",
-    "~/",
-    "GITHUB_TOKEN",
-    "CARGO_REGISTRY_TOKEN",
-    "home_dir()",
-    "dirs::home_dir",
-];
+const CREDENTIAL_LITERALS: &[&str] = &credentials::markers::<19>(&[
+    &[".ssh"],
+    credentials::SSH_KEY_FILES,
+    credentials::TOOL_CREDENTIAL_FILES,
+    &[
+        ".config/gh",
+        "~/",
+        "GITHUB_TOKEN",
+        "CARGO_REGISTRY_TOKEN",
+        "home_dir()",
+        "dirs::home_dir",
+    ],
+]);
 const DECODE_FUNCTIONS: &[&str] = &[
     "decode",
     "from_base64",

@@ -9,6 +9,7 @@
 
 mod archive;
 mod capabilities;
+mod credentials;
 mod delta;
 mod error;
 mod inventory;

@@ -41,6 +41,7 @@ use syn::visit::{self, Visit};
 use super::InspectLimits;
 use super::archive::FileRecord;
 use super::capabilities::{ScanEnv, scan_file};
+use super::credentials;
 use super::manifest::truncate;
 use super::rust_source::{on_parser_thread, parse_file};
 use super::surface::CapabilityKind;
@@ -187,34 +188,25 @@ const SECRET_WORDS: &[&str] = &[
 ];
 
 /// Credential and wallet files (case-sensitive substrings of a string literal).
-const CREDENTIAL_MARKERS: &[&str] = &[
-    ".ssh/",
-    "/.ssh",
-    "id_rsa",
-    "id_ed25519",
-    "id_ecdsa",
-    "id_dsa",
-    ".cargo/credentials",
-    ".git-credentials",
-    ".npmrc",
-    ".pypirc",
-    ".netrc",
-    ".gnupg",
-    ".aws/credentials",
-    ".docker/config.json",
-    ".kube/config",
-    ".config/gh/hosts",
-    "solana/id.json",
-    ".config/solana",
-    "wallet.dat",
-    ".ethereum/keystore",
-    "keystore/UTC--",
-    ".electrum",
-    "exodus.wallet",
-    ".bitcoin/",
-    "Local Storage/leveldb",
-    "Login Data",
-];
+const CREDENTIAL_MARKERS: &[&str] = &credentials::markers::<26>(&[
+    &[".ssh/", "/.ssh"],
+    credentials::SSH_KEY_FILES,
+    &["id_dsa"],
+    credentials::TOOL_CREDENTIAL_FILES,
+    &[
+        ".config/gh/hosts",
+        "solana/id.json",
+        ".config/solana",
+        "wallet.dat",
+        ".ethereum/keystore",
+        "keystore/UTC--",
+        ".electrum",
+        "exodus.wallet",
+        ".bitcoin/",
+        "Local Storage/leveldb",
+        "Login Data",
+    ],
+]);
 
 /// Paste, file-drop and webhook services (lower-case substrings of a string literal).
 const EXFIL_HOSTS: &[&str] = &[
