@@ -1,6 +1,7 @@
 //! Shared HTTP set-up.
 
 use std::sync::Once;
+use std::time::Duration;
 
 /// rustls needs a process-wide crypto provider; lockwatch uses ring (no C toolchain needed).
 pub fn install_crypto_provider() {
@@ -16,4 +17,20 @@ pub fn user_agent() -> String {
         "lockwatch/{} (+https://github.com/lockwatch/lockwatch)",
         env!("CARGO_PKG_VERSION")
     )
+}
+
+/// The client of the registry fetchers: it follows no redirect itself (a caller that
+/// follows one checks the target's host first), ignores proxy settings from the
+/// environment, and gives up connecting after `connect_timeout`.
+pub fn registry_client(
+    user_agent: &str,
+    connect_timeout: Duration,
+) -> reqwest::Result<reqwest::Client> {
+    install_crypto_provider();
+    reqwest::Client::builder()
+        .user_agent(user_agent)
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(connect_timeout)
+        .no_proxy()
+        .build()
 }

@@ -149,13 +149,7 @@ impl RegistryClient {
                 "max_concurrency must be at least 1".into(),
             ));
         }
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .user_agent(cfg.user_agent.clone())
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(cfg.timeout)
-            .no_proxy()
-            .build()
+        let http = crate::http::registry_client(&cfg.user_agent, cfg.timeout)
             .map_err(|e| FetchError::InvalidConfig(format!("cannot build HTTP client: {e}")))?;
         let mut allowed: HashSet<String> = std::iter::once(&cfg.index_url)
             .chain(cfg.extra.iter().map(|(_, u)| u))

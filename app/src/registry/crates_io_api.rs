@@ -349,13 +349,7 @@ struct RawUser {
 
 impl CratesIoApi {
     pub fn new(cfg: CratesIoApiConfig) -> Result<Self, String> {
-        crate::http::install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .user_agent(cfg.user_agent.clone())
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(cfg.timeout)
-            .no_proxy()
-            .build()
+        let http = crate::http::registry_client(&cfg.user_agent, cfg.timeout)
             .map_err(|e| format!("cannot build the crates.io API client: {e}"))?;
         Ok(CratesIoApi {
             inner: Arc::new(Inner {
