@@ -56,6 +56,7 @@ use super::credentials;
 use super::inventory::{is_high_entropy, known_compressed};
 use super::launch::{ArgLists, FnKey, Launch, LaunchIndex, fn_key};
 use super::manifest::truncate;
+use super::rust_source::macro_name;
 use super::surface::{Capability, CapabilityKind};
 
 /// HTTP client crates: calling into one from build-time code is network access (and one as a
@@ -1296,12 +1297,7 @@ impl<'ast> Visit<'ast> for Scanner<'_, '_> {
     }
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-        let name = mac
-            .path
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default();
+        let name = macro_name(mac);
         if self.on_builtin_macro(mac, &name) {
             return;
         }
