@@ -52,10 +52,10 @@ use syn::visit::{self, Visit};
 use syn::{Expr, Lit, Token, UseTree};
 
 use super::archive::FileRecord;
-use super::credentials;
 use super::inventory::{is_high_entropy, known_compressed};
 use super::launch::{ArgLists, FnKey, Launch, LaunchIndex, fn_key};
 use super::manifest::truncate;
+use super::markers;
 use super::rust_source::macro_name;
 use super::surface::{Capability, CapabilityKind};
 
@@ -116,10 +116,10 @@ const CARGO_ENV: &[&str] = &[
     "PATH",
 ];
 const SECRET_ENV_MARKERS: &[&str] = &["TOKEN", "SECRET", "KEY", "PASSWORD", "CREDENTIAL"];
-const CREDENTIAL_LITERALS: &[&str] = &credentials::markers::<19>(&[
+const CREDENTIAL_LITERALS: &[&str] = &markers::joined::<19>(&[
     &[".ssh"],
-    credentials::SSH_KEY_FILES,
-    credentials::TOOL_CREDENTIAL_FILES,
+    markers::SSH_KEY_FILES,
+    markers::TOOL_CREDENTIAL_FILES,
     &[
         ".config/gh",
         "~/",
@@ -617,15 +617,7 @@ impl Scanner<'_, '_> {
             .entry((at.line, at.column))
             .or_insert_with(|| vec![Vec::new()]);
         // Every combination of this part (earlier in the chain) and what follows it.
-        let combined: ArgLists = part
-            .iter()
-            .flat_map(|p| lists.iter().map(move |l| [p.clone(), l.clone()].concat()))
-            .collect();
-        *lists = if combined.len() > 16 {
-            vec![vec![None]]
-        } else {
-            combined
-        };
+        *lists = followed_by(&part, lists);
     }
 
     fn is_command_new(&self, call: &syn::ExprCall) -> bool {
@@ -682,28 +674,14 @@ impl Scanner<'_, '_> {
                 continue;
             }
             let part = self.arg_part(call);
-            lists = lists
-                .iter()
-                .flat_map(|l| part.iter().map(move |p| [l.clone(), p.clone()].concat()))
-                .collect();
-            if lists.len() > 16 {
-                lists = vec![vec![None]];
-            }
+            lists = followed_by(&lists, &part);
         }
         let at = root.span().start();
         let known = self
             .chain_args
             .entry((at.line, at.column))
             .or_insert_with(|| vec![Vec::new()]);
-        let combined: ArgLists = known
-            .iter()
-            .flat_map(|k| lists.iter().map(move |l| [k.clone(), l.clone()].concat()))
-            .collect();
-        *known = if combined.len() > 16 {
-            vec![vec![None]]
-        } else {
-            combined
-        };
+        *known = followed_by(known, &lists);
     }
 
     fn on_fn_body(&mut self, block: &syn::Block, visit_rest: impl FnOnce(&mut Self)) {
@@ -1310,6 +1288,20 @@ impl<'ast> Visit<'ast> for Scanner<'_, '_> {
             }
             _ => self.scan_tokens(mac.tokens.clone()),
         }
+    }
+}
+
+/// Every argument list of `firsts` followed by every one of `seconds`: the lists a chain of
+/// `arg`/`args` calls may pass. More than 16 are one list of an unknown argument.
+fn followed_by(firsts: &ArgLists, seconds: &ArgLists) -> ArgLists {
+    let combined: ArgLists = firsts
+        .iter()
+        .flat_map(|f| seconds.iter().map(move |s| [f.clone(), s.clone()].concat()))
+        .collect();
+    if combined.len() > 16 {
+        vec![vec![None]]
+    } else {
+        combined
     }
 }
 

@@ -1,8 +1,10 @@
-//! The credential files both source scanners look for in string literals: the build-script
-//! scanner ([`super::capabilities`]) and the run-time scanner ([`super::runtime_reach`]).
+//! Word lists both source scanners use, the build-script scanner ([`super::capabilities`])
+//! and the run-time scanner ([`super::runtime_reach`]): the credential files they look for
+//! in string literals, and [`joined`] to make a scanner's list of these shared parts and its
+//! own extras.
 //!
-//! Each scanner keeps its own list, made of these shared parts and its own extras, in the
-//! order it tries them: the first marker a literal contains is the one its evidence names.
+//! A scanner's list keeps the order in which it tries its markers: the first marker a
+//! literal contains is the one its evidence names.
 
 /// SSH private key file names.
 pub(super) const SSH_KEY_FILES: &[&str] = &["id_rsa", "id_ed25519", "id_ecdsa"];
@@ -20,22 +22,22 @@ pub(super) const TOOL_CREDENTIAL_FILES: &[&str] = &[
     ".kube/config",
 ];
 
-/// The markers of `parts`, one part after the other, in order. `N` is their total count;
-/// a wrong `N` fails the build (the constant that calls this is evaluated at compile time).
-pub(super) const fn markers<const N: usize>(parts: &[&[&'static str]]) -> [&'static str; N] {
+/// The words of `parts`, one part after the other, in order. `N` is their total count; a
+/// wrong `N` fails the build (the constant that calls this is evaluated at compile time).
+pub(super) const fn joined<const N: usize>(parts: &[&[&'static str]]) -> [&'static str; N] {
     let mut out = [""; N];
     let mut filled = 0;
     let mut part = 0;
     while part < parts.len() {
         let mut i = 0;
         while i < parts[part].len() {
-            assert!(filled < N, "more credential markers than N");
+            assert!(filled < N, "more words than N");
             out[filled] = parts[part][i];
             filled += 1;
             i += 1;
         }
         part += 1;
     }
-    assert!(filled == N, "fewer credential markers than N");
+    assert!(filled == N, "fewer words than N");
     out
 }

@@ -9,13 +9,13 @@
 
 mod archive;
 mod capabilities;
-mod credentials;
 mod delta;
 mod error;
 mod inventory;
 mod launch;
 mod limits;
 mod manifest;
+mod markers;
 mod provenance;
 mod runtime_reach;
 mod rust_source;

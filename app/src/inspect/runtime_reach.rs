@@ -40,9 +40,9 @@ use syn::visit::{self, Visit};
 
 use super::InspectLimits;
 use super::archive::FileRecord;
-use super::capabilities::{ScanEnv, scan_file};
-use super::credentials;
+use super::capabilities::{HTTP_CRATES, ScanEnv, scan_file};
 use super::manifest::truncate;
+use super::markers;
 use super::rust_source::{on_parser_thread, parse_file};
 use super::surface::CapabilityKind;
 
@@ -142,22 +142,13 @@ const NOT_LIBRARY: &[&str] = &["tests", "benches", "examples"];
 /// Names that must appear *as a path segment* (`net::`, `{net,`, `net}`, `net;`, `net as`) for
 /// the network and process rules to fire in a file: the scanner resolves paths through the
 /// file's own `use` declarations and full paths, which always spell them so.
-const PATH_WORDS: &[&str] = &[
+const PATH_WORDS: &[&str] = &markers::joined::<12>(&[
     // network: std::net, HTTP client crates
-    "net",
-    "reqwest",
-    "ureq",
-    "curl",
-    "hyper",
-    "attohttpc",
-    "minreq",
-    "isahc",
-    "surf",
+    &["net"],
+    HTTP_CRATES,
     // process
-    "process",
-    "libc",
-    "nix",
-];
+    &["process", "libc", "nix"],
+]);
 
 /// Substrings that make a file worth parsing: encoded URLs (base64 of `http` at each
 /// alignment, hex, reversed, byte arrays).
@@ -188,11 +179,11 @@ const SECRET_WORDS: &[&str] = &[
 ];
 
 /// Credential and wallet files (case-sensitive substrings of a string literal).
-const CREDENTIAL_MARKERS: &[&str] = &credentials::markers::<26>(&[
+const CREDENTIAL_MARKERS: &[&str] = &markers::joined::<26>(&[
     &[".ssh/", "/.ssh"],
-    credentials::SSH_KEY_FILES,
+    markers::SSH_KEY_FILES,
     &["id_dsa"],
-    credentials::TOOL_CREDENTIAL_FILES,
+    markers::TOOL_CREDENTIAL_FILES,
     &[
         ".config/gh/hosts",
         "solana/id.json",
