@@ -34,3 +34,12 @@ pub fn registry_client(
         .no_proxy()
         .build()
 }
+
+/// The delay of a `Retry-After` header given in seconds (its HTTP-date form is not read).
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
