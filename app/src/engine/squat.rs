@@ -89,6 +89,41 @@ fn registry_evidence(facts: Option<&CrateFacts>, name: &str, version: Option<&st
     }
 }
 
+/// A looked-up repository as evidence shows it: `` `URL` ``, `none declared`, or
+/// `unknown (why)`.
+pub(super) fn repository_text(repository: &Result<Option<String>, String>) -> String {
+    match repository {
+        Ok(Some(r)) => format!("`{r}`"),
+        Ok(None) => "none declared".to_owned(),
+        Err(why) => format!("unknown ({why})"),
+    }
+}
+
+/// Does a looked-up repository have the key `own` (see [`repository_key`])?
+pub(super) fn same_repository(
+    own: Option<&String>,
+    theirs: &Result<Option<String>, String>,
+) -> bool {
+    match (own, theirs) {
+        (Some(a), Ok(Some(b))) => repository_key(b).as_ref() == Some(a),
+        _ => false,
+    }
+}
+
+/// The evidence line that sets the repository `name` declares (`own`) beside the one of
+/// `other` (`theirs`, from [`repository_text`]).
+pub(super) fn repositories_note(
+    name: &str,
+    own: Option<&str>,
+    other: &str,
+    theirs: &str,
+) -> String {
+    format!(
+        "repository of `{name}`: {}; of `{other}`: {theirs}",
+        own.map_or("none declared".to_owned(), |r| format!("`{r}`"))
+    )
+}
+
 /// `https://github.com/Owner/Repo.git/tree/main/x` → `github.com/owner/repo`: host and the
 /// first two path segments, lowercased, without scheme, `www.`, `.git` or trailing parts.
 pub fn repository_key(url: &str) -> Option<String> {
@@ -249,15 +284,8 @@ fn judge(
             .and_then(|f| f.repositories.get(&h.target))
             .cloned()
             .unwrap_or_else(|| Err("not looked up".to_owned()));
-        let same = match (&own, &theirs) {
-            (Some(a), Ok(Some(b))) => repository_key(b).as_ref() == Some(a),
-            _ => false,
-        };
-        let theirs_text = match &theirs {
-            Ok(Some(r)) => format!("`{r}`"),
-            Ok(None) => "none declared".to_owned(),
-            Err(why) => format!("unknown ({why})"),
-        };
+        let same = same_repository(own.as_ref(), &theirs);
+        let theirs_text = repository_text(&theirs);
         if same {
             evidence.push(note(format!(
                 "`{name}` declares the same repository as `{}`: {theirs_text}",
@@ -265,12 +293,11 @@ fn judge(
             )));
             siblings.push(h.target.clone());
         } else {
-            evidence.push(note(format!(
-                "repository of `{name}`: {}; of `{}`: {theirs_text}",
-                repository
-                    .as_deref()
-                    .map_or("none declared".to_owned(), |r| format!("`{r}`")),
-                h.target
+            evidence.push(note(repositories_note(
+                name,
+                repository.as_deref(),
+                &h.target,
+                &theirs_text,
             )));
             others.push(h.target.clone());
         }
