@@ -19,7 +19,7 @@
 
 use super::facts::{CrateFacts, ReleaseHistory};
 use super::squat::{
-    FEW_RELEASES, FEW_RELEASES_DAYS, YOUNG_DAYS, new_crate_names, repositories_note,
+    FEW_RELEASES, FEW_RELEASES_DAYS, YOUNG_DAYS, looks_like, new_crate_names, repositories_note,
     repository_key, repository_text, same_repository,
 };
 use crate::finding::{Code, Evidence, Finding};
@@ -215,17 +215,16 @@ pub fn lookalike_findings(
             "names derived from `{name}` and looked up in the registry index: {}",
             checked.join(", ")
         )));
-        let shown: Vec<String> = targets.iter().map(|t| format!("`{t}`")).collect();
-        out.push(Finding::new(
-            Code::Typosquat,
-            format!(
-                "new crate `{name}` looks like {}, an established crate that is older and declares another repository",
-                shown.join(", ")
-            ),
-        )
-        .krate(name.clone(), version)
-        .at(path, change.and_then(Change::line))
-        .evidence(evidence));
+        out.push(
+            looks_like(
+                name,
+                &targets,
+                ", an established crate that is older and declares another repository",
+            )
+            .krate(name.clone(), version)
+            .at(path, change.and_then(Change::line))
+            .evidence(evidence),
+        );
     }
 }
 

@@ -211,17 +211,10 @@ pub fn typosquat_findings(
         if let Some(path_in) = change.map(pulled_in).filter(|p| !p.is_empty()) {
             evidence.push(note(format!("pulled in by {}", path_in.join(" -> "))));
         }
-        let names: Vec<String> = targets.iter().map(|t| format!("`{t}`")).collect();
-        let mut f = Finding::new(
-            Code::Typosquat,
-            format!(
-                "new crate `{name}` looks like {}{summary}",
-                names.join(", ")
-            ),
-        )
-        .krate(name.clone(), version)
-        .at(path, change.and_then(Change::line))
-        .evidence(evidence);
+        let mut f = looks_like(&name, &targets, &summary)
+            .krate(name.clone(), version)
+            .at(path, change.and_then(Change::line))
+            .evidence(evidence);
         if level < Level::Deny {
             f.level = policy.level_of(Code::Typosquat).min(level);
             f.policy_note = Some(
@@ -230,6 +223,16 @@ pub fn typosquat_findings(
         }
         out.push(f);
     }
+}
+
+/// The finding that new crate `name` looks like the crates `targets`; `rest` ends the
+/// sentence (what the registry showed of them).
+pub(super) fn looks_like(name: &str, targets: &[String], rest: &str) -> Finding {
+    let shown: Vec<String> = targets.iter().map(|t| format!("`{t}`")).collect();
+    Finding::new(
+        Code::Typosquat,
+        format!("new crate `{name}` looks like {}{rest}", shown.join(", ")),
+    )
 }
 
 fn note(text: String) -> Evidence {
