@@ -45,6 +45,14 @@ fn sha_at<'a>(v: &'a Value, ptr: &str) -> anyhow::Result<&'a str> {
         .with_context(|| format!("the event payload has no commit SHA at {ptr}"))
 }
 
+/// The revision an input gives, else the commit SHA at `ptr` in the event payload.
+fn given_or_sha_at(given: &Option<String>, v: &Value, ptr: &str) -> anyhow::Result<String> {
+    match given {
+        Some(rev) => Ok(rev.clone()),
+        None => Ok(sha_at(v, ptr)?.to_string()),
+    }
+}
+
 /// Decide what to review.
 pub fn target(env: &ActionEnv, inputs: &Inputs) -> anyhow::Result<Target> {
     let head_default = || {
@@ -62,14 +70,8 @@ pub fn target(env: &ActionEnv, inputs: &Inputs) -> anyhow::Result<Target> {
                 .or_else(|| v.get("number"))
                 .and_then(Value::as_u64)
                 .context("the event payload has no pull request number")?;
-            let base = match &inputs.base {
-                Some(b) => b.clone(),
-                None => sha_at(&v, "/pull_request/base/sha")?.to_string(),
-            };
-            let head = match &inputs.head {
-                Some(h) => h.clone(),
-                None => sha_at(&v, "/pull_request/head/sha")?.to_string(),
-            };
+            let base = given_or_sha_at(&inputs.base, &v, "/pull_request/base/sha")?;
+            let head = given_or_sha_at(&inputs.head, &v, "/pull_request/head/sha")?;
             let head_repo = v
                 .pointer("/pull_request/head/repo/full_name")
                 .and_then(Value::as_str);
@@ -92,14 +94,8 @@ pub fn target(env: &ActionEnv, inputs: &Inputs) -> anyhow::Result<Target> {
         }
         "merge_group" => {
             let v = read_payload(env)?;
-            let base = match &inputs.base {
-                Some(b) => b.clone(),
-                None => sha_at(&v, "/merge_group/base_sha")?.to_string(),
-            };
-            let head = match &inputs.head {
-                Some(h) => h.clone(),
-                None => sha_at(&v, "/merge_group/head_sha")?.to_string(),
-            };
+            let base = given_or_sha_at(&inputs.base, &v, "/merge_group/base_sha")?;
+            let head = given_or_sha_at(&inputs.head, &v, "/merge_group/head_sha")?;
             Ok(Target::MergeGroup { base, head })
         }
         "push" | "schedule" | "workflow_dispatch" => Ok(match &inputs.base {

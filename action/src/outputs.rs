@@ -47,13 +47,19 @@ pub fn write_outputs(path: &Path, outputs: &[(&str, String)]) -> anyhow::Result<
         };
         text.push_str(&chunk);
     }
-    let mut f = std::fs::OpenOptions::new()
+    let mut f = open_to_append(path, "GITHUB_OUTPUT")?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// Open a file GitHub gives the step to append to (`GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`,
+/// named by `variable` in the error), creating it when it does not exist yet.
+pub(crate) fn open_to_append(path: &Path, variable: &str) -> anyhow::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
         .append(true)
         .create(true)
         .open(path)
-        .map_err(|e| anyhow::anyhow!("cannot open GITHUB_OUTPUT {}: {e}", path.display()))?;
-    f.write_all(text.as_bytes())?;
-    Ok(())
+        .map_err(|e| anyhow::anyhow!("cannot open {variable} {}: {e}", path.display()))
 }
 
 #[cfg(test)]

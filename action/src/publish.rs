@@ -108,11 +108,7 @@ pub async fn comment(
 
 /// Append the report to the job summary file.
 pub fn append_summary(path: &Path, markdown: &str) -> anyhow::Result<()> {
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(|e| anyhow::anyhow!("cannot open GITHUB_STEP_SUMMARY {}: {e}", path.display()))?;
+    let mut f = crate::outputs::open_to_append(path, "GITHUB_STEP_SUMMARY")?;
     f.write_all(markdown.as_bytes())?;
     if !markdown.ends_with('\n') {
         f.write_all(b"\n")?;

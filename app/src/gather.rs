@@ -636,18 +636,8 @@ impl Gatherer {
     }
 
     fn store_analysis(&self, key: &str, surface: &CrateSurface) {
-        let Some(path) = self.analysis_path(key) else {
-            return;
-        };
-        let Some(dir) = path.parent() else { return };
-        if std::fs::create_dir_all(dir).is_err() {
-            return;
-        }
-        if let Ok(json) = serde_json::to_vec(surface) {
-            let tmp = dir.join(format!(".{key}.{}.tmp", std::process::id()));
-            if std::fs::write(&tmp, json).is_ok() {
-                let _ = std::fs::rename(&tmp, &path);
-            }
+        if let Some(path) = self.analysis_path(key) {
+            crate::registry::store_json(&path, key, surface);
         }
     }
 }

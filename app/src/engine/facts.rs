@@ -221,24 +221,22 @@ fn judge_facts(
         }
         return;
     };
-    if let Some((lock, index)) = &vf.index_checksum_mismatch {
-        out.push(at(Finding::new(
-            Code::ChecksumMismatch,
-            format!(
-                "the lock file says `{}` {version} has checksum {lock}, but the registry index says {index}: the lock entry does not describe what the registry published; it was not inspected",
-                c.name
-            ),
-        )));
-        return;
-    }
-    if let Some((expected, actual)) = &vf.checksum_mismatch {
-        out.push(at(Finding::new(
-            Code::ChecksumMismatch,
+    // The index's checksum first: when it differs from the lock's, nothing was downloaded.
+    let checksum_mismatch = if let Some((lock, index)) = &vf.index_checksum_mismatch {
+        Some(format!(
+            "the lock file says `{}` {version} has checksum {lock}, but the registry index says {index}: the lock entry does not describe what the registry published; it was not inspected",
+            c.name
+        ))
+    } else {
+        vf.checksum_mismatch.as_ref().map(|(expected, actual)| {
             format!(
                 "the downloaded `{}` {version} has SHA-256 {actual}, but the lock file says {expected}; it was not inspected",
                 c.name
-            ),
-        )));
+            )
+        })
+    };
+    if let Some(message) = checksum_mismatch {
+        out.push(at(Finding::new(Code::ChecksumMismatch, message)));
         return;
     }
     if let Some(reason) = &vf.index_error {

@@ -18,7 +18,10 @@
 //! evidence says the imitated crate is not in the lock file and how the name was derived.
 
 use super::facts::{CrateFacts, ReleaseHistory};
-use super::squat::{FEW_RELEASES, FEW_RELEASES_DAYS, YOUNG_DAYS, new_crate_names, repository_key};
+use super::squat::{
+    FEW_RELEASES, FEW_RELEASES_DAYS, YOUNG_DAYS, looks_like, new_crate_names, repositories_note,
+    repository_key, repository_text, same_repository,
+};
 use crate::finding::{Code, Evidence, Finding};
 use crate::lockfile::{Change, ChangeKind, ParsedLock};
 
@@ -177,18 +180,10 @@ pub fn lookalike_findings(
             if !is_established_before(&target.history, &look.history, facts.now) {
                 continue;
             }
-            let sibling = match (&own_key, &target.repository) {
-                (Some(a), Ok(Some(b))) => repository_key(b).as_ref() == Some(a),
-                _ => false,
-            };
-            if sibling {
+            if same_repository(own_key.as_ref(), &target.repository) {
                 continue;
             }
-            let theirs = match &target.repository {
-                Ok(Some(r)) => format!("`{r}`"),
-                Ok(None) => "none declared".to_owned(),
-                Err(why) => format!("unknown ({why})"),
-            };
+            let theirs = repository_text(&target.repository);
             let where_ = if in_lock(&cand.name) {
                 "in this lock file"
             } else {
@@ -200,12 +195,11 @@ pub fn lookalike_findings(
                 cand.how,
                 history_text(&target.history, facts.now)
             )));
-            evidence.push(note(format!(
-                "repository of `{name}`: {}; of `{}`: {theirs}",
-                own_repo
-                    .as_deref()
-                    .map_or("none declared".to_owned(), |r| format!("`{r}`")),
-                cand.name
+            evidence.push(note(repositories_note(
+                name,
+                own_repo.as_deref(),
+                &cand.name,
+                &theirs,
             )));
             targets.push(cand.name.clone());
         }
@@ -221,17 +215,16 @@ pub fn lookalike_findings(
             "names derived from `{name}` and looked up in the registry index: {}",
             checked.join(", ")
         )));
-        let shown: Vec<String> = targets.iter().map(|t| format!("`{t}`")).collect();
-        out.push(Finding::new(
-            Code::Typosquat,
-            format!(
-                "new crate `{name}` looks like {}, an established crate that is older and declares another repository",
-                shown.join(", ")
-            ),
-        )
-        .krate(name.clone(), version)
-        .at(path, change.and_then(Change::line))
-        .evidence(evidence));
+        out.push(
+            looks_like(
+                name,
+                &targets,
+                ", an established crate that is older and declares another repository",
+            )
+            .krate(name.clone(), version)
+            .at(path, change.and_then(Change::line))
+            .evidence(evidence),
+        );
     }
 }
 

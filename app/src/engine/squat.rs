@@ -89,6 +89,41 @@ fn registry_evidence(facts: Option<&CrateFacts>, name: &str, version: Option<&st
     }
 }
 
+/// A looked-up repository as evidence shows it: `` `URL` ``, `none declared`, or
+/// `unknown (why)`.
+pub(super) fn repository_text(repository: &Result<Option<String>, String>) -> String {
+    match repository {
+        Ok(Some(r)) => format!("`{r}`"),
+        Ok(None) => "none declared".to_owned(),
+        Err(why) => format!("unknown ({why})"),
+    }
+}
+
+/// Does a looked-up repository have the key `own` (see [`repository_key`])?
+pub(super) fn same_repository(
+    own: Option<&String>,
+    theirs: &Result<Option<String>, String>,
+) -> bool {
+    match (own, theirs) {
+        (Some(a), Ok(Some(b))) => repository_key(b).as_ref() == Some(a),
+        _ => false,
+    }
+}
+
+/// The evidence line that sets the repository `name` declares (`own`) beside the one of
+/// `other` (`theirs`, from [`repository_text`]).
+pub(super) fn repositories_note(
+    name: &str,
+    own: Option<&str>,
+    other: &str,
+    theirs: &str,
+) -> String {
+    format!(
+        "repository of `{name}`: {}; of `{other}`: {theirs}",
+        own.map_or("none declared".to_owned(), |r| format!("`{r}`"))
+    )
+}
+
 /// `https://github.com/Owner/Repo.git/tree/main/x` → `github.com/owner/repo`: host and the
 /// first two path segments, lowercased, without scheme, `www.`, `.git` or trailing parts.
 pub fn repository_key(url: &str) -> Option<String> {
@@ -176,17 +211,10 @@ pub fn typosquat_findings(
         if let Some(path_in) = change.map(pulled_in).filter(|p| !p.is_empty()) {
             evidence.push(note(format!("pulled in by {}", path_in.join(" -> "))));
         }
-        let names: Vec<String> = targets.iter().map(|t| format!("`{t}`")).collect();
-        let mut f = Finding::new(
-            Code::Typosquat,
-            format!(
-                "new crate `{name}` looks like {}{summary}",
-                names.join(", ")
-            ),
-        )
-        .krate(name.clone(), version)
-        .at(path, change.and_then(Change::line))
-        .evidence(evidence);
+        let mut f = looks_like(&name, &targets, &summary)
+            .krate(name.clone(), version)
+            .at(path, change.and_then(Change::line))
+            .evidence(evidence);
         if level < Level::Deny {
             f.level = policy.level_of(Code::Typosquat).min(level);
             f.policy_note = Some(
@@ -195,6 +223,16 @@ pub fn typosquat_findings(
         }
         out.push(f);
     }
+}
+
+/// The finding that new crate `name` looks like the crates `targets`; `rest` ends the
+/// sentence (what the registry showed of them).
+pub(super) fn looks_like(name: &str, targets: &[String], rest: &str) -> Finding {
+    let shown: Vec<String> = targets.iter().map(|t| format!("`{t}`")).collect();
+    Finding::new(
+        Code::Typosquat,
+        format!("new crate `{name}` looks like {}{rest}", shown.join(", ")),
+    )
 }
 
 fn note(text: String) -> Evidence {
@@ -249,15 +287,8 @@ fn judge(
             .and_then(|f| f.repositories.get(&h.target))
             .cloned()
             .unwrap_or_else(|| Err("not looked up".to_owned()));
-        let same = match (&own, &theirs) {
-            (Some(a), Ok(Some(b))) => repository_key(b).as_ref() == Some(a),
-            _ => false,
-        };
-        let theirs_text = match &theirs {
-            Ok(Some(r)) => format!("`{r}`"),
-            Ok(None) => "none declared".to_owned(),
-            Err(why) => format!("unknown ({why})"),
-        };
+        let same = same_repository(own.as_ref(), &theirs);
+        let theirs_text = repository_text(&theirs);
         if same {
             evidence.push(note(format!(
                 "`{name}` declares the same repository as `{}`: {theirs_text}",
@@ -265,12 +296,11 @@ fn judge(
             )));
             siblings.push(h.target.clone());
         } else {
-            evidence.push(note(format!(
-                "repository of `{name}`: {}; of `{}`: {theirs_text}",
-                repository
-                    .as_deref()
-                    .map_or("none declared".to_owned(), |r| format!("`{r}`")),
-                h.target
+            evidence.push(note(repositories_note(
+                name,
+                repository.as_deref(),
+                &h.target,
+                &theirs_text,
             )));
             others.push(h.target.clone());
         }

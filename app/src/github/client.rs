@@ -312,7 +312,14 @@ impl GitHubApp {
                 tokio::time::sleep(wait).await;
             }
             let result = self
-                .send_once(&method, path, &bearer, body, accept, &what)
+                .send_once(Outgoing {
+                    method: &method,
+                    path,
+                    bearer: &bearer,
+                    body,
+                    accept,
+                    what: &what,
+                })
                 .await;
             if let (Auth::Installation(id), Some(budget), Ok(r)) = (auth, &self.budget, &result)
                 && let (Some(remaining), Some(reset_at)) = (
@@ -355,26 +362,8 @@ impl GitHubApp {
         }
     }
 
-    async fn send_once(
-        &self,
-        method: &Method,
-        path: &str,
-        bearer: &SecretString,
-        body: Option<&serde_json::Value>,
-        accept: &str,
-        what: &str,
-    ) -> Result<ApiResponse, GitHubError> {
-        let result = exchange(
-            &self.octo,
-            self.timeout,
-            method,
-            path,
-            bearer,
-            body,
-            accept,
-            what,
-        )
-        .await;
+    async fn send_once(&self, request: Outgoing<'_>) -> Result<ApiResponse, GitHubError> {
+        let result = exchange(&self.octo, self.timeout, request).await;
         if let Some(obs) = &self.observer {
             match &result {
                 Ok(r) => obs.api_call(r.status, header_i64(&r.headers, "x-ratelimit-remaining")),
@@ -395,19 +384,33 @@ fn octocrab_for(base: &str, timeout: Duration) -> Result<Octocrab, GitHubError> 
         .map_err(|e| GitHubError::Credentials(format!("cannot build the client: {e}")))
 }
 
+/// One attempt of a request, as [`GitHubApp::send`] makes it.
+#[derive(Clone, Copy)]
+struct Outgoing<'a> {
+    method: &'a Method,
+    path: &'a str,
+    bearer: &'a SecretString,
+    body: Option<&'a serde_json::Value>,
+    accept: &'a str,
+    /// The request for messages: method and path without the query.
+    what: &'a str,
+}
+
 /// One request with a bearer credential and a timeout; the answer's body is read in full
 /// (capped). Shared by the App's installation client and the Action's token client.
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn exchange(
+async fn exchange(
     octo: &Octocrab,
     timeout: Duration,
-    method: &Method,
-    path: &str,
-    bearer: &SecretString,
-    body: Option<&serde_json::Value>,
-    accept: &str,
-    what: &str,
+    request: Outgoing<'_>,
 ) -> Result<ApiResponse, GitHubError> {
+    let Outgoing {
+        method,
+        path,
+        bearer,
+        body,
+        accept,
+        what,
+    } = request;
     let transport = |message: String| GitHubError::Transport {
         what: what.to_string(),
         message,

@@ -55,6 +55,8 @@ use super::archive::FileRecord;
 use super::inventory::{is_high_entropy, known_compressed};
 use super::launch::{ArgLists, FnKey, Launch, LaunchIndex, fn_key};
 use super::manifest::truncate;
+use super::markers;
+use super::rust_source::macro_name;
 use super::surface::{Capability, CapabilityKind};
 
 /// HTTP client crates: calling into one from build-time code is network access (and one as a
@@ -114,27 +116,19 @@ const CARGO_ENV: &[&str] = &[
     "PATH",
 ];
 const SECRET_ENV_MARKERS: &[&str] = &["TOKEN", "SECRET", "KEY", "PASSWORD", "CREDENTIAL"];
-const CREDENTIAL_LITERALS: &[&str] = &[
-    ".ssh",
-    "id_rsa",
-    "id_ed25519",
-    "id_ecdsa",
-    ".cargo/credentials",
-    ".git-credentials",
-    ".npmrc",
-    ".pypirc",
-    ".netrc",
-    ".gnupg",
-    ".aws/credentials",
-    ".docker/config.json",
-    ".kube/config",
-    ".config/gh",
-    "~/",
-    "GITHUB_TOKEN",
-    "CARGO_REGISTRY_TOKEN",
-    "home_dir()",
-    "dirs::home_dir",
-];
+const CREDENTIAL_LITERALS: &[&str] = &markers::joined::<19>(&[
+    &[".ssh"],
+    markers::SSH_KEY_FILES,
+    markers::TOOL_CREDENTIAL_FILES,
+    &[
+        ".config/gh",
+        "~/",
+        "GITHUB_TOKEN",
+        "CARGO_REGISTRY_TOKEN",
+        "home_dir()",
+        "dirs::home_dir",
+    ],
+]);
 const DECODE_FUNCTIONS: &[&str] = &[
     "decode",
     "from_base64",
@@ -623,15 +617,7 @@ impl Scanner<'_, '_> {
             .entry((at.line, at.column))
             .or_insert_with(|| vec![Vec::new()]);
         // Every combination of this part (earlier in the chain) and what follows it.
-        let combined: ArgLists = part
-            .iter()
-            .flat_map(|p| lists.iter().map(move |l| [p.clone(), l.clone()].concat()))
-            .collect();
-        *lists = if combined.len() > 16 {
-            vec![vec![None]]
-        } else {
-            combined
-        };
+        *lists = followed_by(&part, lists);
     }
 
     fn is_command_new(&self, call: &syn::ExprCall) -> bool {
@@ -688,28 +674,14 @@ impl Scanner<'_, '_> {
                 continue;
             }
             let part = self.arg_part(call);
-            lists = lists
-                .iter()
-                .flat_map(|l| part.iter().map(move |p| [l.clone(), p.clone()].concat()))
-                .collect();
-            if lists.len() > 16 {
-                lists = vec![vec![None]];
-            }
+            lists = followed_by(&lists, &part);
         }
         let at = root.span().start();
         let known = self
             .chain_args
             .entry((at.line, at.column))
             .or_insert_with(|| vec![Vec::new()]);
-        let combined: ArgLists = known
-            .iter()
-            .flat_map(|k| lists.iter().map(move |l| [k.clone(), l.clone()].concat()))
-            .collect();
-        *known = if combined.len() > 16 {
-            vec![vec![None]]
-        } else {
-            combined
-        };
+        *known = followed_by(known, &lists);
     }
 
     fn on_fn_body(&mut self, block: &syn::Block, visit_rest: impl FnOnce(&mut Self)) {
@@ -1303,12 +1275,7 @@ impl<'ast> Visit<'ast> for Scanner<'_, '_> {
     }
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-        let name = mac
-            .path
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default();
+        let name = macro_name(mac);
         if self.on_builtin_macro(mac, &name) {
             return;
         }
@@ -1321,6 +1288,20 @@ impl<'ast> Visit<'ast> for Scanner<'_, '_> {
             }
             _ => self.scan_tokens(mac.tokens.clone()),
         }
+    }
+}
+
+/// Every argument list of `firsts` followed by every one of `seconds`: the lists a chain of
+/// `arg`/`args` calls may pass. More than 16 are one list of an unknown argument.
+fn followed_by(firsts: &ArgLists, seconds: &ArgLists) -> ArgLists {
+    let combined: ArgLists = firsts
+        .iter()
+        .flat_map(|f| seconds.iter().map(move |s| [f.clone(), s.clone()].concat()))
+        .collect();
+    if combined.len() > 16 {
+        vec![vec![None]]
+    } else {
+        combined
     }
 }
 

@@ -31,6 +31,7 @@ use syn::visit::{self, Visit};
 use syn::{Expr, Lit, Pat, Token};
 
 use super::archive::FileRecord;
+use super::rust_source::macro_name;
 
 /// Identifies a function body: where its `{` is.
 pub(crate) type FnKey = (usize, usize);
@@ -998,12 +999,7 @@ impl Eval<'_, '_> {
     }
 
     fn macro_value(&mut self, mac: &syn::Macro, scope: &Scope, depth: usize) -> Vec<Source> {
-        let name = mac
-            .path
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default();
+        let name = macro_name(mac);
         match name.as_str() {
             "format" | "concat" | "format_args" => {
                 Self::unknown(format!("a name assembled at run time with `{name}!`"))

@@ -15,6 +15,7 @@ mod inventory;
 mod launch;
 mod limits;
 mod manifest;
+mod markers;
 mod provenance;
 mod runtime_reach;
 mod rust_source;

@@ -41,8 +41,9 @@ use syn::visit::{self, Visit};
 
 use super::InspectLimits;
 use super::archive::FileRecord;
-use super::capabilities::{ScanEnv, scan_file};
+use super::capabilities::{HTTP_CRATES, ScanEnv, scan_file};
 use super::manifest::truncate;
+use super::markers;
 use super::rust_source::{on_parser_thread, parse_file};
 use super::surface::CapabilityKind;
 use super::test_only;
@@ -143,22 +144,13 @@ const NOT_LIBRARY: &[&str] = &["tests", "benches", "examples"];
 /// Names that must appear *as a path segment* (`net::`, `{net,`, `net}`, `net;`, `net as`) for
 /// the network and process rules to fire in a file: the scanner resolves paths through the
 /// file's own `use` declarations and full paths, which always spell them so.
-const PATH_WORDS: &[&str] = &[
+const PATH_WORDS: &[&str] = &markers::joined::<12>(&[
     // network: std::net, HTTP client crates
-    "net",
-    "reqwest",
-    "ureq",
-    "curl",
-    "hyper",
-    "attohttpc",
-    "minreq",
-    "isahc",
-    "surf",
+    &["net"],
+    HTTP_CRATES,
     // process
-    "process",
-    "libc",
-    "nix",
-];
+    &["process", "libc", "nix"],
+]);
 
 /// Substrings that make a file worth parsing: encoded URLs (base64 of `http` at each
 /// alignment, hex, reversed, byte arrays).
@@ -189,34 +181,25 @@ const SECRET_WORDS: &[&str] = &[
 ];
 
 /// Credential and wallet files (case-sensitive substrings of a string literal).
-const CREDENTIAL_MARKERS: &[&str] = &[
-    ".ssh/",
-    "/.ssh",
-    "id_rsa",
-    "id_ed25519",
-    "id_ecdsa",
-    "id_dsa",
-    ".cargo/credentials",
-    ".git-credentials",
-    ".npmrc",
-    ".pypirc",
-    ".netrc",
-    ".gnupg",
-    ".aws/credentials",
-    ".docker/config.json",
-    ".kube/config",
-    ".config/gh/hosts",
-    "solana/id.json",
-    ".config/solana",
-    "wallet.dat",
-    ".ethereum/keystore",
-    "keystore/UTC--",
-    ".electrum",
-    "exodus.wallet",
-    ".bitcoin/",
-    "Local Storage/leveldb",
-    "Login Data",
-];
+const CREDENTIAL_MARKERS: &[&str] = &markers::joined::<26>(&[
+    &[".ssh/", "/.ssh"],
+    markers::SSH_KEY_FILES,
+    &["id_dsa"],
+    markers::TOOL_CREDENTIAL_FILES,
+    &[
+        ".config/gh/hosts",
+        "solana/id.json",
+        ".config/solana",
+        "wallet.dat",
+        ".ethereum/keystore",
+        "keystore/UTC--",
+        ".electrum",
+        "exodus.wallet",
+        ".bitcoin/",
+        "Local Storage/leveldb",
+        "Login Data",
+    ],
+]);
 
 /// Paste, file-drop and webhook services (lower-case substrings of a string literal).
 const EXFIL_HOSTS: &[&str] = &[

@@ -16,6 +16,16 @@ const MAX_NESTING_POTENTIAL: usize = 20_000;
 /// the levels and this stack covers them with a wide margin.
 const PARSE_STACK: usize = 256 * 1024 * 1024;
 
+/// The name a macro is called by: the last segment of its path (`println` for
+/// `std::println!`).
+pub(crate) fn macro_name(mac: &syn::Macro) -> String {
+    mac.path
+        .segments
+        .last()
+        .map(|s| s.ident.to_string())
+        .unwrap_or_default()
+}
+
 /// Why a Rust file was not parsed (the message of its `unreviewable`-style note).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ParseError {

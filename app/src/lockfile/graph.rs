@@ -8,6 +8,55 @@ pub const PATH_HEAD: usize = 3;
 /// Labels kept from the crate's end of a long "pulled in by" path.
 pub const PATH_TAIL: usize = 3;
 
+/// The packages of a lock file by name and version, and the dependency edges between them.
+#[derive(Debug, Default)]
+pub struct PackageIndex {
+    /// `(name, version)` → index in the lock file's packages.
+    pub by_key: HashMap<(String, String), usize>,
+    /// Name → indexes of the packages of that name, in lock-file order.
+    pub by_name: HashMap<String, Vec<usize>>,
+    /// Each package's dependencies, as indexes: the package of the dependency's name and
+    /// version, else the only package of its name; a dependency that is neither is left out.
+    pub edges: Vec<Vec<usize>>,
+}
+
+impl PackageIndex {
+    pub fn new(lock: &Lockfile) -> Self {
+        let mut by_key = HashMap::new();
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, p) in lock.packages.iter().enumerate() {
+            by_key.insert((p.name.as_str().to_string(), p.version.to_string()), i);
+            by_name
+                .entry(p.name.as_str().to_string())
+                .or_default()
+                .push(i);
+        }
+        let edges = lock
+            .packages
+            .iter()
+            .map(|p| {
+                p.dependencies
+                    .iter()
+                    .filter_map(|d| {
+                        by_key
+                            .get(&(d.name.as_str().to_string(), d.version.to_string()))
+                            .copied()
+                            .or_else(|| match by_name.get(d.name.as_str()) {
+                                Some(list) if list.len() == 1 => Some(list[0]),
+                                _ => None,
+                            })
+                    })
+                    .collect()
+            })
+            .collect();
+        PackageIndex {
+            by_key,
+            by_name,
+            edges,
+        }
+    }
+}
+
 /// Shortest paths from the workspace members to every package of a lock file.
 ///
 /// Only a parent pointer per package is stored; a path is walked when it is asked for, and
@@ -31,30 +80,7 @@ pub struct DependencyGraph {
 impl DependencyGraph {
     /// Build from a lock file; workspace (path) packages are the roots.
     pub fn new(lock: &Lockfile) -> Self {
-        let mut by_key = HashMap::new();
-        let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (i, p) in lock.packages.iter().enumerate() {
-            by_key.insert((p.name.as_str().to_string(), p.version.to_string()), i);
-            by_name.entry(p.name.as_str()).or_default().push(i);
-        }
-        let edges: Vec<Vec<usize>> = lock
-            .packages
-            .iter()
-            .map(|p| {
-                p.dependencies
-                    .iter()
-                    .filter_map(|d| {
-                        by_key
-                            .get(&(d.name.as_str().to_string(), d.version.to_string()))
-                            .copied()
-                            .or_else(|| match by_name.get(d.name.as_str()) {
-                                Some(list) if list.len() == 1 => Some(list[0]),
-                                _ => None,
-                            })
-                    })
-                    .collect()
-            })
-            .collect();
+        let PackageIndex { by_key, edges, .. } = PackageIndex::new(lock);
         let is_root: Vec<bool> = lock.packages.iter().map(|p| p.source.is_none()).collect();
         let labels = lock
             .packages

@@ -10,7 +10,7 @@ mod resolve;
 mod source;
 
 pub use diff::{Change, ChangeKind, LockDiff, UpdateKind, diff};
-pub use graph::DependencyGraph;
+pub use graph::{DependencyGraph, PackageIndex};
 pub use input::{LockfileInput, ParsedLockfile};
 pub use lines::{LineIndex, crate_names};
 pub use parse::{LockError, ParsedLock, parse_lock, read_lock_file};

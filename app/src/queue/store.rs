@@ -10,7 +10,9 @@ use super::types::{
     DeliveryKey, Enqueued, Finished, Job, JobCounts, JobState, Lease, NewJob, ms, now_ms,
 };
 use super::write_gate::WriteGate;
-use sqlx::{AnyPool, Row};
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, AnyPool, Row};
 use std::time::Duration;
 
 /// The claim statement; `$lock` is the row-locking clause of the candidate's sub-select.
@@ -61,6 +63,13 @@ fn held(lease: &Lease, rows: u64) -> Result<(), StoreError> {
             attempt: lease.attempt,
         })
     }
+}
+
+/// A change to the job a claim holds: `sql` is an UPDATE of `jobs` whose WHERE clause is
+/// `held_by!()`. The job (`$1`) and the claim's attempt (`$2`) are bound here; the caller
+/// binds the rest, from `$3` on, and runs it with [`Store::change_held`].
+fn held_update(sql: &'static str, lease: &Lease) -> Query<'static, Any, AnyArguments> {
+    sqlx::query(sql).bind(lease.job_id).bind(lease.attempt)
 }
 
 /// The queue's database.
@@ -183,18 +192,13 @@ impl Store {
     /// Remember the check run a job created (so a re-run finds it again).
     pub async fn set_check_run(&self, lease: &Lease, check_run_id: i64) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
-        let changed = sqlx::query(concat!(
-            "UPDATE jobs SET check_run_id = $3 WHERE ",
-            held_by!()
-        ))
-        .bind(lease.job_id)
-        .bind(lease.attempt)
-        .bind(check_run_id)
-        .execute(&self.pool)
-        .await
-        .map_err(db(self.backend, "record a job's check run"))?
-        .rows_affected();
-        held(lease, changed)
+        let update = held_update(
+            concat!("UPDATE jobs SET check_run_id = $3 WHERE ", held_by!()),
+            lease,
+        )
+        .bind(check_run_id);
+        self.change_held(lease, update, "record a job's check run")
+            .await
     }
 
     /// Is the job still this claim's, with its lease running? Workers ask before every
@@ -223,37 +227,32 @@ impl Store {
     pub async fn extend_lease(&self, lease: &Lease, duration: Duration) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
         let now = now_ms();
-        let renewed = sqlx::query(concat!(
-            "UPDATE jobs SET lease_until = $3, updated_at = $4 WHERE ",
-            held_by!()
-        ))
-        .bind(lease.job_id)
-        .bind(lease.attempt)
+        let update = held_update(
+            concat!(
+                "UPDATE jobs SET lease_until = $3, updated_at = $4 WHERE ",
+                held_by!()
+            ),
+            lease,
+        )
         .bind(now + ms(duration))
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(db(self.backend, "renew a job's lease"))?
-        .rows_affected();
-        held(lease, renewed)
+        .bind(now);
+        self.change_held(lease, update, "renew a job's lease").await
     }
 
     /// The job finished (published, or found superseded).
     pub async fn finish(&self, lease: &Lease, how: Finished) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
-        let changed = sqlx::query(concat!(
-            "UPDATE jobs SET state = $3, lease_until = NULL, updated_at = $4 WHERE ",
-            held_by!()
-        ))
-        .bind(lease.job_id)
-        .bind(lease.attempt)
+        let update = held_update(
+            concat!(
+                "UPDATE jobs SET state = $3, lease_until = NULL, updated_at = $4 WHERE ",
+                held_by!()
+            ),
+            lease,
+        )
         .bind(how.state().as_str())
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await
-        .map_err(db(self.backend, "record a finished job"))?
-        .rows_affected();
-        held(lease, changed)
+        .bind(now_ms());
+        self.change_held(lease, update, "record a finished job")
+            .await
     }
 
     /// Run the job again after `delay`.
@@ -288,63 +287,55 @@ impl Store {
     ) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
         let now = now_ms();
-        let changed = sqlx::query(concat!(
-            "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = $3,
+        let update = held_update(
+            concat!(
+                "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = $3,
                              attempts = attempts - $6, last_error = $4, updated_at = $5
              WHERE ",
-            held_by!()
-        ))
-        .bind(lease.job_id)
-        .bind(lease.attempt)
+                held_by!()
+            ),
+            lease,
+        )
         .bind(now + ms(delay))
         .bind(error)
         .bind(now)
-        .bind(if counted { 0_i64 } else { 1_i64 })
-        .execute(&self.pool)
-        .await
-        .map_err(db(self.backend, "queue a job again"))?
-        .rows_affected();
-        held(lease, changed)
+        .bind(if counted { 0_i64 } else { 1_i64 });
+        self.change_held(lease, update, "queue a job again").await
     }
 
     /// The job failed for good.
     pub async fn fail(&self, lease: &Lease, error: &str) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
-        let changed = sqlx::query(concat!(
-            "UPDATE jobs SET state = 'failed', lease_until = NULL, last_error = $3,
+        let update = held_update(
+            concat!(
+                "UPDATE jobs SET state = 'failed', lease_until = NULL, last_error = $3,
                              updated_at = $4
              WHERE ",
-            held_by!()
-        ))
-        .bind(lease.job_id)
-        .bind(lease.attempt)
+                held_by!()
+            ),
+            lease,
+        )
         .bind(error)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await
-        .map_err(db(self.backend, "record a failed job"))?
-        .rows_affected();
-        held(lease, changed)
+        .bind(now_ms());
+        self.change_held(lease, update, "record a failed job").await
     }
 
     /// Shutting down mid-job: queue it again without counting the attempt.
     pub async fn requeue(&self, lease: &Lease) -> Result<(), StoreError> {
         let _turn = self.gate.enter().await;
         let now = now_ms();
-        let changed = sqlx::query(concat!(
-            "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = $3,
+        let update = held_update(
+            concat!(
+                "UPDATE jobs SET state = 'queued', lease_until = NULL, run_after = $3,
                              attempts = attempts - 1, updated_at = $3
              WHERE ",
-            held_by!()
-        ))
-        .bind(lease.job_id)
-        .bind(lease.attempt)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(db(self.backend, "give a job back to the queue"))?
-        .rows_affected();
-        held(lease, changed)
+                held_by!()
+            ),
+            lease,
+        )
+        .bind(now);
+        self.change_held(lease, update, "give a job back to the queue")
+            .await
     }
 
     /// A job found on GitHub that its pull request's head is `job.head_sha`, another commit
@@ -442,6 +433,21 @@ impl Store {
 }
 
 impl Store {
+    /// Run a [`held_update`]: Err(LeaseLost) unless it changed the job.
+    async fn change_held(
+        &self,
+        lease: &Lease,
+        update: Query<'static, Any, AnyArguments>,
+        operation: &'static str,
+    ) -> Result<(), StoreError> {
+        let changed = update
+            .execute(&self.pool)
+            .await
+            .map_err(db(self.backend, operation))?
+            .rows_affected();
+        held(lease, changed)
+    }
+
     /// Take one request from `installation`'s shared rate-limit budget (`now`: Unix
     /// seconds). `None`: go ahead (also when nothing is known yet, or the known window has
     /// reset). `Some(reset_at)`: the budget is down to `reserve` until `reset_at`.

@@ -253,6 +253,23 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// Store `value` as JSON at `path`, a keyed cache entry (an analysis, a publish history),
+/// on a best-effort basis: written to a temporary file named after `key` beside it and
+/// renamed into place, so readers never see half a file; a failure leaves the entry
+/// missing, and it is computed again next time.
+pub fn store_json(path: &Path, key: &str, value: &impl serde::Serialize) {
+    let Some(dir) = path.parent() else { return };
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    if let Ok(json) = serde_json::to_vec(value) {
+        let tmp = dir.join(format!(".{key}.{}.tmp", std::process::id()));
+        if std::fs::write(&tmp, json).is_ok() {
+            let _ = std::fs::rename(&tmp, path);
+        }
+    }
+}
+
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));

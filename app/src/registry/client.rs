@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use reqwest::header::{CONTENT_LENGTH, LOCATION, RETRY_AFTER};
+use reqwest::header::{CONTENT_LENGTH, LOCATION};
 use reqwest::{StatusCode, Url};
 use tokio::sync::{OnceCell, Semaphore};
 
@@ -149,13 +149,7 @@ impl RegistryClient {
                 "max_concurrency must be at least 1".into(),
             ));
         }
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .user_agent(cfg.user_agent.clone())
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(cfg.timeout)
-            .no_proxy()
-            .build()
+        let http = crate::http::registry_client(&cfg.user_agent, cfg.timeout)
             .map_err(|e| FetchError::InvalidConfig(format!("cannot build HTTP client: {e}")))?;
         let mut allowed: HashSet<String> = std::iter::once(&cfg.index_url)
             .chain(cfg.extra.iter().map(|(_, u)| u))
@@ -488,12 +482,8 @@ impl RegistryClient {
                 }));
             }
             if status == StatusCode::TOO_MANY_REQUESTS {
-                let retry_after = resp
-                    .headers()
-                    .get(RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(|s| Duration::from_secs(s).min(MAX_RETRY_WAIT));
+                let retry_after =
+                    crate::http::retry_after(resp.headers()).map(|d| d.min(MAX_RETRY_WAIT));
                 return Err(Failure::Retry(
                     FetchError::RateLimited { retry_after },
                     retry_after,

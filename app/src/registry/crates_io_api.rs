@@ -47,7 +47,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use reqwest::header::{ACCEPT, CONTENT_LENGTH, RETRY_AFTER};
+use reqwest::header::{ACCEPT, CONTENT_LENGTH};
 use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -349,13 +349,7 @@ struct RawUser {
 
 impl CratesIoApi {
     pub fn new(cfg: CratesIoApiConfig) -> Result<Self, String> {
-        crate::http::install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .user_agent(cfg.user_agent.clone())
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(cfg.timeout)
-            .no_proxy()
-            .build()
+        let http = crate::http::registry_client(&cfg.user_agent, cfg.timeout)
             .map_err(|e| format!("cannot build the crates.io API client: {e}"))?;
         Ok(CratesIoApi {
             inner: Arc::new(Inner {
@@ -584,12 +578,7 @@ impl CratesIoApi {
             })?;
         let status = resp.status();
         if status == StatusCode::TOO_MANY_REQUESTS {
-            let wait = resp
-                .headers()
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map_or(MAX_RETRY_AFTER, Duration::from_secs);
+            let wait = crate::http::retry_after(resp.headers()).unwrap_or(MAX_RETRY_AFTER);
             return Err(Attempt::RetryAfter(
                 wait,
                 ApiError::Unreachable(format!(
@@ -664,18 +653,8 @@ impl CratesIoApi {
     }
 
     fn store(&self, key: &str, h: &PublishHistory) {
-        let Some(path) = self.cache_path(key) else {
-            return;
-        };
-        let Some(dir) = path.parent() else { return };
-        if std::fs::create_dir_all(dir).is_err() {
-            return;
-        }
-        if let Ok(json) = serde_json::to_vec(h) {
-            let tmp = dir.join(format!(".{key}.{}.tmp", std::process::id()));
-            if std::fs::write(&tmp, json).is_ok() {
-                let _ = std::fs::rename(&tmp, &path);
-            }
+        if let Some(path) = self.cache_path(key) {
+            super::store_json(&path, key, h);
         }
     }
 }

@@ -19,7 +19,7 @@ mod error;
 pub mod fake;
 mod index_url;
 
-pub use cache::{CacheStats, CrateCache, DEFAULT_CACHE_MAX_BYTES, sha256_hex};
+pub use cache::{CacheStats, CrateCache, DEFAULT_CACHE_MAX_BYTES, sha256_hex, store_json};
 pub use client::{RegistryClient, RegistryClientConfig};
 pub use config::{RegistryConfig, is_sha256_hex, is_valid_version};
 pub use entry::{DepKind, IndexDep, IndexEntry, ParsedIndex, parse_index_file};

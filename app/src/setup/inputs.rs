@@ -91,10 +91,7 @@ fn manifests_of(
     let mut out = Vec::new();
     for path in paths {
         let base_bytes = repo.file_at(base, &path)?;
-        let head_bytes = match head {
-            Some(h) => repo.file_at(h, &path)?,
-            None => repo.file_in_worktree(&path),
-        };
+        let head_bytes = head_file(repo, head, &path)?;
         if base_bytes.is_some() || head_bytes.is_some() {
             out.push(LockfileInput {
                 path,
@@ -105,6 +102,14 @@ fn manifests_of(
         }
     }
     Ok(out)
+}
+
+/// `path` at the `head` commit, or in the work tree when there is none.
+fn head_file(repo: &Repo, head: Option<&str>, path: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    Ok(match head {
+        Some(h) => repo.file_at(h, path)?,
+        None => repo.file_in_worktree(path),
+    })
 }
 
 /// Both sides of the changed work files the split rule reads (at most
@@ -131,10 +136,7 @@ fn sources_of(
         } else {
             repo.file_at(base, &old)?
         };
-        let head_bytes = match head {
-            Some(h) => repo.file_at(h, &path)?,
-            None => repo.file_in_worktree(&path),
-        };
+        let head_bytes = head_file(repo, head, &path)?;
         out.push(LockfileInput {
             path,
             base_path: None,
@@ -165,10 +167,7 @@ pub fn from_repo(dir: &Path, base: &str, head: Option<&str>) -> anyhow::Result<R
         let head_bytes = if !is_lockfile(&f.path) {
             None
         } else {
-            match &head_commit {
-                Some(h) => repo.file_at(h, &f.path)?,
-                None => repo.file_in_worktree(&f.path),
-            }
+            head_file(&repo, head_commit.as_deref(), &f.path)?
         };
         if base_bytes.is_none() && head_bytes.is_none() {
             continue;
@@ -194,10 +193,7 @@ pub fn from_repo(dir: &Path, base: &str, head: Option<&str>) -> anyhow::Result<R
         &changed,
         &lockfiles,
     )?;
-    let head_policy = match &head_commit {
-        Some(h) => repo.file_at(h, crate::policy::POLICY_PATH)?,
-        None => repo.file_in_worktree(crate::policy::POLICY_PATH),
-    };
+    let head_policy = head_file(&repo, head_commit.as_deref(), crate::policy::POLICY_PATH)?;
     let sources = sources_of(&repo, &base_commit, head_commit.as_deref(), &changed)?;
     Ok(RepoChange {
         lockfiles,

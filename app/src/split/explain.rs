@@ -20,7 +20,7 @@
 //!
 //! Everything else is an *unrelated bump* (typically `cargo update` alongside the work).
 
-use crate::lockfile::{Change, ChangeKind};
+use crate::lockfile::{Change, ChangeKind, PackageIndex};
 use cargo_lock::Lockfile;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
@@ -39,43 +39,27 @@ pub struct LockGraph {
 
 impl LockGraph {
     pub fn new(lock: &Lockfile) -> Self {
-        let mut g = LockGraph::default();
-        for (i, p) in lock.packages.iter().enumerate() {
-            let key = (p.name.as_str().to_string(), p.version.to_string());
-            g.by_key.insert(key.clone(), i);
-            g.by_name.entry(key.0.clone()).or_default().push(i);
-            g.keys.push(key);
+        let index = PackageIndex::new(lock);
+        LockGraph {
+            keys: lock
+                .packages
+                .iter()
+                .map(|p| (p.name.as_str().to_string(), p.version.to_string()))
+                .collect(),
+            edges: index.edges,
+            dep_names: lock
+                .packages
+                .iter()
+                .map(|p| {
+                    p.dependencies
+                        .iter()
+                        .map(|d| d.name.as_str().to_string())
+                        .collect()
+                })
+                .collect(),
+            by_name: index.by_name,
+            by_key: index.by_key,
         }
-        g.dep_names = lock
-            .packages
-            .iter()
-            .map(|p| {
-                p.dependencies
-                    .iter()
-                    .map(|d| d.name.as_str().to_string())
-                    .collect()
-            })
-            .collect();
-        g.edges = lock
-            .packages
-            .iter()
-            .map(|p| {
-                p.dependencies
-                    .iter()
-                    .filter_map(|d| {
-                        let name = d.name.as_str();
-                        g.by_key
-                            .get(&(name.to_string(), d.version.to_string()))
-                            .copied()
-                            .or_else(|| match g.by_name.get(name) {
-                                Some(list) if list.len() == 1 => Some(list[0]),
-                                _ => None,
-                            })
-                    })
-                    .collect()
-            })
-            .collect();
-        g
     }
 
     /// How many versions of a crate the lock file holds.
