@@ -108,6 +108,39 @@ pub fn build_script(data: &[u8]) {
     crate_archive(&k.build());
 }
 
+/// Library code (lossy UTF-8) as a crate's `src/lib.rs`: the run-time reach scanner and the
+/// test-code rule (`#[cfg(test)]` items, out-of-line test modules) read it.
+pub fn library_code(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let k = Krate::new("fuzz", "1.0.0").file("src/lib.rs", &text).file(
+        "src/tests.rs",
+        "fn t() { let _ = std::net::TcpStream::connect(\"x:1\"); }\n",
+    );
+    crate_archive(&k.build());
+}
+
+/// A pull request's work file, its two sides split at the first NUL byte (lossy UTF-8):
+/// what the split rule reads from content (the crates the changed lines use, a
+/// `rust-version`-only edit, a generated-file header). Every referenced name must be a
+/// Rust identifier taken from the file.
+pub fn work_file(data: &[u8]) {
+    use crate::split::content;
+    let (base, head) = match data.iter().position(|b| *b == 0) {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (&data[..0], data),
+    };
+    let (base, head) = (String::from_utf8_lossy(base), String::from_utf8_lossy(head));
+    for name in content::references(Some(&base), Some(&head)) {
+        assert!(
+            !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_'),
+            "not an identifier: {name:?}"
+        );
+    }
+    let _ = content::imports(&head);
+    let _ = content::rust_version_only(&content::LineDiff::of(&base, &head));
+    let _ = content::generated_marker(Some(&base), Some(&head));
+}
+
 /// A webhook payload, as each handled event.
 pub fn webhook(data: &[u8]) {
     for event in [
@@ -141,6 +174,8 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("crate_tar", crate_tar),
     ("manifest", manifest),
     ("build_script", build_script),
+    ("library_code", library_code),
+    ("work_file", work_file),
     ("webhook", webhook),
     ("policy", policy),
 ];
