@@ -33,7 +33,8 @@ use tokio::task::JoinSet;
 /// the file's own `macro_rules!`, `cmd.arg(..)` statements.
 /// 7: `runtime` in the surface: the run-time reach of the library code (issue 17.6).
 /// 8: the crate's own test code (`#[cfg(test)]`, `#[test]`) is not run-time reach.
-const ANALYSIS_VERSION: u32 = 8;
+/// 9: in macro bodies, `std::net` alone is no network use; use lists (`a::{b, c as d}`) are read.
+const ANALYSIS_VERSION: u32 = 9;
 
 /// Crate versions fetched and inspected for one review by default (`LOCKWATCH_MAX_CRATES`).
 /// A fresh lock file of a large workspace has 500 to 1,000 packages; past the budget the

@@ -896,6 +896,14 @@ impl Scanner<'_, '_> {
                     self.flush_token_path(&mut path, None);
                     self.on_literal(&Lit::new(l));
                 }
+                TokenTree::Group(g) if g.delimiter() == Delimiter::Brace && colons == 2 => {
+                    // `a::b::{c, d as e}`: a use list. Each item is the path it names (an
+                    // address type of `std::net` is no network use) and a name in scope.
+                    colons = 0;
+                    let prefix: Vec<String> = path.drain(..).map(|(s, _)| s).collect();
+                    self.use_list_in_tokens(&prefix, g.stream());
+                    stack.push(g.stream().into_iter());
+                }
                 TokenTree::Group(g) => {
                     colons = 0;
                     let arg = if g.delimiter() == Delimiter::Parenthesis {
@@ -910,6 +918,42 @@ impl Scanner<'_, '_> {
         }
     }
 
+    /// The items of a use list in a macro body (`prefix::{a, b as c, self}`), flushed as the
+    /// paths they name and remembered as names in scope, as `UseCollector` does for `use`
+    /// items outside macros.
+    fn use_list_in_tokens(&mut self, prefix: &[String], list: TokenStream) {
+        if prefix.is_empty() {
+            return;
+        }
+        let span = first_span(&list);
+        let mut items: Vec<(String, Option<String>)> = Vec::new();
+        let mut after_as = false;
+        for tt in list {
+            match tt {
+                TokenTree::Ident(id) if id == "as" => after_as = true,
+                TokenTree::Ident(id) if after_as => {
+                    if let Some(last) = items.last_mut() {
+                        last.1 = Some(id.to_string());
+                    }
+                    after_as = false;
+                }
+                TokenTree::Ident(id) => items.push((id.to_string(), None)),
+                _ => after_as = false,
+            }
+        }
+        for (item, rename) in items {
+            let mut full = prefix.to_vec();
+            if item != "self" {
+                full.push(item.clone());
+            }
+            let name = rename.unwrap_or_else(|| full.last().cloned().unwrap_or(item));
+            let mut path: Vec<(String, Span)> = full.iter().map(|s| (s.clone(), span)).collect();
+            self.flush_token_path(&mut path, None);
+            let resolved = self.resolve(&full);
+            self.aliases.insert(name, resolved);
+        }
+    }
+
     fn flush_token_path(&mut self, path: &mut Vec<(String, Span)>, first_arg: Option<TokenTree>) {
         if path.is_empty() {
             return;
@@ -921,6 +965,14 @@ impl Scanner<'_, '_> {
             return;
         }
         let full = self.resolve(&segs);
+        // The `std::net` module itself (`pub use std::net;` in serde's `crate_root!`) uses
+        // nothing: what is used through it is (`net::TcpStream::connect`, resolved below).
+        if first_arg.is_none() && is_net_module(&full) {
+            if let Some(last) = segs.last() {
+                self.aliases.insert(last.clone(), full);
+            }
+            return;
+        }
         let Some(target) = target_of(&full) else {
             return;
         };
@@ -1013,6 +1065,26 @@ const FS_FUNCTIONS: &[&str] = &[
     "symlink_metadata",
     "exists",
 ];
+
+/// `std::net` / `core::net`, the module alone.
+fn is_net_module(full: &[String]) -> bool {
+    matches!(
+        full.iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice(),
+        ["std" | "core", "net"]
+    )
+}
+
+/// The span of a token stream's first token (the call site when it is empty).
+fn first_span(tokens: &TokenStream) -> Span {
+    tokens
+        .clone()
+        .into_iter()
+        .next()
+        .map_or_else(Span::call_site, |t| t.span())
+}
 
 /// What a fully resolved path reaches, if anything interesting.
 fn target_of(full: &[String]) -> Option<Target> {
@@ -1728,6 +1800,43 @@ fn main() {
         assert!(k.contains(&(Process, 2)), "{k:?}");
         assert!(k.contains(&(Network, 5)), "{k:?}");
         assert!(k.contains(&(EnvRead, 6)), "{k:?}");
+    }
+
+    #[test]
+    fn std_net_in_a_macro_body_is_judged_by_what_is_used_through_it() {
+        // serde_core 1.0.228's `crate_root!` re-exports `std::net` for its address types.
+        let s = scan(
+            r#"macro_rules! crate_root {
+    () => {
+        pub use std::net;
+        pub use std::net::{IpAddr, SocketAddr as Sa};
+    };
+}
+fn main() {}"#,
+        );
+        assert!(kinds(&s).is_empty(), "{:#?}", s.capabilities);
+        // A socket through the module, or named in a use list, is network use.
+        let s = scan(
+            r#"macro_rules! go {
+    () => {
+        use std::net;
+        let _ = net::TcpStream::connect("a:1");
+    };
+}
+macro_rules! two {
+    () => {
+        use std::net::{IpAddr, TcpStream as T};
+        use std::process::{self, Command};
+        let _ = T::connect("b:2");
+        let _ = Command::new("sh");
+    };
+}
+fn main() {}"#,
+        );
+        let k = kinds(&s);
+        assert!(k.contains(&(Network, 4)), "{k:?}");
+        assert!(k.contains(&(Network, 11)), "{k:?}");
+        assert!(k.contains(&(Process, 12)), "{k:?}");
     }
 
     #[test]
