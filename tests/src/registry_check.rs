@@ -98,3 +98,22 @@ pub fn run_check_env(
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     (out.status.code().unwrap_or(-1), v)
 }
+
+/// `code:level` of every finding on `krate`, sorted: what a scenario asserts about one crate.
+pub fn codes_on(v: &serde_json::Value, krate: &str) -> Vec<String> {
+    let mut c: Vec<String> = v["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["crate"] == krate)
+        .map(|f| {
+            format!(
+                "{}:{}",
+                f["code"].as_str().unwrap_or("?"),
+                f["level"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    c.sort();
+    c
+}

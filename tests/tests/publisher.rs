@@ -11,7 +11,7 @@ use lockwatch::registry::fake::FakeRegistry;
 use lockwatch::testkit::Krate;
 use lockwatch_tests::fake_crates_io::{FakeCratesIo, PublishedBy};
 use lockwatch_tests::lockgen::{Pkg, lock, member};
-use lockwatch_tests::registry_check::{pkg, run_check_env};
+use lockwatch_tests::registry_check::{codes_on as codes, pkg, run_check_env};
 use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
@@ -74,24 +74,6 @@ fn check(
         &all,
         &[],
     )
-}
-
-fn codes(v: &Value, krate: &str) -> Vec<String> {
-    let mut c: Vec<String> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["crate"] == krate)
-        .map(|f| {
-            format!(
-                "{}:{}",
-                f["code"].as_str().unwrap(),
-                f["level"].as_str().unwrap()
-            )
-        })
-        .collect();
-    c.sort();
-    c
 }
 
 fn finding<'a>(v: &'a Value, code: &str, krate: &str) -> &'a Value {

@@ -9,7 +9,7 @@ use lockwatch::registry::IndexDep;
 use lockwatch::registry::fake::FakeRegistry;
 use lockwatch::testkit::Krate;
 use lockwatch_tests::lockgen::{lock, member};
-use lockwatch_tests::registry_check::{findings, pkg, run_check};
+use lockwatch_tests::registry_check::{codes_on as codes, findings, pkg, run_check};
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
@@ -68,24 +68,6 @@ fn review_update(
     let mut args = vec!["--advisory-db", db.as_str()];
     args.extend_from_slice(extra);
     run_check(&base, &head, registry, scratch.path(), &args)
-}
-
-fn codes(v: &Value, krate: &str) -> Vec<String> {
-    let mut c: Vec<String> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["crate"] == krate)
-        .map(|f| {
-            format!(
-                "{}:{}",
-                f["code"].as_str().unwrap(),
-                f["level"].as_str().unwrap()
-            )
-        })
-        .collect();
-    c.sort();
-    c
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,15 @@
 use lockwatch::registry::fake::FakeRegistry;
 use lockwatch::testkit::Krate;
 use lockwatch_tests::lockgen::{lock, member};
-use lockwatch_tests::registry_check::{findings, pkg, run_check};
+use lockwatch_tests::registry_check::{codes_on, findings, pkg, run_check};
+
+/// `code:level` of the run-time findings (and `unreviewable`) on `krate`.
+fn runtime_codes(v: &Value, krate: &str) -> Vec<String> {
+    codes_on(v, krate)
+        .into_iter()
+        .filter(|c| c.starts_with("runtime-") || c.starts_with("unreviewable:"))
+        .collect()
+}
 use serde_json::Value;
 
 /// A release as `cargo publish` packages it, with this library code.
@@ -46,29 +54,6 @@ fn review(
         scratch.path(),
         &["--advisory-db", db.as_str()],
     )
-}
-
-/// `code:level` of the run-time findings (and `unreviewable`) on `krate`.
-fn runtime_codes(v: &Value, krate: &str) -> Vec<String> {
-    let mut c: Vec<String> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["crate"] == krate)
-        .filter(|f| {
-            let code = f["code"].as_str().unwrap();
-            code.starts_with("runtime-") || code == "unreviewable"
-        })
-        .map(|f| {
-            format!(
-                "{}:{}",
-                f["code"].as_str().unwrap(),
-                f["level"].as_str().unwrap()
-            )
-        })
-        .collect();
-    c.sort();
-    c
 }
 
 const PLAIN_LOGGER: &str = r#"
