@@ -12,6 +12,7 @@
 
 use lockwatch::testkit::Krate;
 use lockwatch::testkit::fuzz::TARGETS;
+use lockwatch::testkit::rng::Rng;
 use std::path::{Path, PathBuf};
 
 fn corpus_dir() -> PathBuf {
@@ -67,25 +68,6 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
     }
     seeds.push(Vec::new());
     seeds
-}
-
-/// xorshift64*: deterministic, so a failure reproduces.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
 }
 
 const TOKENS: &[&[u8]] = &[
@@ -147,7 +129,7 @@ fn mutate(rng: &mut Rng, input: &[u8], other: &[u8]) -> Vec<u8> {
             }
             5 => v.truncate(at),
             _ => {
-                let b = rng.next() as u8;
+                let b = rng.next_u64() as u8;
                 v.insert(at, b);
             }
         }

@@ -7,5 +7,6 @@ pub mod databases;
 pub mod fuzz;
 pub mod krate;
 pub mod raw;
+pub mod rng;
 
 pub use krate::{Krate, checksum};

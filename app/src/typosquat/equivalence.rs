@@ -5,6 +5,7 @@
 use super::corpus::PopularCrates;
 use super::index::WordTrie;
 use super::rules::{MAX_CRATE_NAME_LEN, SquatHit, TyposquatChecker};
+use crate::testkit::rng::Rng;
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 use typomania::checks::{Check, Omitted, Squat, SwappedWords, Typos};
@@ -229,23 +230,6 @@ fn both() -> &'static (TyposquatChecker, Exhaustive) {
             Exhaustive::new(PopularCrates::embedded()),
         )
     })
-}
-
-/// A small deterministic generator (xorshift64*), so a failure is reproducible.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
 }
 
 /// One random mangling of `name`, of the kinds the checks look for and some they do not.
